@@ -1,0 +1,108 @@
+// cli/cmd_verify.cpp: `cpusim verify`: re-execute trace files and score them (harness/verify.h).
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/io.h"
+#include "harness/verify.h"
+
+namespace cpusim::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Files as given; folders expanded to their .bin files (recursively, sorted).
+std::vector<std::string> expand(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::recursive_directory_iterator(p, ec))
+        if (e.is_regular_file() && e.path().extension() == ".bin") found.push_back(e.path().string());
+      if (ec) throw Error(p + ": cannot list folder: " + ec.message());
+      if (found.empty()) throw Error(p + ": folder holds no .bin trace files");
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::exists(p, ec)) {
+      out.push_back(p);
+    } else {
+      throw Error(p + ": no such file or folder");
+    }
+  }
+  return out;
+}
+
+nlohmann::json score_json(const harness::Score& s) {
+  return {{"traces", s.traces},
+          {"states", s.states},
+          {"state_bytes", s.state_bytes},
+          {"matched_bytes", s.matched_bytes},
+          {"byte_accuracy", s.byte_accuracy()},
+          {"exact_states", s.exact_states},
+          {"state_accuracy", s.state_accuracy()},
+          {"missing_bytes", s.missing_bytes},
+          {"exact_traces", s.exact_traces}};
+}
+
+}  // namespace
+
+int cmd_verify(const Args& args) {
+  IsaOptions io;
+  std::vector<std::string> inputs;
+  bool json = false, strict = false, per_file = false;
+  po::options_description d("verify options");
+  io.add(d);
+  d.add_options()("path", po::value(&inputs)->required(), "trace files or folders of .bin traces")
+      ("json", po::bool_switch(&json), "print one JSON object")
+      ("strict", po::bool_switch(&strict), "exit 1 when any byte mismatches")
+      ("per-file", po::bool_switch(&per_file), "also report each file");
+  po::positional_options_description pos;
+  pos.add("path", -1);
+  po::variables_map vm;
+  if (!parse("verify", "[--isa P] [--memory-size M] [--json] [--strict] PATH...", d, pos, args, vm))
+    return 0;
+  const isa::Config c = io.config();
+  harness::Score total;
+  nlohmann::json files = nlohmann::json::array();
+  for (const std::string& path : expand(inputs)) {
+    const auto bytes = read_file(path);
+    const harness::VerifyResult r = harness::verify_trace(c, bytes, path);
+    total += r.trace.score;
+    if (per_file) {
+      if (json) {
+        auto j = score_json(r.trace.score);
+        j["path"] = path;
+        j["first_mismatch_state"] = r.trace.first_mismatch;
+        files.push_back(j);
+      } else {
+        std::cout << path << ": " << r.trace.score.matched_bytes << "/" << r.trace.score.state_bytes
+                  << " bytes, " << r.trace.score.exact_states << "/" << r.trace.score.states << " states";
+        if (r.trace.first_mismatch >= 0) std::cout << ", first mismatch at state " << r.trace.first_mismatch;
+        std::cout << "\n";
+      }
+    }
+  }
+  if (json) {
+    auto j = score_json(total);
+    j["isa"] = std::string(isa::profile_name(c.profile));
+    j["memory_size"] = c.memory_size;
+    if (per_file) j["files"] = files;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << std::fixed << std::setprecision(4) << "traces        " << total.traces << " ("
+              << total.exact_traces << " exact)\n"
+              << "byte accuracy " << 100 * total.byte_accuracy() << "% (" << total.matched_bytes << "/"
+              << total.state_bytes << " state bytes; " << total.missing_bytes << " missing)\n"
+              << "exact states  " << 100 * total.state_accuracy() << "% (" << total.exact_states << "/"
+              << total.states << ")\n";
+  }
+  return strict && total.matched_bytes != total.state_bytes ? 1 : 0;
+}
+
+}  // namespace cpusim::cli

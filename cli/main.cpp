@@ -1,0 +1,56 @@
+// cli/main.cpp: the `cpusim` entry point: dispatches to a subcommand and turns errors into one
+// line on stderr and a non-zero exit.
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include "cli/commands.h"
+#include "common/io.h"
+
+namespace {
+
+struct Command {
+  int (*fn)(const cpusim::cli::Args&);
+  const char* summary;
+};
+
+const std::map<std::string, Command>& commands() {
+  using namespace cpusim::cli;
+  static const std::map<std::string, Command> table = {
+      {"asm", {cmd_asm, "assemble a program to bytes"}},
+      {"disasm", {cmd_disasm, "disassemble program bytes (or a trace's program image)"}},
+      {"run", {cmd_run, "emulate one program, write its trace, print a listing"}},
+      {"trace", {cmd_trace, "print trace files as readable states"}},
+      {"verify", {cmd_verify, "re-execute trace files and score every state byte"}},
+  };
+  return table;
+}
+
+void usage(std::ostream& os) {
+  os << "usage: cpusim <command> [options]   (cpusim <command> --help for each)\n\ncommands:\n";
+  for (const auto& [name, c] : commands()) os << "  " << name << std::string(12 - name.size(), ' ') << c.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const auto it = commands().find(argv[1]);
+  if (it == commands().end()) {
+    std::cerr << "cpusim: unknown command '" << argv[1] << "'\n";
+    usage(std::cerr);
+    return 2;
+  }
+  try {
+    return it->second.fn(cpusim::cli::Args(argv + 2, argv + argc));
+  } catch (const cpusim::Error& e) {
+    std::cerr << "cpusim " << argv[1] << ": " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "cpusim " << argv[1] << ": internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

@@ -1,0 +1,78 @@
+// cli/options.cpp: shared option handling for the subcommands.
+#include "cli/options.h"
+
+#include <cctype>
+#include <iostream>
+
+#include "common/io.h"
+
+namespace cpusim::cli {
+
+void IsaOptions::add(po::options_description& d) {
+  d.add_options()
+      ("isa", po::value(&isa)->default_value("bgpt"), "ISA profile: bgpt (the paper's CPU) or toy")
+      ("memory-size", po::value(&memory_size),
+       "bgpt: memory bytes (default 1024); toy: data memory bytes (default 32)")
+      ("program-size", po::value(&program_size), "toy: program image bytes (default 256)")
+      ("step-limit", po::value(&step_limit),
+       "instructions fetched at most (default: toy 256, bgpt 65536)");
+}
+
+isa::Config IsaOptions::config() const {
+  isa::Config c = isa::default_config(isa::parse_profile(isa));
+  if (memory_size) c.memory_size = memory_size;
+  if (program_size) {
+    if (c.profile != isa::Profile::toy) throw Error("--program-size applies to --isa toy only");
+    c.program_size = program_size;
+  }
+  c.step_limit = step_limit;
+  isa::validate(c);
+  return c;
+}
+
+bool parse(const std::string& command, const std::string& usage, po::options_description& opts,
+           const po::positional_options_description& pos, const std::vector<std::string>& args,
+           po::variables_map& vm) {
+  opts.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: cpusim " << command << " " << usage << "\n\n" << opts << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error("cpusim " + command + ": " + e.what() + " (see cpusim " + command + " --help)");
+  }
+  return true;
+}
+
+void apply_sets(const isa::Config& c, const std::vector<std::string>& sets, std::vector<uint8_t>& state) {
+  for (const std::string& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos) throw Error("--set " + s + ": expected NAME=VALUE");
+    std::string name = s.substr(0, eq);
+    for (char& ch : name) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+    unsigned long v = 0;
+    try {
+      size_t used = 0;
+      v = std::stoul(s.substr(eq + 1), &used, 0);
+      if (used != s.size() - eq - 1) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      throw Error("--set " + s + ": value is not a number");
+    }
+    if (v > 255) throw Error("--set " + s + ": value must be 0..255");
+    bool found = false;
+    for (size_t off = 0; off < isa::state_bytes(c) && !found; ++off) {
+      std::string n = isa::byte_name(c, off);
+      for (char& ch : n) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+      if (n == name) {
+        state[off] = uint8_t(v);
+        found = true;
+      }
+    }
+    if (!found) throw Error("--set " + s + ": no state field named " + name);
+  }
+}
+
+}  // namespace cpusim::cli

@@ -1,0 +1,33 @@
+// cli/options.h: helpers shared by the `cpusim` subcommands: the ISA options every command
+// takes, parsing with Boost.Program_options, and state edits given on the command line.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "isa/isa.h"
+
+namespace cpusim::cli {
+
+namespace po = boost::program_options;
+
+// --isa, --memory-size, --program-size, --step-limit.
+struct IsaOptions {
+  std::string isa = "bgpt";
+  unsigned memory_size = 0;   // 0: profile default
+  unsigned program_size = 0;  // 0: profile default
+  unsigned step_limit = 0;
+  void add(po::options_description& d);
+  isa::Config config() const;  // validated; throws cpusim::Error
+};
+
+// Parses args (without the subcommand name). Returns false when --help was printed.
+bool parse(const std::string& command, const std::string& usage, po::options_description& opts,
+           const po::positional_options_description& pos, const std::vector<std::string>& args,
+           po::variables_map& vm);
+
+// Applies "NAME=VALUE" edits (PC, ACC, FLAGS, A..J / R0..R9, M[i], IR0..IR3) to a state.
+void apply_sets(const isa::Config& c, const std::vector<std::string>& sets, std::vector<uint8_t>& state);
+
+}  // namespace cpusim::cli
