@@ -1,0 +1,75 @@
+// datagen/generator.cpp: the random program and initial-state distributions.
+#include "datagen/generator.h"
+
+#include <algorithm>
+#include <string>
+
+#include "common/io.h"
+
+namespace cpusim::datagen {
+
+unsigned max_len(const GenConfig& g) {
+  const unsigned slots = isa::program_capacity(g.isa);
+  if (g.max_len) return g.max_len;
+  return std::min(g.isa.profile == isa::Profile::bgpt ? 255u : 32u, slots);
+}
+
+void validate(const GenConfig& g) {
+  isa::validate(g.isa);
+  const unsigned hi = max_len(g), slots = isa::program_capacity(g.isa);
+  if (g.min_len < 1 || g.min_len > hi)
+    throw Error("--min-len " + std::to_string(g.min_len) + ": must be 1..max-len (" + std::to_string(hi) + ")");
+  if (hi > slots)
+    throw Error("--max-len " + std::to_string(hi) + ": the program image holds " + std::to_string(slots) +
+                " instructions");
+}
+
+isa::Insn random_insn(const GenConfig& g, Rng& rng, unsigned index, unsigned length) {
+  const auto ops = isa::opcodes(g.isa.profile);
+  const isa::OpInfo& op = ops[1 + rng.below(uint32_t(ops.size() - 1))];  // never HLT (code 0)
+  isa::Form forms[isa::kNumForms];
+  int n = 0;
+  for (int f = 0; f < isa::kNumForms; ++f)
+    if (op.forms & isa::form_bit(isa::Form(f))) forms[n++] = isa::Form(f);
+  const isa::FormInfo& fi = isa::form_info(forms[rng.below(uint32_t(n))]);
+  const bool bgpt = g.isa.profile == isa::Profile::bgpt;
+  uint8_t a[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
+    switch (fi.slot[i]) {
+      case isa::Slot::No: break;
+      case isa::Slot::Reg:
+      case isa::Slot::Ind: a[i] = uint8_t(bgpt ? rng.range(1, 10) : rng.below(10)); break;
+      case isa::Slot::Imm: a[i] = rng.byte(); break;
+      case isa::Slot::Addr: a[i] = uint8_t(rng.below(g.isa.memory_size)); break;
+      case isa::Slot::Tgt:
+        // Forward targets (index+1 .. length-1) end at the final HLT; backward ones
+        // (0 .. index) make loops, most of which a flag condition ends.
+        if (index + 1 < length && rng.next() >= uint64_t(g.backward_branch * 18446744073709551615.0))
+          a[i] = uint8_t(rng.range(index + 1, length - 1));
+        else
+          a[i] = uint8_t(rng.range(0, index));
+        break;
+    }
+  }
+  return isa::Insn{op.code, a[0], a[1], a[2]};
+}
+
+void random_instance(const GenConfig& g, Rng& rng, Instance& out) {
+  const unsigned n = rng.range(g.min_len, max_len(g));
+  out.length = n;
+  out.image.assign(isa::image_bytes(g.isa), 0);
+  for (unsigned i = 0; i + 1 < n; ++i) {
+    const isa::Insn in = random_insn(g, rng, i, n);
+    uint8_t* w = out.image.data() + i * isa::kInsnBytes;
+    w[0] = in.op, w[1] = in.a1, w[2] = in.a2, w[3] = in.a3;
+  }
+  // The last instruction is HLT: already zero.
+  out.init.assign(isa::state_bytes(g.isa), 0);
+  if (g.isa.profile == isa::Profile::bgpt) {
+    out.init[isa::kAcc] = rng.byte();
+  }
+  for (int r = 0; r < isa::kNumRegs; ++r) out.init[isa::kRegs + r] = rng.byte();
+  for (size_t a = isa::kHeaderBytes; a < out.init.size(); ++a) out.init[a] = rng.byte();
+}
+
+}  // namespace cpusim::datagen
