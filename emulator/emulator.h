@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <cstring>
 #include <span>
 #include <string>
@@ -33,117 +34,152 @@ struct NoSink {
 };
 
 // ---------------------------------------------------------------------------------------------
-// bgpt: state bytes [PC, ACC, IR0..IR3, A..J]; R(x) for x in 1..10 is byte 5 + x.
+// bgpt: state bytes [PC, ACC, IR0..IR3, A..J]; R(x) for x in 1..10 is byte 5 + x. The run loop
+// works on a 32-byte copy whose byte 16 is a scratch slot: invalid operands are routed there, so
+// operand routing needs no branches (random programs make every branch unpredictable).
 namespace bgpt {
 
-struct Core {
-  uint8_t* s;  // the 16-byte state
-  uint8_t& acc() { return s[isa::kAcc]; }
-  uint8_t& R(uint8_t x) { return s[isa::kRegs - 1 + x]; }
-  static bool reg(uint8_t x) { return uint8_t(x - 1) < 10; }
+inline constexpr uint8_t kScratch = 16;
 
-  // CLR..NOT: the target is ACC when a1 == 0, else R(a1).
-  template <class F>
-  Effect unary(isa::Insn in, F f) {
-    if (in.a1 == 0) {
-      acc() = f(acc());
-    } else {
-      if (!reg(in.a1)) return Effect::bad_register;
-      R(in.a1) = f(R(in.a1));
-    }
-    return Effect::next;
-  }
-  // ADD..XOR: a2 == 0: ACC = ACC op R(a1); a3 == 0: R(a1) = R(a1) op R(a2); else R(a3) = ...
-  template <class F>
-  Effect binary(isa::Insn in, F f) {
-    if (!reg(in.a1)) return Effect::bad_register;
-    if (in.a2 == 0) {
-      acc() = f(acc(), R(in.a1));
-    } else if (!reg(in.a2)) {
-      return Effect::bad_register;
-    } else if (in.a3 == 0) {
-      R(in.a1) = f(R(in.a1), R(in.a2));
-    } else {
-      if (!reg(in.a3)) return Effect::bad_register;
-      R(in.a3) = f(R(in.a1), R(in.a2));
-    }
-    return Effect::next;
-  }
-};
+// Operand value -> state offset: registers 1..10; everything else the scratch slot.
+inline constexpr auto kReg = [] {
+  std::array<uint8_t, 256> t{};
+  for (int v = 0; v < 256; ++v) t[v] = uint8_t(v >= 1 && v <= 10 ? isa::kRegs - 1 + v : kScratch);
+  return t;
+}();
+// The same, with 0 meaning ACC (the unary ops' target).
+inline constexpr auto kTarget = [] {
+  auto t = kReg;
+  t[0] = isa::kAcc;
+  return t;
+}();
 
-// One function per row of isa/bgpt/opcodes.def, named by its mnemonic.
-struct Ops {
-  static Effect HLT(Core&, isa::Insn) { return Effect::halt; }
-  static Effect CLR(Core& c, isa::Insn in) { return c.unary(in, [](uint8_t) { return 0; }); }
-  static Effect INC(Core& c, isa::Insn in) {
-    return c.unary(in, [](uint8_t x) { return uint8_t(x == 255 ? 255 : x + 1); });
-  }
-  static Effect DEC(Core& c, isa::Insn in) {
-    return c.unary(in, [](uint8_t x) { return uint8_t(x == 0 ? 0 : x - 1); });
-  }
-  static Effect SHL(Core& c, isa::Insn in) { return c.unary(in, [](uint8_t x) { return uint8_t(x << 1); }); }
-  static Effect SHR(Core& c, isa::Insn in) { return c.unary(in, [](uint8_t x) { return uint8_t(x >> 1); }); }
-  static Effect ROL(Core& c, isa::Insn in) {
-    return c.unary(in, [](uint8_t x) { return uint8_t(x << 1 | x >> 7); });
-  }
-  static Effect ROR(Core& c, isa::Insn in) {
-    return c.unary(in, [](uint8_t x) { return uint8_t(x >> 1 | x << 7); });
-  }
-  static Effect NOT(Core& c, isa::Insn in) { return c.unary(in, [](uint8_t x) { return uint8_t(~x); }); }
-  static Effect PUSH(Core& c, isa::Insn in) {
-    if (!Core::reg(in.a1)) return Effect::bad_register;
-    c.acc() = c.R(in.a1);
-    return Effect::next;
-  }
-  static Effect POP(Core& c, isa::Insn in) {
-    if (!Core::reg(in.a1)) return Effect::bad_register;
-    c.R(in.a1) = c.acc();
-    return Effect::next;
-  }
-  static Effect LOADI(Core& c, isa::Insn in) {
-    c.acc() = in.a1;
-    return Effect::next;
-  }
-  static Effect SWAP(Core& c, isa::Insn in) {
-    if (!Core::reg(in.a1)) return Effect::bad_register;
-    if (in.a2 == 0) {
-      std::swap(c.acc(), c.R(in.a1));
-    } else {
-      if (!Core::reg(in.a2)) return Effect::bad_register;
-      std::swap(c.R(in.a1), c.R(in.a2));
-    }
-    return Effect::next;
-  }
-  static Effect ADD(Core& c, isa::Insn in) {
-    return c.binary(in, [](unsigned x, unsigned y) { return uint8_t(x + y > 255 ? 255 : x + y); });
-  }
-  static Effect SUB(Core& c, isa::Insn in) {
-    return c.binary(in, [](unsigned x, unsigned y) { return uint8_t(x > y ? x - y : 0); });
-  }
-  static Effect MUL(Core& c, isa::Insn in) {
-    return c.binary(in, [](unsigned x, unsigned y) { return uint8_t(x * y > 255 ? 255 : x * y); });
-  }
-  static Effect DIV(Core& c, isa::Insn in) {
-    return c.binary(in, [](unsigned x, unsigned y) { return uint8_t(y == 0 ? 255 : x / y); });
-  }
-  static Effect AND(Core& c, isa::Insn in) { return c.binary(in, [](uint8_t x, uint8_t y) { return uint8_t(x & y); }); }
-  static Effect OR(Core& c, isa::Insn in) { return c.binary(in, [](uint8_t x, uint8_t y) { return uint8_t(x | y); }); }
-  static Effect XOR(Core& c, isa::Insn in) { return c.binary(in, [](uint8_t x, uint8_t y) { return uint8_t(x ^ y); }); }
-  static Effect MOV(Core& c, isa::Insn in) {
-    if (!Core::reg(in.a1) || !Core::reg(in.a2)) return Effect::bad_register;
-    c.R(in.a1) = c.R(in.a2);
-    return Effect::next;
-  }
-};
+// c ? a : b without a branch: in random programs forms and operand values are coin flips, and
+// compilers turn ternaries into branches that then mispredict half the time.
+inline uint8_t sel(bool c, uint8_t a, uint8_t b) { return uint8_t(b ^ ((a ^ b) & -unsigned(c))); }
+// min(v, 255) for v < 65536, branch-free.
+inline uint8_t sat255(unsigned v) { return uint8_t(v | -unsigned((v >> 8) != 0)); }
 
-inline Effect execute(Core& c, isa::Insn in, bool& bad_opcode) {
-  switch (in.op) {
-#define CPUSIM_OP(code, name, forms, cat) \
-  case code: return Ops::name(c, in);
+// Opcode categories, from the table's category column.
+enum class Category : uint8_t { control, unary, binary, move };
+inline constexpr Category kCategory[] = {
+#define CPUSIM_OP(code, name, forms, cat) Category::cat,
 #include "isa/bgpt/opcodes.def"
 #undef CPUSIM_OP
-    default: bad_opcode = true; return Effect::halt;
+};
+inline constexpr int kNumOps = int(std::size(kCategory));
+
+// ceil(65536 / y): (x * kRecip[y]) >> 16 == x / y for all 8-bit x and y >= 1 (checked by a test).
+inline constexpr auto kRecip = [] {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t y = 1; y < 256; ++y) t[y] = (65536 + y - 1) / y;
+  return t;
+}();
+
+// The value each row of the table computes from its operand values x and y (unary rows use x
+// only; moves pass x through and differ only in where x comes from and goes to).
+struct Sem {
+  static uint8_t HLT(unsigned, unsigned) { return 0; }
+  static uint8_t CLR(unsigned, unsigned) { return 0; }
+  static uint8_t INC(unsigned x, unsigned) { return sat255(x + 1); }
+  static uint8_t DEC(unsigned x, unsigned) { return uint8_t(x - (x != 0)); }
+  static uint8_t SHL(unsigned x, unsigned) { return uint8_t(x << 1); }
+  static uint8_t SHR(unsigned x, unsigned) { return uint8_t(x >> 1); }
+  static uint8_t ROL(unsigned x, unsigned) { return uint8_t(x << 1 | x >> 7); }
+  static uint8_t ROR(unsigned x, unsigned) { return uint8_t(x >> 1 | x << 7); }
+  static uint8_t NOT(unsigned x, unsigned) { return uint8_t(~x); }
+  static uint8_t PUSH(unsigned x, unsigned) { return uint8_t(x); }
+  static uint8_t POP(unsigned x, unsigned) { return uint8_t(x); }
+  static uint8_t LOADI(unsigned x, unsigned) { return uint8_t(x); }
+  static uint8_t SWAP(unsigned x, unsigned) { return uint8_t(x); }
+  static uint8_t ADD(unsigned x, unsigned y) { return sat255(x + y); }
+  static uint8_t SUB(unsigned x, unsigned y) { return uint8_t((x - y) & -unsigned(x > y)); }
+  static uint8_t MUL(unsigned x, unsigned y) { return sat255(x * y); }
+  static uint8_t DIV(unsigned x, unsigned y) { return sel(y == 0, 255, uint8_t((x * kRecip[y]) >> 16)); }
+  static uint8_t AND(unsigned x, unsigned y) { return uint8_t(x & y); }
+  static uint8_t OR(unsigned x, unsigned y) { return uint8_t(x | y); }
+  static uint8_t XOR(unsigned x, unsigned y) { return uint8_t(x ^ y); }
+  static uint8_t MOV(unsigned x, unsigned) { return uint8_t(x); }
+};
+
+// Executes one instruction on `s` (state + scratch): one indirect jump on the opcode, then
+// branch-free operand routing.
+template <Category C>
+inline Effect exec(uint8_t* s, isa::Insn in, uint8_t (*f)(unsigned, unsigned));
+
+template <>
+inline Effect exec<Category::unary>(uint8_t* s, isa::Insn in, uint8_t (*f)(unsigned, unsigned)) {
+  const uint8_t d = kTarget[in.a1];  // ACC when a1 == 0, else R(a1)
+  s[d] = f(s[d], 0);
+  return d == kScratch ? Effect::bad_register : Effect::next;
+}
+
+template <>
+inline Effect exec<Category::binary>(uint8_t* s, isa::Insn in, uint8_t (*f)(unsigned, unsigned)) {
+  // a2 == 0: ACC = ACC op R(a1); a3 == 0: R(a1) = R(a1) op R(a2); else R(a3) = R(a1) op R(a2).
+  const bool one = in.a2 == 0, two = in.a3 == 0;
+  const uint8_t r1 = kReg[in.a1], r2 = kReg[in.a2], r3 = kReg[in.a3];
+  const bool bad = (r1 == kScratch) | (!one & (r2 == kScratch)) | (!one & !two & (r3 == kScratch));
+  const uint8_t x = sel(one, isa::kAcc, r1);
+  const uint8_t y = sel(one, r1, r2);
+  const uint8_t d = sel(bad, kScratch, sel(one, isa::kAcc, sel(two, r1, r3)));
+  s[d] = f(s[x], s[y]);
+  return bad ? Effect::bad_register : Effect::next;
+}
+
+template <>
+inline Effect exec<Category::control>(uint8_t*, isa::Insn, uint8_t (*)(unsigned, unsigned)) {
+  return Effect::halt;  // HLT
+}
+
+inline Effect exec_move(uint8_t* s, isa::Insn in);
+
+template <>
+inline Effect exec<Category::move>(uint8_t* s, isa::Insn in, uint8_t (*)(unsigned, unsigned)) {
+  return exec_move(s, in);
+}
+
+inline Effect execute(uint8_t* s, isa::Insn in, bool& bad_opcode) {
+  switch (in.op) {
+#define CPUSIM_OP(code, name, forms, cat) \
+  case code: return exec<Category::cat>(s, in, Sem::name);
+#include "isa/bgpt/opcodes.def"
+#undef CPUSIM_OP
   }
+  bad_opcode = true;
+  return Effect::halt;
+}
+
+// PUSH, POP, LOADI, SWAP, MOV: each routes its operands its own way.
+inline Effect exec_move(uint8_t* s, isa::Insn in) {
+  const uint8_t r1 = kReg[in.a1], r2 = kReg[in.a2];
+  switch (in.op) {
+    case 9:  // PUSH: ACC = R(a1)
+      s[isa::kAcc] = Sem::PUSH(s[r1], 0);
+      return r1 == kScratch ? Effect::bad_register : Effect::next;
+    case 10:  // POP: R(a1) = ACC
+      s[r1] = Sem::POP(s[isa::kAcc], 0);
+      return r1 == kScratch ? Effect::bad_register : Effect::next;
+    case 11:  // LOADI: ACC = a1
+      s[isa::kAcc] = Sem::LOADI(in.a1, 0);
+      return Effect::next;
+    case 12: {  // SWAP: a2 == 0: ACC <-> R(a1); else R(a1) <-> R(a2)
+      const bool one = in.a2 == 0;
+      const bool bad = (r1 == kScratch) | (!one & (r2 == kScratch));
+      const uint8_t p = sel(bad, kScratch, sel(one, isa::kAcc, r1));
+      const uint8_t q = sel(bad, kScratch, sel(one, r1, r2));
+      const uint8_t vp = s[p], vq = s[q];
+      s[p] = Sem::SWAP(vq, 0);
+      s[q] = Sem::SWAP(vp, 0);
+      return bad ? Effect::bad_register : Effect::next;
+    }
+    case 20: {  // MOV: R(a1) = R(a2)
+      const bool bad = (r1 == kScratch) | (r2 == kScratch);
+      s[sel(bad, kScratch, r1)] = Sem::MOV(s[r2], 0);
+      return bad ? Effect::bad_register : Effect::next;
+    }
+  }
+  return Effect::bad_register;  // a move row without a case above (tests run every row)
 }
 
 // Runs from `state` (16 bytes, updated in place) over `mem` (the whole memory, program at 0).
@@ -152,11 +188,20 @@ template <class Sink>
 Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, Sink&& sink) {
   const unsigned slots = unsigned(mem.size() / isa::kInsnBytes);
   const unsigned cap = (slots < 256 ? slots : 256) - 1;  // the PC never passes this
-  Core c{state};
+  alignas(32) uint8_t work[32] = {};
+  std::memcpy(work, state, 16);
+  struct WriteBack {
+    uint8_t* to;
+    const uint8_t* from;
+    ~WriteBack() { std::memcpy(to, from, 16); }
+  } write_back{state, work};
+  state = work;
   Outcome out;
   sink(static_cast<const uint8_t*>(state));
+  // The PC lives in a register: reloading it from the state array (which the semantics write
+  // through computed offsets) would put a store-to-load round trip before every dispatch.
+  unsigned pc = state[isa::kPC];
   for (uint32_t step = 0; step < step_limit; ++step) {
-    const unsigned pc = state[isa::kPC];
     out.pc = uint8_t(pc);
     if (pc > cap) {
       out.stop = Stop::fault;
@@ -165,12 +210,13 @@ Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, S
     }
     const uint8_t* ip = mem.data() + pc * isa::kInsnBytes;
     std::memcpy(state + isa::kIR, ip, isa::kInsnBytes);
-    state[isa::kPC] = uint8_t(pc < cap ? pc + 1 : cap);
+    pc = pc < cap ? pc + 1 : cap;
+    state[isa::kPC] = uint8_t(pc);
     out.steps = step + 1;
     sink(static_cast<const uint8_t*>(state));
     const isa::Insn in = isa::insn_at(ip);
     bool bad_opcode = false;
-    const Effect e = execute(c, in, bad_opcode);
+    const Effect e = execute(state, in, bad_opcode);
     if (e == Effect::next) continue;
     out.insn = in;
     if (bad_opcode || e == Effect::bad_register) {
@@ -321,7 +367,7 @@ Outcome run(std::span<const uint8_t> prog, uint8_t* state, unsigned data_size, u
   Outcome out;
   sink(static_cast<const uint8_t*>(state));
   for (uint32_t step = 0; step < step_limit; ++step) {
-    const unsigned pc = state[isa::kPC];
+    const unsigned pc = state[isa::kPC];  // branches write it
     out.pc = uint8_t(pc);
     if (pc >= slots) {
       out.stop = Stop::fault;

@@ -208,3 +208,24 @@ TEST(BgptEmulator, SizesAreChecked) {
 
 }  // namespace
 }  // namespace cpusim
+
+namespace cpusim {
+namespace {
+
+TEST(BgptEmulator, ArithmeticMatchesTheSpecOnAllOperandPairs) {
+  // The branch-free forms (saturation masks, reciprocal division) against the spec's formulas.
+  using S = emu::bgpt::Sem;
+  for (unsigned x = 0; x < 256; ++x) {
+    ASSERT_EQ(S::INC(x, 0), std::min(x + 1, 255u));
+    ASSERT_EQ(S::DEC(x, 0), x == 0 ? 0u : x - 1);
+    for (unsigned y = 0; y < 256; ++y) {
+      ASSERT_EQ(S::ADD(x, y), std::min(x + y, 255u)) << x << " " << y;
+      ASSERT_EQ(S::SUB(x, y), x > y ? x - y : 0u) << x << " " << y;
+      ASSERT_EQ(S::MUL(x, y), std::min(x * y, 255u)) << x << " " << y;
+      ASSERT_EQ(S::DIV(x, y), y == 0 ? 255u : x / y) << x << " " << y;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cpusim
