@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# scripts/deps.sh: installs the Debian 12 packages cpusim builds and runs with (only the missing
+# ones). Used by quickstart.sh and test.sh; safe to run again.
+set -euo pipefail
+packages=(
+  build-essential cmake ccache pkg-config python3
+  libboost-program-options-dev libhdf5-dev nlohmann-json3-dev libfmt-dev libzstd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  libunicorn-dev libcapstone-dev
+  libtorch-dev libopenblas0-pthread
+  gnuplot-nox
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
