@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/io.h"
+#include "datagen/dataset.h"
 #include "harness/verify.h"
 
 namespace cpusim::cli {
@@ -15,6 +16,11 @@ namespace cpusim::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+bool is_h5(const std::string& p) {
+  const std::string ext = fs::path(p).extension().string();
+  return ext == ".h5" || ext == ".hdf5";
+}
 
 // Files as given; folders expanded to their .bin files (recursively, sorted).
 std::vector<std::string> expand(const std::vector<std::string>& paths) {
@@ -29,7 +35,7 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
       if (found.empty()) throw Error(p + ": folder holds no .bin trace files");
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());
-    } else if (fs::exists(p, ec)) {
+    } else if (fs::exists(p, ec) || is_h5(p)) {
       out.push_back(p);
     } else {
       throw Error(p + ": no such file or folder");
@@ -56,22 +62,23 @@ int cmd_verify(const Args& args) {
   IsaOptions io;
   std::vector<std::string> inputs;
   bool json = false, strict = false, per_file = false;
+  std::string split = "all";
   po::options_description d("verify options");
   io.add(d);
   d.add_options()("path", po::value(&inputs)->required(), "trace files or folders of .bin traces")
       ("json", po::bool_switch(&json), "print one JSON object")
       ("strict", po::bool_switch(&strict), "exit 1 when any byte mismatches")
-      ("per-file", po::bool_switch(&per_file), "also report each file");
+      ("per-file", po::bool_switch(&per_file), "also report each file")
+      ("split", po::value(&split)->default_value("all"), "HDF5 sets: train, test or all");
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm;
   if (!parse("verify", "[--isa P] [--memory-size M] [--json] [--strict] PATH...", d, pos, args, vm))
     return 0;
-  const isa::Config c = io.config();
+  isa::Config c = io.config();
   harness::Score total;
   nlohmann::json files = nlohmann::json::array();
-  for (const std::string& path : expand(inputs)) {
-    const auto bytes = read_file(path);
+  auto score = [&](const std::string& path, std::span<const uint8_t> bytes) {
     const harness::VerifyResult r = harness::verify_trace(c, bytes, path);
     total += r.trace.score;
     if (per_file) {
@@ -85,6 +92,29 @@ int cmd_verify(const Args& args) {
                   << " bytes, " << r.trace.score.exact_states << "/" << r.trace.score.states << " states";
         if (r.trace.first_mismatch >= 0) std::cout << ", first mismatch at state " << r.trace.first_mismatch;
         std::cout << "\n";
+      }
+    }
+  };
+  for (const std::string& path : expand(inputs)) {
+    if (!is_h5(path)) {
+      score(path, read_file(path));
+      continue;
+    }
+    // An HDF5 set carries its own machine parameters; an explicit --isa must agree.
+    datagen::H5Reader set(path);
+    if (!vm["isa"].defaulted() && set.info().isa.profile != c.profile)
+      throw Error(path + ": a " + std::string(isa::profile_name(set.info().isa.profile)) + " set, not --isa " + io.isa);
+    c = set.info().isa;
+    std::vector<uint8_t> bytes;
+    std::vector<uint64_t> offsets;
+    for (int s = 0; s < 2; ++s) {
+      if (split != "all" && datagen::split_index(split) != s) continue;
+      for (uint64_t first = 0; first < set.size(s); first += 4096) {
+        const uint64_t count = std::min<uint64_t>(4096, set.size(s) - first);
+        set.read(s, first, count, bytes, offsets);
+        for (uint64_t k = 0; k < count; ++k)
+          score(path + ":" + datagen::kSplits[s] + "/" + std::to_string(first + k),
+                std::span<const uint8_t>(bytes).subspan(offsets[k], offsets[k + 1] - offsets[k]));
       }
     }
   }

@@ -14,5 +14,7 @@ int cmd_disasm(const Args& args);
 int cmd_run(const Args& args);
 int cmd_trace(const Args& args);
 int cmd_verify(const Args& args);
+int cmd_datagen(const Args& args);
+int cmd_dataset(const Args& args);
 
 }  // namespace cpusim::cli

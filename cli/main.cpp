@@ -21,7 +21,9 @@ const std::map<std::string, Command>& commands() {
       {"disasm", {cmd_disasm, "disassemble program bytes (or a trace's program image)"}},
       {"run", {cmd_run, "emulate one program, write its trace, print a listing"}},
       {"trace", {cmd_trace, "print trace files as readable states"}},
-      {"verify", {cmd_verify, "re-execute trace files and score every state byte"}},
+      {"verify", {cmd_verify, "re-execute traces (files, folders, HDF5 sets) and score every state byte"}},
+      {"datagen", {cmd_datagen, "generate train/test trace sets (HDF5 or the paper's folders)"}},
+      {"dataset", {cmd_dataset, "info, import (paper folders -> HDF5), export (HDF5 -> folders)"}},
   };
   return table;
 }

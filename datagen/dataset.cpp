@@ -1,0 +1,408 @@
+// datagen/dataset.cpp: the HDF5 and folder writers, and the HDF5 reader (HDF5 C++ API).
+#include "datagen/dataset.h"
+
+#include <H5Cpp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "common/io.h"
+
+namespace cpusim::datagen {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr hsize_t kChunkBytes = 1 << 20;       // bytes dataset chunk: 1 MiB
+constexpr size_t kFlushBytes = 16 << 20;       // append to the file in 16 MiB pieces
+constexpr hsize_t kIndexChunk = 1 << 14;
+
+void put_attr(H5::H5Object& o, const char* name, const std::string& v) {
+  H5::StrType t(H5::PredType::C_S1, v.size() ? v.size() : 1);
+  H5::Attribute a = o.createAttribute(name, t, H5::DataSpace(H5S_SCALAR));
+  a.write(t, v.size() ? v : std::string(" "));
+}
+void put_attr(H5::H5Object& o, const char* name, uint64_t v) {
+  H5::Attribute a = o.createAttribute(name, H5::PredType::NATIVE_UINT64, H5::DataSpace(H5S_SCALAR));
+  a.write(H5::PredType::NATIVE_UINT64, &v);
+}
+void put_attr(H5::H5Object& o, const char* name, double v) {
+  H5::Attribute a = o.createAttribute(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(H5S_SCALAR));
+  a.write(H5::PredType::NATIVE_DOUBLE, &v);
+}
+
+std::string hash_hex(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return buf;
+}
+
+// A 1-D extendable dataset appended to in pieces.
+class Appender {
+ public:
+  Appender(H5::Group& g, const char* name, const H5::PredType& type, size_t elem, hsize_t chunk, bool compress)
+      : type_(type), elem_(elem) {
+    hsize_t dims = 0, maxdims = H5S_UNLIMITED;
+    H5::DataSpace space(1, &dims, &maxdims);
+    H5::DSetCreatPropList p;
+    p.setChunk(1, &chunk);
+    if (compress) p.setDeflate(1);
+    ds_ = g.createDataSet(name, type, space, p);
+  }
+  void append(const void* data, hsize_t n) {
+    if (!n) return;
+    hsize_t new_size = size_ + n;
+    ds_.extend(&new_size);
+    H5::DataSpace file = ds_.getSpace();
+    file.selectHyperslab(H5S_SELECT_SET, &n, &size_);
+    H5::DataSpace mem(1, &n);
+    ds_.write(data, type_, mem, file);
+    size_ = new_size;
+  }
+  H5::DataSet& dataset() { return ds_; }
+
+ private:
+  H5::DataSet ds_;
+  H5::PredType type_;
+  size_t elem_;
+  hsize_t size_ = 0;
+};
+
+struct SplitOut {
+  H5::Group group;
+  std::unique_ptr<Appender> bytes, offsets, steps, halted;
+  std::vector<uint8_t> pending;  // bytes not yet appended
+  std::vector<uint64_t> offs;
+  std::vector<uint32_t> steps_v;
+  std::vector<uint8_t> halted_v;
+  std::vector<uint8_t> hash_v;
+  uint64_t total = 0, traces = 0, halted_n = 0, duplicates = 0;
+};
+
+class H5Writer : public SetWriter {
+ public:
+  H5Writer(const fs::path& path, const SetInfo& info) : path_(path), tmp_(temp_sibling(path)) {
+    H5::Exception::dontPrint();
+    try {
+      file_ = std::make_unique<H5::H5File>(tmp_.string(), H5F_ACC_TRUNC);
+      H5::Group root = file_->openGroup("/");
+      put_attr(root, "format", std::string(kFormatName));
+      put_attr(root, "format_version", uint64_t(kFormatVersion));
+      put_attr(root, "isa", std::string(isa::profile_name(info.isa.profile)));
+      put_attr(root, "isa_version", uint64_t(isa::kIsaVersion));
+      put_attr(root, "isa_table_hash", hash_hex(isa::table_hash(info.isa.profile)));
+      put_attr(root, "memory_size", uint64_t(info.isa.memory_size));
+      put_attr(root, "program_size", uint64_t(isa::image_bytes(info.isa)));
+      put_attr(root, "image_size", uint64_t(isa::image_bytes(info.isa)));
+      put_attr(root, "state_size", uint64_t(isa::state_bytes(info.isa)));
+      put_attr(root, "step_limit", uint64_t(isa::step_limit(info.isa)));
+      put_attr(root, "source", info.source);
+      put_attr(root, "seed", info.seed);
+      put_attr(root, "min_len", uint64_t(info.min_len));
+      put_attr(root, "max_len", uint64_t(info.max_len));
+      put_attr(root, "backward_branch", info.backward_branch);
+      for (int s = 0; s < 2; ++s) {
+        SplitOut& o = out_[s];
+        o.group = file_->createGroup(kSplits[s]);
+        o.bytes = std::make_unique<Appender>(o.group, "bytes", H5::PredType::NATIVE_UINT8, 1, kChunkBytes, true);
+        o.offsets = std::make_unique<Appender>(o.group, "offsets", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
+        o.steps = std::make_unique<Appender>(o.group, "steps", H5::PredType::NATIVE_UINT32, 4, kIndexChunk, true);
+        o.halted = std::make_unique<Appender>(o.group, "halted", H5::PredType::NATIVE_UINT8, 1, kIndexChunk, true);
+        // program_hash: N x 16 bytes, stored as a 2-D dataset.
+        hsize_t dims[2] = {0, 16}, maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {kIndexChunk, 16};
+        H5::DSetCreatPropList p;
+        p.setChunk(2, chunk);
+        hash_ds_[s] = o.group.createDataSet("program_hash", H5::PredType::NATIVE_UINT8, H5::DataSpace(2, dims, maxdims), p);
+        o.offs.push_back(0);
+      }
+    } catch (const H5::Exception& e) {
+      std::remove(tmp_.c_str());
+      throw Error(path.string() + ": cannot create HDF5 file (" + e.getDetailMsg() + ")");
+    }
+  }
+  ~H5Writer() override {
+    if (!committed_) {
+      try {
+        file_.reset();
+      } catch (...) {
+      }
+      std::remove(tmp_.c_str());
+    }
+  }
+  void add(int split, const TraceRecord& t) override {
+    SplitOut& o = out_[split];
+    o.pending.insert(o.pending.end(), t.bytes.begin(), t.bytes.end());
+    o.total += t.bytes.size();
+    o.offs.push_back(o.total);
+    o.steps_v.push_back(t.steps);
+    o.halted_v.push_back(t.halted);
+    o.hash_v.insert(o.hash_v.end(), t.program.begin(), t.program.end());
+    ++o.traces;
+    o.halted_n += t.halted;
+    if (o.pending.size() >= kFlushBytes) flush(split, false);
+  }
+  void set_duplicates(int split, uint64_t n) override { out_[split].duplicates = n; }
+  void commit() override {
+    try {
+      for (int s = 0; s < 2; ++s) {
+        flush(s, true);
+        SplitOut& o = out_[s];
+        put_attr(o.group, "traces", o.traces);
+        put_attr(o.group, "halted", o.halted_n);
+        put_attr(o.group, "duplicates_removed", o.duplicates);
+        put_attr(o.group, "total_bytes", o.total);
+      }
+      file_->close();
+    } catch (const H5::Exception& e) {
+      throw Error(path_.string() + ": HDF5 write failed (" + e.getDetailMsg() + ")");
+    }
+    std::error_code ec;
+    fs::rename(tmp_, path_, ec);
+    if (ec) throw Error(path_.string() + ": cannot rename into place: " + ec.message());
+    committed_ = true;
+  }
+
+ private:
+  void flush(int s, bool all) {
+    SplitOut& o = out_[s];
+    try {
+      o.bytes->append(o.pending.data(), o.pending.size());
+      o.pending.clear();
+      if (all || o.offs.size() >= kIndexChunk) {
+        o.offsets->append(o.offs.data(), o.offs.size());
+        o.steps->append(o.steps_v.data(), o.steps_v.size());
+        o.halted->append(o.halted_v.data(), o.halted_v.size());
+        const hsize_t n = o.hash_v.size() / 16;
+        if (n) {
+          hsize_t new_dims[2] = {hash_rows_[s] + n, 16};
+          hash_ds_[s].extend(new_dims);
+          H5::DataSpace file = hash_ds_[s].getSpace();
+          hsize_t start[2] = {hash_rows_[s], 0}, count[2] = {n, 16};
+          file.selectHyperslab(H5S_SELECT_SET, count, start);
+          H5::DataSpace mem(2, count);
+          hash_ds_[s].write(o.hash_v.data(), H5::PredType::NATIVE_UINT8, mem, file);
+          hash_rows_[s] += n;
+        }
+        o.offs.clear(), o.steps_v.clear(), o.halted_v.clear(), o.hash_v.clear();
+      }
+    } catch (const H5::Exception& e) {
+      throw Error(path_.string() + ": HDF5 write failed (disk full?) (" + e.getDetailMsg() + ")");
+    }
+  }
+  fs::path path_, tmp_;
+  std::unique_ptr<H5::H5File> file_;
+  SplitOut out_[2];
+  H5::DataSet hash_ds_[2];
+  hsize_t hash_rows_[2] = {0, 0};
+  bool committed_ = false;
+};
+
+class BinWriter : public SetWriter {
+ public:
+  BinWriter(const fs::path& dir, const SetInfo&) : dir_(dir), tmp_(temp_sibling(dir)) {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) throw Error(dir.string() + ": already exists; remove it or choose another -o");
+    fs::create_directories(tmp_ / "train", ec);
+    if (!ec) fs::create_directories(tmp_ / "test", ec);
+    if (ec) throw Error(dir.string() + ": cannot create folder: " + ec.message());
+  }
+  ~BinWriter() override {
+    if (!committed_) {
+      std::error_code ec;
+      fs::remove_all(tmp_, ec);
+    }
+  }
+  void add(int split, const TraceRecord& t) override {
+    const fs::path p = tmp_ / kSplits[split] / (hex(t.program) + ".bin");
+    std::FILE* f = std::fopen(p.c_str(), "wb");
+    if (!f) throw Error(p.string() + ": cannot write: " + std::strerror(errno));
+    const bool ok = std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
+    if (std::fclose(f) != 0 || !ok) throw Error(p.string() + ": write failed (disk full?)");
+  }
+  void set_duplicates(int, uint64_t) override {}
+  void commit() override {
+    std::error_code ec;
+    fs::rename(tmp_, dir_, ec);
+    if (ec) throw Error(dir_.string() + ": cannot rename into place: " + ec.message());
+    committed_ = true;
+  }
+
+ private:
+  fs::path dir_, tmp_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info) {
+  return std::make_unique<H5Writer>(path, info);
+}
+std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info) {
+  return std::make_unique<BinWriter>(dir, info);
+}
+
+int split_index(const std::string& name) {
+  if (name == "train") return 0;
+  if (name == "test") return 1;
+  throw Error("unknown split '" + name + "' (expected train or test)");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct H5Reader::Impl {
+  fs::path path;
+  std::unique_ptr<H5::H5File> file;
+  SetInfo info;
+  H5::DataSet bytes[2], offsets[2];
+  uint64_t n[2] = {0, 0};
+};
+
+namespace {
+
+std::string get_str(const H5::H5Object& o, const char* name) {
+  H5::Attribute a = o.openAttribute(name);
+  std::string v;
+  a.read(a.getStrType(), v);
+  return v;
+}
+uint64_t get_u64(const H5::H5Object& o, const char* name) {
+  uint64_t v = 0;
+  o.openAttribute(name).read(H5::PredType::NATIVE_UINT64, &v);
+  return v;
+}
+double get_f64(const H5::H5Object& o, const char* name) {
+  double v = 0;
+  o.openAttribute(name).read(H5::PredType::NATIVE_DOUBLE, &v);
+  return v;
+}
+
+}  // namespace
+
+H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+  H5::Exception::dontPrint();
+  impl_->path = path;
+  const std::string hint = " (make one with `cpusim datagen -o FILE.h5` or `cpusim dataset import`)";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
+  if (!H5::H5File::isHdf5(path.string()))
+    throw Error(path.string() + ": not an HDF5 file, or truncated" + hint);
+  try {
+    impl_->file = std::make_unique<H5::H5File>(path.string(), H5F_ACC_RDONLY);
+  } catch (const H5::Exception& e) {
+    throw Error(path.string() + ": cannot open HDF5 file (" + e.getDetailMsg() + ")" + hint);
+  }
+  try {
+    H5::Group root = impl_->file->openGroup("/");
+    if (!root.attrExists("format") || get_str(root, "format") != kFormatName)
+      throw Error(path.string() + ": not a cpusim trace set (no format attribute '" + kFormatName + "')" + hint);
+    const uint64_t version = get_u64(root, "format_version");
+    if (version != uint64_t(kFormatVersion))
+      throw Error(path.string() + ": format version " + std::to_string(version) + ", this cpusim reads " +
+                  std::to_string(kFormatVersion) + hint);
+    SetInfo& info = impl_->info;
+    info.isa = isa::default_config(isa::parse_profile(get_str(root, "isa")));
+    const std::string want_hash = [&] {
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)isa::table_hash(info.isa.profile));
+      return std::string(buf);
+    }();
+    if (get_str(root, "isa_table_hash") != want_hash)
+      throw Error(path.string() + ": made with another version of the " + get_str(root, "isa") +
+                  " opcode table (hash " + get_str(root, "isa_table_hash") + ", this cpusim has " + want_hash + ")" +
+                  hint);
+    info.isa.memory_size = unsigned(get_u64(root, "memory_size"));
+    if (info.isa.profile == isa::Profile::toy) info.isa.program_size = unsigned(get_u64(root, "program_size"));
+    info.isa.step_limit = unsigned(get_u64(root, "step_limit"));
+    isa::validate(info.isa);
+    info.source = get_str(root, "source");
+    info.seed = get_u64(root, "seed");
+    info.min_len = unsigned(get_u64(root, "min_len"));
+    info.max_len = unsigned(get_u64(root, "max_len"));
+    info.backward_branch = get_f64(root, "backward_branch");
+    for (int s = 0; s < 2; ++s) {
+      H5::Group g = impl_->file->openGroup(kSplits[s]);
+      impl_->bytes[s] = g.openDataSet("bytes");
+      impl_->offsets[s] = g.openDataSet("offsets");
+      hsize_t dims = 0;
+      impl_->offsets[s].getSpace().getSimpleExtentDims(&dims);
+      if (dims < 1) throw Error(path.string() + ": " + kSplits[s] + "/offsets is empty");
+      impl_->n[s] = dims - 1;
+    }
+  } catch (const H5::Exception& e) {
+    throw Error(path.string() + ": damaged cpusim trace set (" + e.getFuncName() + ": " + e.getDetailMsg() + ")" + hint);
+  } catch (const Error& e) {
+    throw;
+  }
+}
+
+H5Reader::~H5Reader() = default;
+const SetInfo& H5Reader::info() const { return impl_->info; }
+const fs::path& H5Reader::path() const { return impl_->path; }
+uint64_t H5Reader::size(int split) const { return impl_->n[split]; }
+
+SplitInfo H5Reader::split_info(int split) const {
+  try {
+    H5::Group g = impl_->file->openGroup(kSplits[split]);
+    SplitInfo s;
+    s.traces = get_u64(g, "traces");
+    s.halted = get_u64(g, "halted");
+    s.duplicates = get_u64(g, "duplicates_removed");
+    s.bytes = get_u64(g, "total_bytes");
+    return s;
+  } catch (const H5::Exception& e) {
+    throw Error(impl_->path.string() + ": damaged " + kSplits[split] + " group (" + e.getDetailMsg() + ")");
+  }
+}
+
+void H5Reader::read(int split, uint64_t first, uint64_t count, std::vector<uint8_t>& bytes,
+                    std::vector<uint64_t>& offsets) const {
+  if (first + count > impl_->n[split])
+    throw Error(impl_->path.string() + ": traces " + std::to_string(first) + ".." + std::to_string(first + count) +
+                " past the end of " + kSplits[split] + " (" + std::to_string(impl_->n[split]) + ")");
+  try {
+    offsets.resize(count + 1);
+    hsize_t start = first, n = count + 1;
+    H5::DataSpace fs_off = impl_->offsets[split].getSpace();
+    fs_off.selectHyperslab(H5S_SELECT_SET, &n, &start);
+    impl_->offsets[split].read(offsets.data(), H5::PredType::NATIVE_UINT64, H5::DataSpace(1, &n), fs_off);
+    const uint64_t base = offsets[0];
+    hsize_t total = offsets[count] - base, bstart = base;
+    for (uint64_t& o : offsets) o -= base;
+    bytes.resize(total);
+    if (total) {
+      H5::DataSpace fs_b = impl_->bytes[split].getSpace();
+      hsize_t dims = 0;
+      fs_b.getSimpleExtentDims(&dims);
+      if (bstart + total > dims) throw Error(impl_->path.string() + ": offsets point past the bytes dataset");
+      fs_b.selectHyperslab(H5S_SELECT_SET, &total, &bstart);
+      impl_->bytes[split].read(bytes.data(), H5::PredType::NATIVE_UINT8, H5::DataSpace(1, &total), fs_b);
+    }
+  } catch (const H5::Exception& e) {
+    throw Error(impl_->path.string() + ": read failed in " + kSplits[split] + " (" + e.getDetailMsg() + ")");
+  }
+}
+
+std::vector<uint32_t> H5Reader::steps(int split) const {
+  std::vector<uint32_t> v(impl_->n[split]);
+  try {
+    if (!v.empty()) impl_->file->openGroup(kSplits[split]).openDataSet("steps").read(v.data(), H5::PredType::NATIVE_UINT32);
+  } catch (const H5::Exception& e) {
+    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/steps (" + e.getDetailMsg() + ")");
+  }
+  return v;
+}
+
+std::vector<Digest> H5Reader::program_hashes(int split) const {
+  std::vector<Digest> v(impl_->n[split]);
+  try {
+    if (!v.empty())
+      impl_->file->openGroup(kSplits[split]).openDataSet("program_hash").read(v.data(), H5::PredType::NATIVE_UINT8);
+  } catch (const H5::Exception& e) {
+    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/program_hash (" + e.getDetailMsg() + ")");
+  }
+  return v;
+}
+
+}  // namespace cpusim::datagen

@@ -1,0 +1,84 @@
+// datagen/dataset.h: trace sets on disk. HDF5 (docs/dataset-format.md): one file, groups `train`
+// and `test`, each with `bytes` (all traces concatenated), `offsets` (N+1), `steps`, `halted`
+// and `program_hash`; root attributes describe the ISA and the generator. The paper's folder
+// format: `train/` and `test/` of `<md5>.bin`. Writers go through a temporary name and rename.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "datagen/md5.h"
+#include "isa/isa.h"
+
+namespace cpusim::datagen {
+
+inline constexpr const char* kFormatName = "cpusim-trace-set";
+inline constexpr int kFormatVersion = 1;
+inline const char* const kSplits[2] = {"train", "test"};
+
+// Root attributes of a set.
+struct SetInfo {
+  isa::Config isa;
+  std::string source = "datagen";  // "datagen" or "import"
+  uint64_t seed = 0;
+  unsigned min_len = 0, max_len = 0;
+  double backward_branch = 0;
+};
+
+struct SplitInfo {
+  uint64_t traces = 0;
+  uint64_t bytes = 0;
+  uint64_t halted = 0;
+  uint64_t duplicates = 0;  // programs dropped because they were already in the set
+};
+
+// One trace as the writers take it.
+struct TraceRecord {
+  std::span<const uint8_t> bytes;
+  uint32_t steps;  // instructions fetched: the trace has steps + 1 states
+  bool halted;
+  Digest program;  // md5 of the program image
+};
+
+class SetWriter {
+ public:
+  virtual ~SetWriter() = default;
+  virtual void add(int split, const TraceRecord& t) = 0;
+  virtual void set_duplicates(int split, uint64_t n) = 0;
+  // Finishes the file/folder and renames it into place. Without commit() the destructor removes
+  // the temporary.
+  virtual void commit() = 0;
+};
+
+std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info);
+std::unique_ptr<SetWriter> open_bin_writer(const std::filesystem::path& dir, const SetInfo& info);
+
+class H5Reader {
+ public:
+  // Throws cpusim::Error "<path>: ..." for a missing, truncated or foreign file.
+  explicit H5Reader(const std::filesystem::path& path);
+  ~H5Reader();
+  const SetInfo& info() const;
+  SplitInfo split_info(int split) const;
+  uint64_t size(int split) const;
+  // Traces [first, first+count) of a split: their bytes concatenated, and count+1 offsets into
+  // them (starting at 0).
+  void read(int split, uint64_t first, uint64_t count, std::vector<uint8_t>& bytes,
+            std::vector<uint64_t>& offsets) const;
+  std::vector<uint32_t> steps(int split) const;
+  std::vector<Digest> program_hashes(int split) const;
+  const std::filesystem::path& path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Index of "train" / "test"; throws cpusim::Error for another name.
+int split_index(const std::string& name);
+
+}  // namespace cpusim::datagen

@@ -1,0 +1,176 @@
+// datagen/generate.cpp: the ordered parallel pipeline. Workers fill chunks of consecutive
+// candidate indices; the calling thread consumes chunks strictly in index order, dedupes and
+// writes. At most kInFlight chunks exist at once, so memory stays bounded.
+#include "datagen/generate.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "common/io.h"
+#include "common/progress.h"
+#include "emulator/emulator.h"
+
+namespace cpusim::datagen {
+
+namespace {
+
+constexpr uint64_t kChunk = 512;  // candidates per chunk
+
+struct Chunk {
+  uint64_t index = ~0ull;  // which chunk this slot holds
+  bool ready = false;
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> offsets;  // kChunk + 1
+  std::vector<uint32_t> steps;
+  std::vector<uint8_t> halted;
+  std::vector<Digest> hashes;
+  std::string error;
+};
+
+struct DigestHash {
+  size_t operator()(const Digest& d) const {
+    size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
+
+void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
+  out.bytes.clear();
+  out.offsets.assign(1, 0);
+  out.steps.clear();
+  out.halted.clear();
+  out.hashes.clear();
+  out.error.clear();
+  Instance inst;
+  const size_t sb = isa::state_bytes(c.gen.isa);
+  const uint32_t limit = isa::step_limit(c.gen.isa);
+  std::vector<uint8_t> state;
+  for (uint64_t i = chunk * kChunk; i < (chunk + 1) * kChunk; ++i) {
+    Rng rng = Rng::for_item(c.seed, i);
+    random_instance(c.gen, rng, inst);
+    out.bytes.insert(out.bytes.end(), inst.image.begin(), inst.image.end());
+    state = inst.init;
+    auto sink = [&out, sb](const uint8_t* s) { out.bytes.insert(out.bytes.end(), s, s + sb); };
+    const emu::Outcome o = c.gen.isa.profile == isa::Profile::bgpt
+                               ? emu::bgpt::run(inst.image, state.data(), limit, sink)
+                               : emu::toy::run(inst.image, state.data(), c.gen.isa.memory_size, limit, sink);
+    if (o.stop == emu::Stop::fault) {
+      out.error = "generated program " + std::to_string(i) + " faulted: " + emu::describe_fault(c.gen.isa.profile, o);
+      return;
+    }
+    out.offsets.push_back(out.bytes.size());
+    out.steps.push_back(o.steps);
+    out.halted.push_back(o.stop == emu::Stop::halted);
+    out.hashes.push_back(md5(inst.image));
+  }
+}
+
+}  // namespace
+
+DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
+  validate(c.gen);
+  const unsigned jobs = std::max(1u, c.jobs);
+  const uint64_t want[2] = {c.train, c.test};
+  const uint64_t total = c.train + c.test;
+  // Give up when duplicates make the requested size unreachable (short programs).
+  const uint64_t max_candidates = 20 * total + 1000000;
+  const size_t in_flight = 4 * jobs + 2;
+
+  std::vector<Chunk> slots(in_flight);
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t next_chunk = 0, consumed = 0;
+  bool stop = false;
+
+  auto worker = [&] {
+    for (;;) {
+      uint64_t mine;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stop || next_chunk < consumed + in_flight; });
+        if (stop) return;
+        mine = next_chunk++;
+      }
+      Chunk& slot = slots[mine % in_flight];
+      fill(c, mine, slot);
+      {
+        std::lock_guard lock(mu);
+        slot.index = mine;
+        slot.ready = true;
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  auto shutdown = [&] {
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    for (auto& t : threads) t.join();
+  };
+
+  DatagenStats st;
+  Progress progress("datagen", total, "instances");
+  std::unordered_set<Digest, DigestHash> seen;
+  seen.reserve(total);
+  uint64_t done = 0;
+  int split = want[0] ? 0 : 1;
+  try {
+    while (done < total) {
+      Chunk* chunk;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] {
+          const Chunk& s = slots[consumed % in_flight];
+          return s.ready && s.index == consumed;
+        });
+        chunk = &slots[consumed % in_flight];
+      }
+      if (!chunk->error.empty()) throw Error(chunk->error);
+      for (size_t k = 0; k < chunk->steps.size() && done < total; ++k) {
+        ++st.candidates;
+        if (!seen.insert(chunk->hashes[k]).second) {
+          ++st.duplicates[split];
+          continue;
+        }
+        const auto bytes = std::span<const uint8_t>(chunk->bytes).subspan(
+            chunk->offsets[k], chunk->offsets[k + 1] - chunk->offsets[k]);
+        out.add(split, TraceRecord{bytes, chunk->steps[k], chunk->halted[k] != 0, chunk->hashes[k]});
+        ++st.traces[split];
+        st.halted[split] += chunk->halted[k];
+        st.bytes += bytes.size();
+        st.instructions += chunk->steps[k];
+        ++done;
+        if (st.traces[split] == want[split]) split = 1;
+      }
+      if (st.candidates >= max_candidates && done < total)
+        throw Error("found only " + std::to_string(done) + " distinct programs in " + std::to_string(st.candidates) +
+                    " candidates; widen --min-len/--max-len or ask for fewer instances");
+      {
+        std::lock_guard lock(mu);
+        chunk->ready = false;
+        ++consumed;
+      }
+      cv.notify_all();
+      if (c.progress) progress.update(done);
+    }
+  } catch (...) {
+    shutdown();
+    throw;
+  }
+  shutdown();
+  out.set_duplicates(0, st.duplicates[0]);
+  out.set_duplicates(1, st.duplicates[1]);
+  if (c.progress) progress.finish();
+  st.seconds = progress.seconds();
+  return st;
+}
+
+}  // namespace cpusim::datagen

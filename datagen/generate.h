@@ -1,0 +1,37 @@
+// datagen/generate.h: `cpusim datagen`: random instances executed by the interpreter, in
+// parallel, handed to a writer in a fixed order, so the same seed gives the same set whatever
+// the number of jobs. Candidate i is drawn from Rng::for_item(seed, i); the first `train`
+// distinct programs go to train, the next `test` to test; a program already in the set (either
+// split) is dropped and counted.
+#pragma once
+
+#include <cstdint>
+
+#include "datagen/dataset.h"
+#include "datagen/generator.h"
+
+namespace cpusim::datagen {
+
+struct DatagenConfig {
+  GenConfig gen;          // ISA and program distribution
+  uint64_t train = 1000;  // instances in the train split
+  uint64_t test = 100;    // instances in the test split
+  uint64_t seed = 0;
+  unsigned jobs = 1;      // worker threads
+  bool progress = true;   // progress display on stderr
+};
+
+struct DatagenStats {
+  uint64_t candidates = 0;
+  uint64_t duplicates[2] = {0, 0};
+  uint64_t halted[2] = {0, 0};
+  uint64_t traces[2] = {0, 0};
+  uint64_t bytes = 0;  // trace bytes written, before compression
+  uint64_t instructions = 0;
+  double seconds = 0;
+};
+
+// Generates and writes the set; `out` is committed by the caller. Throws cpusim::Error.
+DatagenStats generate(const DatagenConfig& c, SetWriter& out);
+
+}  // namespace cpusim::datagen

@@ -1,0 +1,198 @@
+// tests/dataset_test.cpp: datagen and the set formats: determinism across jobs, disjoint and
+// duplicate-free splits, HDF5 round trips (generate -> HDF5 -> export -> import -> same bytes),
+// every trace re-executes exactly, and clean refusals of bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "common/io.h"
+#include "datagen/dataset.h"
+#include "datagen/generate.h"
+#include "harness/verify.h"
+#include "tests/test_util.h"
+
+namespace cpusim {
+namespace {
+
+namespace fs = std::filesystem;
+
+datagen::DatagenConfig small(isa::Profile p, unsigned jobs) {
+  datagen::DatagenConfig c;
+  c.gen.isa = isa::default_config(p);
+  c.train = 300;
+  c.test = 50;
+  c.seed = 17;
+  c.jobs = jobs;
+  c.progress = false;
+  return c;
+}
+
+std::string make_set(const datagen::DatagenConfig& c, const std::string& path) {
+  datagen::SetInfo info;
+  info.isa = c.gen.isa;
+  info.seed = c.seed;
+  auto w = datagen::open_h5_writer(path, info);
+  datagen::generate(c, *w);
+  w->commit();
+  return path;
+}
+
+// All traces of a split, concatenated, with their hashes.
+struct SplitData {
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> offsets;
+  std::vector<datagen::Digest> hashes;
+};
+SplitData load(const datagen::H5Reader& r, int s) {
+  SplitData d;
+  r.read(s, 0, r.size(s), d.bytes, d.offsets);
+  d.hashes = r.program_hashes(s);
+  return d;
+}
+
+TEST(Datagen, SameSeedSameSetWhateverTheJobs) {
+  const std::string dir = test::temp_dir("determinism");
+  for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
+    const auto a = make_set(small(p, 1), dir + "/a.h5");
+    const auto b = make_set(small(p, 3), dir + "/b.h5");
+    datagen::H5Reader ra(a), rb(b);
+    for (int s = 0; s < 2; ++s) {
+      const auto da = load(ra, s), db = load(rb, s);
+      EXPECT_EQ(da.bytes, db.bytes);
+      EXPECT_EQ(da.offsets, db.offsets);
+      EXPECT_EQ(ra.steps(s), rb.steps(s));
+    }
+  }
+}
+
+TEST(Datagen, SplitsAreDisjointAndDuplicateFree) {
+  const std::string dir = test::temp_dir("disjoint");
+  // Short programs collide often: lengths 1..3 of bgpt over 64-byte memory.
+  auto c = small(isa::Profile::bgpt, 2);
+  c.gen.isa.memory_size = 64;
+  c.gen.max_len = 3;
+  c.train = 2000;
+  c.test = 500;
+  const auto path = make_set(c, dir + "/s.h5");
+  datagen::H5Reader r(path);
+  std::set<datagen::Digest> seen;
+  for (int s = 0; s < 2; ++s)
+    for (const auto& h : r.program_hashes(s)) EXPECT_TRUE(seen.insert(h).second);
+  EXPECT_EQ(r.size(0), 2000u);
+  EXPECT_EQ(r.size(1), 500u);
+  EXPECT_GT(r.split_info(0).duplicates, 0u);
+  // The hash is the MD5 of the program image.
+  const auto d = load(r, 0);
+  EXPECT_EQ(d.hashes[0], datagen::md5(std::span(d.bytes).subspan(0, 64)));
+}
+
+TEST(Datagen, EveryTraceReExecutesExactly) {
+  const std::string dir = test::temp_dir("reexec");
+  for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
+    const auto path = make_set(small(p, 2), dir + "/s.h5");
+    datagen::H5Reader r(path);
+    const auto steps = r.steps(0);
+    const auto d = load(r, 0);
+    const size_t ib = isa::image_bytes(r.info().isa), sb = isa::state_bytes(r.info().isa);
+    for (size_t i = 0; i < r.size(0); ++i) {
+      const auto t = std::span(d.bytes).subspan(d.offsets[i], d.offsets[i + 1] - d.offsets[i]);
+      ASSERT_EQ(t.size(), ib + sb * (steps[i] + 1));
+      const auto v = harness::verify_trace(r.info().isa, t, "t");
+      ASSERT_EQ(v.trace.score.matched_bytes, v.trace.score.state_bytes);
+    }
+  }
+}
+
+TEST(Datagen, EmptySplitIsAllowed) {
+  const std::string dir = test::temp_dir("empty");
+  auto c = small(isa::Profile::toy, 1);
+  c.test = 0;
+  datagen::H5Reader r(make_set(c, dir + "/s.h5"));
+  EXPECT_EQ(r.size(1), 0u);
+  EXPECT_EQ(r.size(0), 300u);
+}
+
+TEST(Datagen, ImpossibleSizeIsRefused) {
+  const std::string dir = test::temp_dir("impossible");
+  auto c = small(isa::Profile::bgpt, 1);
+  c.gen.max_len = 1;  // one distinct program (HLT) exists
+  c.train = 5;
+  c.test = 0;
+  datagen::SetInfo info;
+  info.isa = c.gen.isa;
+  {
+    auto w = datagen::open_h5_writer(dir + "/x.h5", info);
+    EXPECT_THROW(datagen::generate(c, *w), Error);
+  }
+  EXPECT_FALSE(fs::exists(dir + "/x.h5"));
+  EXPECT_TRUE(fs::is_empty(dir));  // the temporary is gone too
+}
+
+TEST(DatasetCli, RoundTripThroughThePapersFolders) {
+  const std::string d = test::temp_dir("cli-roundtrip");
+  const std::string bin = test::cpusim_bin();
+  auto r = test::shell(bin + " datagen --isa bgpt --memory-size 64 --train 200 --test 20 --seed 3 -q -o " + d + "/a.h5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " dataset export " + d + "/a.h5 -o " + d + "/folder");
+  ASSERT_EQ(r.status, 0) << r.output;
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(d + "/folder")) files += e.is_regular_file();
+  EXPECT_EQ(files, 220u);
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 " + d + "/folder -o " + d + "/b.h5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  // Same traces (import orders files by name, so compare as sets).
+  datagen::H5Reader a(d + "/a.h5"), b(d + "/b.h5");
+  for (int s = 0; s < 2; ++s) {
+    auto da = load(a, s), db = load(b, s);
+    std::multiset<std::vector<uint8_t>> ta, tb;
+    for (size_t i = 0; i + 1 < da.offsets.size(); ++i)
+      ta.insert(std::vector<uint8_t>(da.bytes.begin() + da.offsets[i], da.bytes.begin() + da.offsets[i + 1]));
+    for (size_t i = 0; i + 1 < db.offsets.size(); ++i)
+      tb.insert(std::vector<uint8_t>(db.bytes.begin() + db.offsets[i], db.bytes.begin() + db.offsets[i + 1]));
+    EXPECT_EQ(ta, tb);
+  }
+  r = test::shell(bin + " verify --json --strict " + d + "/b.h5");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " verify --strict --isa bgpt --memory-size 64 " + d + "/folder");
+  EXPECT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " dataset info " + d + "/b.h5");
+  EXPECT_NE(r.output.find("train: 200 traces"), std::string::npos) << r.output;
+}
+
+TEST(DatasetCli, BadInputIsRefusedCleanly) {
+  const std::string d = test::temp_dir("cli-bad");
+  const std::string bin = test::cpusim_bin();
+  ASSERT_EQ(test::shell(bin + " datagen --isa toy --train 20 --test 5 -q -o " + d + "/ok.h5").status, 0);
+  // A truncated copy, a foreign HDF5-looking file, a text file.
+  auto bytes = read_file(d + "/ok.h5");
+  bytes.resize(bytes.size() / 2);
+  write_file_atomic(d + "/trunc.h5", bytes);
+  std::ofstream(d + "/text.h5") << "hello";
+  fs::create_directories(d + "/paper/train");
+  std::vector<uint8_t> badtrace(1024 + 32, 0);
+  badtrace[0] = 77;  // invalid opcode
+  write_file_atomic(d + "/paper/train/x.bin", badtrace);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"dataset info " + d + "/trunc.h5", "trunc.h5: "},
+      {"dataset info " + d + "/text.h5", "text.h5: not an HDF5 file"},
+      {"dataset info " + d + "/nope.h5", "nope.h5: no such file"},
+      {"verify --isa bgpt " + d + "/ok.h5", "ok.h5: a toy set, not --isa bgpt"},
+      {"datagen --train 5 --test 1 -q -o /nonexistent-dir/x.h5", "/nonexistent-dir/x.h5: cannot create"},
+      {"datagen --train 5 --test 1 --max-len 300 -q -o " + d + "/y.h5", "--max-len 300"},
+      {"dataset import --isa bgpt " + d + "/paper -o " + d + "/imp.h5", "1 trace files refused"},
+  };
+  for (const auto& [args, want] : cases) {
+    const auto r = test::shell(bin + " " + args);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(want), std::string::npos) << args << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(d + "/y.h5"));
+  EXPECT_FALSE(fs::exists(d + "/imp.h5"));
+  for (const auto& e : fs::directory_iterator(d))
+    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+}  // namespace
+}  // namespace cpusim
