@@ -16,5 +16,6 @@ int cmd_trace(const Args& args);
 int cmd_verify(const Args& args);
 int cmd_datagen(const Args& args);
 int cmd_dataset(const Args& args);
+int cmd_crosscheck(const Args& args);
 
 }  // namespace cpusim::cli

@@ -22,6 +22,9 @@ const std::map<std::string, Command>& commands() {
       {"run", {cmd_run, "emulate one program, write its trace, print a listing"}},
       {"trace", {cmd_trace, "print trace files as readable states"}},
       {"verify", {cmd_verify, "re-execute traces (files, folders, HDF5 sets) and score every state byte"}},
+#ifdef CPUSIM_WITH_UNICORN
+      {"crosscheck", {cmd_crosscheck, "interpreter vs Unicorn after every instruction; --self-test"}},
+#endif
       {"datagen", {cmd_datagen, "generate train/test trace sets (HDF5 or the paper's folders)"}},
       {"dataset", {cmd_dataset, "info, import (paper folders -> HDF5), export (HDF5 -> folders)"}},
   };

@@ -33,6 +33,13 @@ struct NoSink {
   void operator()(const uint8_t*) const {}
 };
 
+// Called after each executed instruction with the state, the instruction and its effect; returns
+// the effect to act on. The default changes nothing and compiles away; the cross-checker's
+// mutation self-test passes one that deliberately breaks one opcode and form.
+struct NoAfter {
+  Effect operator()(uint8_t*, isa::Insn, Effect e) const { return e; }
+};
+
 // ---------------------------------------------------------------------------------------------
 // bgpt: state bytes [PC, ACC, IR0..IR3, A..J]; R(x) for x in 1..10 is byte 5 + x. The run loop
 // works on a 32-byte copy whose byte 16 is a scratch slot: invalid operands are routed there, so
@@ -184,8 +191,8 @@ inline Effect exec_move(uint8_t* s, isa::Insn in) {
 
 // Runs from `state` (16 bytes, updated in place) over `mem` (the whole memory, program at 0).
 // `sink(state)` sees the initial state and the state after every fetch.
-template <class Sink>
-Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, Sink&& sink) {
+template <class Sink, class After = NoAfter>
+Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, Sink&& sink, After&& after = {}) {
   const unsigned slots = unsigned(mem.size() / isa::kInsnBytes);
   const unsigned cap = (slots < 256 ? slots : 256) - 1;  // the PC never passes this
   alignas(32) uint8_t work[32] = {};
@@ -216,7 +223,8 @@ Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, S
     sink(static_cast<const uint8_t*>(state));
     const isa::Insn in = isa::insn_at(ip);
     bool bad_opcode = false;
-    const Effect e = execute(state, in, bad_opcode);
+    Effect e = execute(state, in, bad_opcode);
+    if (!bad_opcode) e = after(state, in, e);
     if (e == Effect::next) continue;
     out.insn = in;
     if (bad_opcode || e == Effect::bad_register) {
@@ -359,9 +367,9 @@ inline Effect execute(Core& c, isa::Insn in, bool& bad_opcode) {
 
 // Runs from `state` (16 + data_size bytes, updated in place) over the program image `prog`
 // (a power of 2 bytes). The PC wraps at the end of the image.
-template <class Sink>
+template <class Sink, class After = NoAfter>
 Outcome run(std::span<const uint8_t> prog, uint8_t* state, unsigned data_size, uint32_t step_limit,
-            Sink&& sink) {
+            Sink&& sink, After&& after = {}) {
   const unsigned slots = unsigned(prog.size() / isa::kInsnBytes);
   Core c{state, data_size - 1, slots - 1};
   Outcome out;
@@ -382,7 +390,8 @@ Outcome run(std::span<const uint8_t> prog, uint8_t* state, unsigned data_size, u
     const isa::Insn in = isa::insn_at(ip);
     if (step + 1 == step_limit && in.op != 0) break;  // its effect would never be recorded
     bool bad_opcode = false;
-    const Effect e = execute(c, in, bad_opcode);
+    Effect e = execute(c, in, bad_opcode);
+    if (!bad_opcode) e = after(state, in, e);
     if (e == Effect::next) continue;
     out.insn = in;
     if (bad_opcode || e == Effect::bad_register) {
@@ -412,6 +421,21 @@ Outcome run(const isa::Config& c, std::span<const uint8_t> image, std::span<cons
 // As run(), but appends the trace file's bytes: the image, then the states.
 Outcome run_trace(const isa::Config& c, std::span<const uint8_t> image,
                   std::span<const uint8_t> init, std::vector<uint8_t>& trace);
+
+// A deliberately wrong variant of one (opcode, form)'s semantics, for the cross-checker's
+// mutation self-test: after such an instruction executes, bit 0 of one state byte is flipped
+// (the first byte it changed; else its first register operand, the PC for a branch, or
+// ACC/FLAGS), and a mutated HLT does not halt. Never active unless passed to run_mutant().
+// With edge_only, only when that byte's correct new value is 0 or 255 (for a branch: when a flag
+// is set), like a bug at a saturation or wrap-around boundary: caught only if the generated
+// programs reach that boundary.
+struct Mutation {
+  uint8_t op;
+  isa::Form form;
+  bool edge_only = false;
+};
+Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image, std::span<const uint8_t> init,
+                   std::vector<uint8_t>& states, const Mutation& m);
 
 // "invalid opcode at PC 3: bytes 19 00 00 00 (.insn 0x19 ...)"; empty when no fault.
 std::string describe_fault(isa::Profile p, const Outcome& o);
