@@ -38,6 +38,11 @@ struct Checker::Impl {
   uc_hook hook = 0;
   lower::Program prog;
   size_t last_code_words = 0;
+  // Unicorn keeps memory for every translation it ever made, even after the cache entries are
+  // removed; a fresh engine every kProgramsPerEngine programs keeps memory flat and speed up.
+  static constexpr int kProgramsPerEngine = 2000;
+  int programs_on_engine = 0;
+  void open();
   size_t sb = 0;
   uint64_t compared = 0;
   // Per run:
@@ -116,17 +121,24 @@ struct Checker::Impl {
   }
 };
 
+void Checker::Impl::open() {
+  if (uc) uc_close(uc);
+  uc = nullptr;
+  must(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc), "open AArch64");
+  must(uc_mem_map(uc, kCodeBase, kCodeSize, UC_PROT_READ | UC_PROT_EXEC), "map code");
+  must(uc_mem_map(uc, kProgBase, kProgSize, UC_PROT_READ), "map program");
+  must(uc_mem_map(uc, kDataBase, kDataSize, UC_PROT_READ | UC_PROT_WRITE), "map data");
+  const uint64_t stubs_end = kCodeBase + lower::kStubBytes * isa::program_capacity(c) - 1;
+  must(uc_hook_add(uc, &hook, UC_HOOK_CODE, reinterpret_cast<void*>(&Impl::on_code), this, kCodeBase, stubs_end),
+       "add hook");
+  last_code_words = 0;
+  programs_on_engine = 0;
+}
+
 Checker::Checker(const isa::Config& c) : impl_(std::make_unique<Impl>()) {
   impl_->c = c;
   impl_->sb = isa::state_bytes(c);
-  must(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &impl_->uc), "open AArch64");
-  must(uc_mem_map(impl_->uc, kCodeBase, kCodeSize, UC_PROT_READ | UC_PROT_EXEC), "map code");
-  must(uc_mem_map(impl_->uc, kProgBase, kProgSize, UC_PROT_READ), "map program");
-  must(uc_mem_map(impl_->uc, kDataBase, kDataSize, UC_PROT_READ | UC_PROT_WRITE), "map data");
-  const uint64_t stubs_end = kCodeBase + lower::kStubBytes * isa::program_capacity(c) - 1;
-  must(uc_hook_add(impl_->uc, &impl_->hook, UC_HOOK_CODE, reinterpret_cast<void*>(&Impl::on_code), impl_.get(),
-                   kCodeBase, stubs_end),
-       "add hook");
+  impl_->open();
 }
 
 Checker::~Checker() {
@@ -155,6 +167,7 @@ std::optional<Mismatch> Checker::check(std::span<const uint8_t> image, std::span
     return make_mismatch(0, "the interpreter ran from an initial PC outside the image");
   }
   // Unicorn: code, program, data, registers.
+  if (++m.programs_on_engine > Impl::kProgramsPerEngine) m.open();
   m.prog = lower::lower(c, image, kCodeBase);
   // Drop translations of the previous program's code (a whole-cache flush costs ~100x more).
   const uint64_t code_end = kCodeBase + 4 * std::max(m.prog.code.size(), m.last_code_words);

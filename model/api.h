@@ -1,0 +1,56 @@
+// model/api.h: what the rest of cpusim calls in model/, without torch headers: training,
+// parameter counts, and a loaded model that predicts states.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "isa/isa.h"
+#include "model/config.h"
+
+namespace cpusim::model {
+
+// Parameters of a model built from `c` (builds it on the CPU).
+int64_t parameter_count(const ModelConfig& c);
+// The resolved configuration as JSON text (for --dry-run and config.json).
+std::string config_json(const TrainConfig& t, int64_t parameters);
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double seconds = 0;
+  double final_loss = 0;
+  double eval_loss = 0;
+  double eval_byte_accuracy = 0;
+  bool stopped_on_nan = false;
+};
+TrainSummary train(const TrainConfig& t);
+
+// A trained model loaded from a checkpoint, on the CPU or CUDA.
+class Simulator {
+ public:
+  Simulator(const std::string& checkpoint, const std::string& device = "cpu", int threads = 0);
+  ~Simulator();
+  const isa::Config& isa() const;
+  const ModelConfig& config() const;
+  int64_t parameters() const;
+
+  // Teacher mode: for each trace (image + true states), the prediction of every state after the
+  // first from the true history before it. Returns, per trace, the predicted states' bytes
+  // (state_bytes * (states - 1)).
+  std::vector<std::vector<uint8_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces);
+
+  // Rollout: from the image and initial state only, feeding back its own states, until a
+  // predicted state's IR is HLT or `max_steps` states. Returns, per program, the predicted
+  // states after the first. Batched over programs; KV-cached.
+  std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes, int max_steps,
+                                            bool use_cache = true);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cpusim::model

@@ -1,0 +1,134 @@
+// model/bgpt.cpp: the bGPT modules. Dimension legend in bgpt.h.
+#include "model/bgpt.h"
+
+#include <cmath>
+
+#include "common/io.h"
+#include "model/compat.h"
+
+namespace cpusim::model {
+
+namespace nn = torch::nn;
+
+ModelConfig preset(const std::string& name) {
+  ModelConfig c;
+  if (name == "paper") return c;  // 12 + 3 layers, width 768, 12 heads, 512 patches
+  if (name == "small") {          // ~6.6 M parameters: the paper's small variant's shape
+    c.patch_layers = 4, c.byte_layers = 2, c.width = 256, c.heads = 4, c.max_patches = 512;
+    return c;
+  }
+  if (name == "tiny") {  // for tests and smoke runs
+    c.patch_layers = 2, c.byte_layers = 1, c.width = 64, c.heads = 4, c.max_patches = 512;
+    return c;
+  }
+  throw Error("unknown preset '" + name + "' (expected tiny, small or paper)");
+}
+
+BlockImpl::BlockImpl(int width, int heads_, int layers_total) : heads(heads_) {
+  ln1 = register_module("ln1", nn::LayerNorm(nn::LayerNormOptions({width}).eps(1e-5)));
+  qkv = register_module("qkv", nn::Linear(width, 3 * width));
+  proj = register_module("proj", nn::Linear(width, width));
+  ln2 = register_module("ln2", nn::LayerNorm(nn::LayerNormOptions({width}).eps(1e-5)));
+  fc = register_module("fc", nn::Linear(width, 4 * width));
+  out = register_module("out", nn::Linear(4 * width, width));
+  // GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 * layers).
+  for (auto* l : {&qkv, &proj, &fc, &out}) {
+    nn::init::normal_((*l)->weight, 0.0, 0.02);
+    nn::init::zeros_((*l)->bias);
+  }
+  torch::NoGradGuard g;
+  proj->weight.div_(std::sqrt(2.0 * layers_total));
+  out->weight.div_(std::sqrt(2.0 * layers_total));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache) {
+  const int64_t B = x.size(0), T = x.size(1), D = x.size(2), K = D / heads;
+  auto qkv_ = qkv(ln1(x)).view({B, T, 3, heads, K}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, K)
+  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];                                   // (B, H, T, K)
+  if (cache) {
+    if (cache->k.defined()) {
+      k = torch::cat({cache->k, k}, 2);  // (B, H, Tpast + T, K)
+      v = torch::cat({cache->v, v}, 2);
+    }
+    cache->k = k;
+    cache->v = v;
+  }
+  auto y = compat::causal_attention(q, k, v);         // (B, H, T, K)
+  y = y.transpose(1, 2).contiguous().view({B, T, D});  // (B, T, D)
+  auto h = x + proj(y);
+  return h + out(torch::gelu(fc(ln2(h)), "tanh"));  // (B, T, D)
+}
+
+BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
+  const int S = c.patch_size, D = c.width;
+  patch_emb = register_module("patch_emb", nn::Embedding(S * kVocab, D));
+  patch_bias = register_parameter("patch_bias", torch::zeros({D}));
+  patch_pos = register_module("patch_pos", nn::Embedding(c.max_patches, D));
+  patch_blocks = register_module("patch_blocks", nn::ModuleList());
+  for (int i = 0; i < c.patch_layers; ++i) patch_blocks->push_back(Block(D, c.heads, c.patch_layers));
+  patch_ln = register_module("patch_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
+  byte_emb = register_module("byte_emb", nn::Embedding(kVocab, D));
+  byte_pos = register_module("byte_pos", nn::Embedding(S + 1, D));  // the paper's S + 1 positions
+  byte_blocks = register_module("byte_blocks", nn::ModuleList());
+  for (int i = 0; i < c.byte_layers; ++i) byte_blocks->push_back(Block(D, c.heads, c.byte_layers));
+  byte_ln = register_module("byte_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
+  if (c.copy_path) copy_emb = register_module("copy_emb", nn::Embedding(kVocab, D));
+  for (auto* e : {&patch_emb, &patch_pos, &byte_emb, &byte_pos}) nn::init::normal_((*e)->weight, 0.0, 0.02);
+  if (c.copy_path) nn::init::normal_(copy_emb->weight, 0.0, 0.02);
+  byte_offsets = register_buffer("byte_offsets", torch::arange(S, torch::kLong) * kVocab);
+}
+
+torch::Tensor BGPTImpl::embed_patches(const torch::Tensor& patches) {
+  return patch_emb(patches + byte_offsets).sum(2) + patch_bias;  // (B, T, S, D) -> (B, T, D)
+}
+
+torch::Tensor BGPTImpl::patch_features(const torch::Tensor& patches, int64_t pos0, std::vector<KV>* cache) {
+  const int64_t T = patches.size(1);
+  if (pos0 + T > config.max_patches)
+    throw Error("sequence of " + std::to_string(pos0 + T) + " patches exceeds the model's " +
+                std::to_string(config.max_patches));
+  auto pos = torch::arange(pos0, pos0 + T, torch::TensorOptions().dtype(torch::kLong).device(patches.device()));
+  auto x = embed_patches(patches) + patch_pos(pos);  // (B, T, D)
+  if (cache && cache->empty()) cache->resize(patch_blocks->size());
+  for (size_t i = 0; i < patch_blocks->size(); ++i)
+    x = patch_blocks[i]->as<BlockImpl>()->forward(x, cache ? &(*cache)[i] : nullptr);
+  return patch_ln(x);  // (B, T, D)
+}
+
+torch::Tensor BGPTImpl::byte_head(const torch::Tensor& h) {
+  return torch::matmul(byte_ln(h), byte_emb->weight.t());  // (.., V)
+}
+
+torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos, const torch::Tensor& prev_byte) {
+  auto y = x + byte_pos->weight[pos];  // (N, D)
+  if (config.copy_path) y = y + copy_emb(prev_byte);
+  return y;
+}
+
+torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev) {
+  const int64_t S = config.patch_size;
+  // Inputs: [feature, byte 0 .. byte S-2], each plus its position (and the copy embedding).
+  auto emb = byte_emb(target.narrow(1, 0, S - 1));                         // (N, S-1, D)
+  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                      // (N, S, D)
+  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);                 // (N, S, D)
+  if (config.copy_path) x = x + copy_emb(prev);                          // (N, S, D)
+  for (size_t i = 0; i < byte_blocks->size(); ++i) x = byte_blocks[i]->as<BlockImpl>()->forward(x);
+  return byte_head(x);  // (N, S, V)
+}
+
+torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev) {
+  const int64_t S = config.patch_size, N = feat.size(0);
+  std::vector<KV> cache(byte_blocks->size());
+  auto out = torch::empty({N, S}, torch::TensorOptions().dtype(torch::kLong).device(feat.device()));
+  auto x = byte_input(feat, 0, prev.select(1, 0));  // (N, D)
+  for (int64_t i = 0; i < S; ++i) {
+    auto h = x.unsqueeze(1);  // (N, 1, D)
+    for (size_t l = 0; l < byte_blocks->size(); ++l) h = byte_blocks[l]->as<BlockImpl>()->forward(h, &cache[l]);
+    auto b = byte_head(h.squeeze(1)).argmax(-1);  // (N)
+    out.select(1, i).copy_(b);
+    if (i + 1 < S) x = byte_input(byte_emb(b), i + 1, prev.select(1, i + 1));
+  }
+  return out;  // (N, S)
+}
+
+}  // namespace cpusim::model

@@ -1,0 +1,63 @@
+// model/bgpt.h: the bGPT network in libtorch: a patch-level GPT-2 decoder over 16-byte patches
+// and a byte-level GPT-2 decoder inside each patch (arXiv 2402.19155), plus the optional copy
+// path. Internal to model/: the rest of cpusim goes through model/api.h.
+//
+// Dimension legend: B batch, T patches, S bytes per patch (16), D width, H heads, K = D / H,
+// N patches decoded at once by the byte decoder, V = 257 byte values (256 = padding/end).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/config.h"
+
+namespace cpusim::model {
+
+inline constexpr int64_t kVocab = 257;
+inline constexpr int64_t kPad = 256;
+
+// Keys and values of one block, for incremental decoding.
+struct KV {
+  torch::Tensor k, v;  // (B, H, T, K)
+};
+
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(int width, int heads, int layers_total);
+  // x (B, T, D) -> (B, T, D); with `cache`, x holds only new positions, appended to the cache.
+  torch::Tensor forward(const torch::Tensor& x, KV* cache = nullptr);
+  torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc{nullptr}, out{nullptr};
+  int heads;
+};
+TORCH_MODULE(Block);
+
+struct BGPTImpl : torch::nn::Module {
+  explicit BGPTImpl(const ModelConfig& c);
+
+  // Patch embedding: the linear map of 16 one-hot bytes, as a sum of rows. (B, T, S) -> (B, T, D)
+  torch::Tensor embed_patches(const torch::Tensor& patches);
+  // Patch decoder over patches at positions pos0.. ; cache (one KV per block) when incremental.
+  // (B, T, S) -> (B, T, D)
+  torch::Tensor patch_features(const torch::Tensor& patches, int64_t pos0 = 0, std::vector<KV>* cache = nullptr);
+  // Teacher-forced byte decoder: features (N, D), target patches (N, S), previous patches
+  // (N, S) for the copy path -> logits (N, S, V).
+  torch::Tensor byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev);
+  // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S) -> (N, S).
+  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev);
+
+  ModelConfig config;
+  torch::nn::Embedding patch_emb{nullptr}, patch_pos{nullptr}, byte_emb{nullptr}, byte_pos{nullptr},
+      copy_emb{nullptr};
+  torch::Tensor patch_bias;
+  torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
+  torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};
+  torch::Tensor byte_offsets;  // (S): i * V, to index patch_emb
+
+ private:
+  torch::Tensor byte_head(const torch::Tensor& h);  // (.., D) -> (.., V), tied to byte_emb
+  torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos, const torch::Tensor& prev_byte);
+};
+TORCH_MODULE(BGPT);
+
+}  // namespace cpusim::model

@@ -1,0 +1,39 @@
+// model/compat.h: the few libtorch calls that differ between Debian's libtorch 1.13 (CPU) and
+// libtorch 2.x (CUDA builds). Everything version-specific lives here.
+#pragma once
+
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+namespace cpusim::model::compat {
+
+// Turns bf16 autocast on or off for CUDA ops.
+inline void autocast_bf16(bool on) {
+#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4
+  at::autocast::set_autocast_enabled(at::kCUDA, on);
+  if (on) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+  at::autocast::set_enabled(on);
+  if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+  if (!on) at::autocast::clear_cache();
+}
+
+// Causal attention of q (B, H, Tq, K) over k, v (B, H, Tk, K), the queries being the last Tq
+// positions. libtorch 2.x has a fused kernel; 1.13 gets the explicit form.
+inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  const int64_t tq = q.size(2), tk = k.size(2);
+#if TORCH_VERSION_MAJOR >= 2
+  if (tq == tk) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
+  if (tq == 1) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/false);
+#endif
+  auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));  // (B, H, Tq, Tk)
+  if (tq > 1) {
+    auto mask = torch::ones({tq, tk}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).tril(tk - tq);
+    att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  }
+  return torch::matmul(torch::softmax(att, -1), v);  // (B, H, Tq, K)
+}
+
+}  // namespace cpusim::model::compat

@@ -1,0 +1,49 @@
+// model/config.h: bGPT model and training settings, torch-free so the CLI can fill and print
+// them without including libtorch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cpusim::model {
+
+struct ModelConfig {
+  int patch_size = 16;      // bytes per patch (the paper's 16)
+  int max_patches = 512;    // patch positions, begin and end patches included (paper: 512)
+  int patch_layers = 12;    // patch-level GPT-2 blocks (paper: 12)
+  int byte_layers = 3;      // byte-level GPT-2 blocks (paper: 3)
+  int width = 768;          // model width (paper: 768)
+  int heads = 12;           // attention heads (paper: 12)
+  bool copy_path = false;   // byte decoder also sees the previous patch's byte i at position i
+};
+
+// "tiny", "small", "paper"; throws cpusim::Error for another name.
+ModelConfig preset(const std::string& name);
+
+struct TrainConfig {
+  std::string data;                // HDF5 set from cpusim datagen / dataset import
+  std::string out_dir;             // run folder: checkpoint.pt, model.pt, log.jsonl, config.json
+  std::string preset = "small";
+  ModelConfig model;
+  int64_t steps = 0;               // optimizer steps (0: from epochs)
+  double epochs = 1;               // passes over the train split when steps == 0
+  int batch = 16;                  // traces per micro-batch
+  int accum = 1;                   // micro-batches per optimizer step
+  double lr = 1e-3;                // peak learning rate (AdamW)
+  double min_lr_ratio = 0.1;       // cosine floor, as a fraction of lr
+  int warmup = 100;                // linear warm-up steps
+  double weight_decay = 0.01;
+  double clip = 1.0;               // gradient norm clip
+  std::string device = "cpu";      // cpu or cuda
+  bool resume = false;
+  std::string loss_on = "states";  // states: only the states after the first (and the end patch); all: every byte
+  int eval_every = 200;            // steps between held-out evaluations (0: only at the end)
+  int eval_traces = 256;           // test traces used for held-out loss and accuracy
+  int checkpoint_every = 500;      // steps between checkpoints (always at the end)
+  double max_minutes = 0;          // stop (and save) after this much training time; 0: no limit
+  uint64_t seed = 0;
+  int threads = 0;                 // CPU threads for torch (0: all cores)
+  bool quiet = false;
+};
+
+}  // namespace cpusim::model
