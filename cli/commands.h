@@ -17,5 +17,9 @@ int cmd_verify(const Args& args);
 int cmd_datagen(const Args& args);
 int cmd_dataset(const Args& args);
 int cmd_crosscheck(const Args& args);
+int cmd_train(const Args& args);
+int cmd_eval(const Args& args);
+int cmd_predict(const Args& args);
+int cmd_pipeline(const Args& args);
 
 }  // namespace cpusim::cli

@@ -25,6 +25,12 @@ const std::map<std::string, Command>& commands() {
 #ifdef CPUSIM_WITH_UNICORN
       {"crosscheck", {cmd_crosscheck, "interpreter vs Unicorn after every instruction; --self-test"}},
 #endif
+#ifdef CPUSIM_WITH_TORCH
+      {"train", {cmd_train, "train a bGPT on a trace set (presets tiny, small, paper)"}},
+      {"eval", {cmd_eval, "score a checkpoint against the emulator (teacher or rollout), write a report"}},
+      {"predict", {cmd_predict, "one program simulated by the model beside the emulator"}},
+      {"pipeline", {cmd_pipeline, "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},
+#endif
       {"datagen", {cmd_datagen, "generate train/test trace sets (HDF5 or the paper's folders)"}},
       {"dataset", {cmd_dataset, "info, import (paper folders -> HDF5), export (HDF5 -> folders)"}},
   };

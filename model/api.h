@@ -38,13 +38,15 @@ class Simulator {
   int64_t parameters() const;
 
   // Teacher mode: for each trace (image + true states), the prediction of every state after the
-  // first from the true history before it. Returns, per trace, the predicted states' bytes
-  // (state_bytes * (states - 1)).
-  std::vector<std::vector<uint8_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces);
+  // first from the true history before it: state_bytes * (states - 1) values per trace, each a
+  // byte or 256 (the model predicted the end symbol). A state spanning several patches (toy)
+  // is predicted patch by patch with the true earlier patches of that state.
+  std::vector<std::vector<int16_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces);
 
   // Rollout: from the image and initial state only, feeding back its own states, until a
-  // predicted state's IR is HLT or `max_steps` states. Returns, per program, the predicted
-  // states after the first. Batched over programs; KV-cached.
+  // predicted state's IR is HLT, the model predicts the end symbol, or `max_steps` states.
+  // Returns, per program, the predicted states after the first. Batched over programs; the
+  // patch decoder keeps a KV cache (use_cache = false recomputes the whole history each patch).
   std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes, int max_steps,
                                             bool use_cache = true);
 

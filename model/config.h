@@ -41,6 +41,7 @@ struct TrainConfig {
   int eval_traces = 256;           // test traces used for held-out loss and accuracy
   int checkpoint_every = 500;      // steps between checkpoints (always at the end)
   double max_minutes = 0;          // stop (and save) after this much training time; 0: no limit
+  int64_t stop_after = 0;          // stop (and save) after this many steps in this invocation; 0: no limit
   uint64_t seed = 0;
   int threads = 0;                 // CPU threads for torch (0: all cores)
   bool quiet = false;

@@ -55,7 +55,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"weight_decay", t.weight_decay}, {"clip", t.clip}, {"device", t.device},
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
-            {"max_minutes", t.max_minutes}, {"seed", t.seed}};
+            {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed}};
   return j.dump(2);
 }
 
@@ -337,7 +337,9 @@ TrainSummary train(const TrainConfig& t) {
   };
   m->train();
   EvalResult ev;
+  const int64_t first_step = step;
   while (step < total_steps) {
+    if (t.stop_after > 0 && step - first_step >= t.stop_after) break;
     if (t.max_minutes > 0 && elapsed() > 60 * t.max_minutes) {
       if (!t.quiet) std::cerr << "\ntrain: time budget of " << t.max_minutes << " min reached at step " << step << "\n";
       break;

@@ -1,0 +1,144 @@
+// harness/metrics.cpp: the accumulation behind harness/metrics.h.
+#include "harness/metrics.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cpusim::harness {
+
+void Tally::add(const Tally& o) {
+  states += o.states, exact_states += o.exact_states;
+  bytes += o.bytes, matched_bytes += o.matched_bytes;
+  changed_bytes += o.changed_bytes, matched_changed += o.matched_changed;
+}
+
+std::string length_bucket(uint64_t steps) {
+  uint64_t lo = 1, hi = 8;
+  while (steps > hi) lo = hi + 1, hi *= 2;
+  return std::to_string(lo) + "-" + std::to_string(hi);
+}
+
+void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint8_t* prev, uint8_t* out) {
+  const size_t sb = isa::state_bytes(c);
+  std::memcpy(out, prev, sb);
+  const unsigned slots = isa::program_capacity(c), pc = prev[isa::kPC];
+  if (pc < slots) std::memcpy(out + isa::kIR, image.data() + pc * isa::kInsnBytes, 4);
+  const unsigned next = c.profile == isa::Profile::bgpt ? std::min(pc + 1, slots - 1) : (pc + 1) & (slots - 1);
+  out[isa::kPC] = uint8_t(next);
+}
+
+Scorer::Scorer(const isa::Config& c, Mode mode, int worst_k)
+    : c_(c), mode_(mode), worst_k_(worst_k), fields_(isa::state_fields(c)) {
+  for (const auto& f : fields_) per_field_.push_back({f.name, Pair{}});
+}
+
+namespace {
+
+// Scores one predicted state (bytes available: `avail`, the rest missing) into a Tally.
+void score_state(const uint8_t* truth, const uint8_t* prev, const uint8_t* pred, size_t avail, size_t sb, Tally& t) {
+  uint64_t matched = 0, changed = 0, matched_changed = 0;
+  for (size_t i = 0; i < sb; ++i) {
+    const bool ok = i < avail && pred[i] == truth[i];
+    matched += ok;
+    if (truth[i] != prev[i]) {
+      ++changed;
+      matched_changed += ok;
+    }
+  }
+  t.states += 1;
+  t.exact_states += matched == sb;
+  t.bytes += sb;
+  t.matched_bytes += matched;
+  t.changed_bytes += changed;
+  t.matched_changed += matched_changed;
+}
+
+}  // namespace
+
+void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const uint8_t> predicted) {
+  const size_t ib = isa::image_bytes(c_), sb = isa::state_bytes(c_);
+  const auto image = trace.subspan(0, ib);
+  const auto states = trace.subspan(ib);
+  const size_t n = states.size() / sb;  // true states, the first included
+  if (n < 2) return;
+  ++traces_;
+  const std::string bucket = length_bucket(n - 1);
+  std::vector<uint8_t> base(sb), base_prev(states.begin(), states.begin() + sb);
+  Tally trace_model;
+  int64_t diverged = -1;
+  for (size_t k = 1; k < n; ++k) {
+    const uint8_t* truth = states.data() + k * sb;
+    const uint8_t* prev = states.data() + (k - 1) * sb;
+    const size_t off = (k - 1) * sb;
+    const size_t avail = predicted.size() > off ? std::min(sb, predicted.size() - off) : 0;
+    const uint8_t* pred = avail ? predicted.data() + off : nullptr;
+    // The baseline: from the true previous state (teacher) or its own previous one (rollout).
+    do_nothing(c_, image, mode_ == Mode::teacher ? prev : base_prev.data(), base.data());
+    base_prev = base;
+    Pair p;
+    score_state(truth, prev, pred, avail, sb, p.model);
+    score_state(truth, prev, base.data(), sb, sb, p.baseline);
+    if (diverged < 0 && p.model.exact_states == 0) diverged = int64_t(k);
+    trace_model.add(p.model);
+    total_.model.add(p.model);
+    total_.baseline.add(p.baseline);
+    // State k follows the execution of the instruction in state k-1's IR (none for k = 1).
+    std::string op = "(first fetch)", form = op;
+    if (k > 1) {
+      const isa::Insn in = isa::insn_at(prev + isa::kIR);
+      if (auto f = isa::form_of(c_.profile, in)) {
+        op = isa::opcodes(c_.profile)[in.op].mnemonic;
+        form = op + " " + isa::form_info(*f).text;
+      } else {
+        op = form = "(invalid)";
+      }
+    }
+    per_op_[op].model.add(p.model), per_op_[op].baseline.add(p.baseline);
+    per_form_[form].model.add(p.model), per_form_[form].baseline.add(p.baseline);
+    per_len_[bucket].model.add(p.model), per_len_[bucket].baseline.add(p.baseline);
+    for (size_t fi = 0; fi < fields_.size(); ++fi) {
+      const isa::Field& f = fields_[fi];
+      Pair& fp = per_field_[fi].second;
+      bool ok = true, base_ok = true, changed = false, ok_changed = true, base_ok_changed = true;
+      for (int b = 0; b < f.size; ++b) {
+        const size_t i = f.offset + b;
+        const bool m = i < avail && pred[i] == truth[i];
+        const bool bm = base[i] == truth[i];
+        ok &= m, base_ok &= bm;
+        if (truth[i] != prev[i]) changed = true, ok_changed &= m, base_ok_changed &= bm;
+      }
+      fp.model.states += 1, fp.baseline.states += 1;
+      fp.model.exact_states += ok, fp.baseline.exact_states += base_ok;
+      fp.model.bytes += 1, fp.baseline.bytes += 1;  // a field counts once
+      fp.model.matched_bytes += ok, fp.baseline.matched_bytes += base_ok;
+      if (changed) {
+        fp.model.changed_bytes += 1, fp.baseline.changed_bytes += 1;
+        fp.model.matched_changed += ok_changed, fp.baseline.matched_changed += base_ok_changed;
+      }
+    }
+  }
+  exact_traces_ += diverged < 0;
+  if (mode_ == Mode::rollout) {
+    std::string key = "none";
+    if (diverged >= 0) key = length_bucket(uint64_t(diverged));
+    ++divergence_[key];
+  }
+  // Keep the worst K by byte accuracy (ties: earlier divergence first).
+  WorstCase w;
+  w.trace = index;
+  w.byte_accuracy = trace_model.byte_accuracy();
+  w.first_divergence = diverged;
+  auto worse = [](const WorstCase& a, const WorstCase& b) {
+    return a.byte_accuracy != b.byte_accuracy ? a.byte_accuracy < b.byte_accuracy : a.trace < b.trace;
+  };
+  if (int(worst_.size()) < worst_k_ || worse(w, worst_.back())) {
+    w.image.assign(image.begin(), image.end());
+    w.truth.assign(states.begin(), states.end());
+    w.predicted.assign(predicted.begin(), predicted.end());
+    worst_.push_back(std::move(w));
+    std::sort(worst_.begin(), worst_.end(), worse);
+    if (int(worst_.size()) > worst_k_) worst_.pop_back();
+  }
+}
+
+}  // namespace cpusim::harness

@@ -1,0 +1,86 @@
+// harness/metrics.h: per-instruction accuracy of predicted states against the emulator's: the
+// paper's byte accuracy, exact states, changed-byte accuracy (only the bytes the instruction
+// changed), per field, per opcode, per operand form, per program-length bucket, rollout
+// divergence, and the do-nothing baseline beside every figure. Accumulates counts; reporters
+// (harness/report.h) format them. No torch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "isa/isa.h"
+
+namespace cpusim::harness {
+
+// Counts of one slice (all states, one opcode, one field, ...).
+struct Tally {
+  uint64_t states = 0, exact_states = 0;
+  uint64_t bytes = 0, matched_bytes = 0;
+  uint64_t changed_bytes = 0, matched_changed = 0;
+  void add(const Tally& o);
+  double byte_accuracy() const { return bytes ? double(matched_bytes) / bytes : 0; }
+  double state_accuracy() const { return states ? double(exact_states) / states : 0; }
+  double changed_byte_accuracy() const { return changed_bytes ? double(matched_changed) / changed_bytes : 1; }
+};
+
+// A slice scored for the model and for the do-nothing baseline.
+struct Pair {
+  Tally model, baseline;
+};
+
+struct WorstCase {
+  uint64_t trace = 0;
+  double byte_accuracy = 0;
+  int64_t first_divergence = -1;  // state index, -1: none
+  std::vector<uint8_t> image;
+  std::vector<uint8_t> truth;      // all true states
+  std::vector<uint8_t> predicted;  // predicted states after the first (may be shorter)
+};
+
+enum class Mode { teacher, rollout };
+
+class Scorer {
+ public:
+  Scorer(const isa::Config& c, Mode mode, int worst_k = 5);
+  // `trace`: image + all true states; `predicted`: the model's states after the first (bytes;
+  // shorter than the truth when it stopped early: missing bytes count as mismatches).
+  void add(uint64_t index, std::span<const uint8_t> trace, std::span<const uint8_t> predicted);
+
+  const isa::Config& config() const { return c_; }
+  Mode mode() const { return mode_; }
+  uint64_t traces() const { return traces_; }
+  uint64_t exact_traces() const { return exact_traces_; }
+  const Pair& total() const { return total_; }
+  // Keyed by mnemonic ("(first fetch)" for state 1, which follows no executed instruction).
+  const std::map<std::string, Pair>& per_opcode() const { return per_op_; }
+  const std::map<std::string, Pair>& per_form() const { return per_form_; }  // "ADD r,r"
+  const std::map<std::string, Pair>& per_length() const { return per_len_; }  // "17-32"
+  const std::vector<std::pair<std::string, Pair>>& per_field() const { return per_field_; }
+  // Rollout: traces by the first state that differs ("none" for exact traces), bucketed.
+  const std::map<std::string, uint64_t>& divergence() const { return divergence_; }
+  const std::vector<WorstCase>& worst() const { return worst_; }
+
+ private:
+  isa::Config c_;
+  Mode mode_;
+  int worst_k_;
+  std::vector<isa::Field> fields_;
+  uint64_t traces_ = 0, exact_traces_ = 0;
+  Pair total_;
+  std::map<std::string, Pair> per_op_, per_form_, per_len_;
+  std::vector<std::pair<std::string, Pair>> per_field_;
+  std::map<std::string, uint64_t> divergence_;
+  std::vector<WorstCase> worst_;
+};
+
+// The do-nothing prediction of the state after `prev`: PC advanced, the next instruction
+// fetched from `image`, everything else copied.
+void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint8_t* prev, uint8_t* out);
+
+// "1-8", "9-16", "17-32", ... for a program that ran `steps` instructions.
+std::string length_bucket(uint64_t steps);
+
+}  // namespace cpusim::harness

@@ -1,0 +1,204 @@
+// harness/report.cpp: JSON, Markdown and the chart.
+#include "harness/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/io.h"
+#include "isa/asm.h"
+
+namespace cpusim::harness {
+
+using json = nlohmann::json;
+
+namespace {
+
+json three(const Tally& t) {
+  return {{"byte_accuracy", t.byte_accuracy()},
+          {"state_accuracy", t.state_accuracy()},
+          {"changed_byte_accuracy", t.changed_byte_accuracy()}};
+}
+
+json pair_json(const Pair& p) {
+  json j = three(p.model);
+  j["states"] = p.model.states;
+  j["bytes"] = p.model.bytes;
+  j["changed_bytes"] = p.model.changed_bytes;
+  j["baseline"] = three(p.baseline);
+  return j;
+}
+
+std::string pct(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
+  return b;
+}
+
+std::string row(const std::string& name, const Pair& p) {
+  return "| " + name + " | " + std::to_string(p.model.states) + " | " + pct(p.model.byte_accuracy()) + " | " +
+         pct(p.baseline.byte_accuracy()) + " | " + pct(p.model.state_accuracy()) + " | " +
+         pct(p.baseline.state_accuracy()) + " | " + pct(p.model.changed_byte_accuracy()) + " | " +
+         pct(p.baseline.changed_byte_accuracy()) + " |\n";
+}
+
+const char* kHeader =
+    "| | states | byte acc. | baseline | exact states | baseline | changed-byte acc. | baseline |\n"
+    "|---|---|---|---|---|---|---|---|\n";
+
+// Field-by-field diff of one state.
+std::string diff_state(const isa::Config& c, const uint8_t* truth, const uint8_t* pred, size_t avail) {
+  std::string s;
+  for (size_t i = 0; i < isa::state_bytes(c); ++i) {
+    if (i < avail && pred[i] == truth[i]) continue;
+    s += "    " + isa::byte_name(c, i) + ": expected " + std::to_string(truth[i]) + ", predicted " +
+         (i < avail ? std::to_string(pred[i]) : std::string("(missing)")) + "\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+json report_json(const Scorer& s, const json& meta) {
+  const Pair& t = s.total();
+  json j = meta;
+  j["traces"] = s.traces();
+  j["exact_traces"] = s.exact_traces();
+  j["states"] = t.model.states;
+  j["byte_accuracy"] = t.model.byte_accuracy();
+  j["state_accuracy"] = t.model.state_accuracy();
+  j["changed_byte_accuracy"] = t.model.changed_byte_accuracy();
+  j["matched_bytes"] = t.model.matched_bytes;
+  j["state_bytes"] = t.model.bytes;
+  j["baseline"] = three(t.baseline);
+  j["mode"] = s.mode() == Mode::teacher ? "teacher" : "rollout";
+  json ops = json::object(), forms = json::object(), lens = json::object(), fields = json::object();
+  for (const auto& [k, p] : s.per_opcode()) ops[k] = pair_json(p);
+  for (const auto& [k, p] : s.per_form()) forms[k] = pair_json(p);
+  for (const auto& [k, p] : s.per_length()) lens[k] = pair_json(p);
+  for (const auto& [k, p] : s.per_field()) fields[k] = pair_json(p);
+  j["per_opcode"] = ops;
+  j["per_form"] = forms;
+  j["per_length"] = lens;
+  j["per_field"] = fields;
+  if (s.mode() == Mode::rollout) j["first_divergence"] = s.divergence();
+  json worst = json::array();
+  for (const auto& w : s.worst())
+    worst.push_back({{"trace", w.trace}, {"byte_accuracy", w.byte_accuracy}, {"first_divergence", w.first_divergence}});
+  j["worst"] = worst;
+  return j;
+}
+
+std::string report_markdown(const Scorer& s, const json& meta) {
+  const isa::Config& c = s.config();
+  const Pair& t = s.total();
+  std::string md = "# cpusim evaluation (" + std::string(s.mode() == Mode::teacher ? "teacher" : "rollout") + ")\n\n";
+  for (const auto& [k, v] : meta.items()) md += "- " + k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+  md += "\n" + std::string(s.mode() == Mode::teacher
+                               ? "Teacher mode: each state predicted from the true history before it."
+                               : "Rollout: whole traces predicted from the program and initial state, the model's own "
+                                 "states fed back.") +
+        " Baseline: the do-nothing predictor (advance the PC, fetch the next instruction, copy everything else)" +
+        (s.mode() == Mode::rollout ? ", chained on its own states." : ".") + "\n\n";
+  md += "## Headline\n\n" + std::string(kHeader) + row("all states", t);
+  md += "\n" + std::to_string(s.traces()) + " traces, " + std::to_string(s.exact_traces()) +
+        " predicted without a single wrong byte.\n\n";
+  // Per opcode, worst first (by exact states, then changed bytes).
+  std::vector<std::pair<std::string, Pair>> ops(s.per_opcode().begin(), s.per_opcode().end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) {
+    if (a.second.model.state_accuracy() != b.second.model.state_accuracy())
+      return a.second.model.state_accuracy() < b.second.model.state_accuracy();
+    return a.second.model.changed_byte_accuracy() < b.second.model.changed_byte_accuracy();
+  });
+  md += "## Per opcode (worst first; the opcode executed just before the state)\n\n" + std::string(kHeader);
+  for (const auto& [k, p] : ops) md += row(k, p);
+  md += "\n![per-opcode accuracy](per-opcode.png)\n\n## Per operand form\n\n" + std::string(kHeader);
+  for (const auto& [k, p] : s.per_form()) md += row(k, p);
+  md += "\n## Per field (a field is right when all its bytes are)\n\n" + std::string(kHeader);
+  for (const auto& [k, p] : s.per_field()) md += row(k, p);
+  md += "\n## Per program length (instructions executed)\n\n" + std::string(kHeader);
+  std::vector<std::pair<std::string, Pair>> lens(s.per_length().begin(), s.per_length().end());
+  std::sort(lens.begin(), lens.end(), [](const auto& a, const auto& b) { return std::stoul(a.first) < std::stoul(b.first); });
+  for (const auto& [k, p] : lens) md += row(k, p);
+  if (s.mode() == Mode::rollout) {
+    md += "\n## First divergence (state index where the rollout first differs)\n\n| first wrong state | traces |\n|---|---|\n";
+    std::vector<std::pair<std::string, uint64_t>> d(s.divergence().begin(), s.divergence().end());
+    std::sort(d.begin(), d.end(), [](const auto& a, const auto& b) {
+      if (a.first == "none" || b.first == "none") return b.first == "none" && a.first != "none";
+      return std::stoul(a.first) < std::stoul(b.first);
+    });
+    for (const auto& [k, n] : d) md += "| " + k + " | " + std::to_string(n) + " |\n";
+  }
+  md += "\n## Worst cases\n";
+  const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
+  for (const auto& w : s.worst()) {
+    md += "\n### trace " + std::to_string(w.trace) + ": " + pct(w.byte_accuracy) + " of bytes right";
+    if (w.first_divergence >= 0) md += ", first wrong state " + std::to_string(w.first_divergence);
+    md += "\n\n```\n";
+    const std::string listing = isa::disassemble_program(c.profile, std::span(w.image).subspan(0, ib));
+    size_t line = 0, pos = 0;
+    while (pos < listing.size() && line < 40) {
+      const size_t nl = listing.find('\n', pos);
+      md += std::to_string(line++) + ": " + listing.substr(pos, nl - pos) + "\n";
+      pos = nl + 1;
+    }
+    if (pos < listing.size()) md += "...\n";
+    if (w.first_divergence >= 1) {
+      const size_t k = size_t(w.first_divergence);
+      const uint8_t* truth = w.truth.data() + k * sb;
+      const size_t off = (k - 1) * sb;
+      const size_t avail = w.predicted.size() > off ? std::min(sb, w.predicted.size() - off) : 0;
+      md += "state " + std::to_string(k - 1) + " (true):  " + isa::format_state(c, w.truth.data() + (k - 1) * sb) + "\n";
+      md += "state " + std::to_string(k) + " expected:  " + isa::format_state(c, truth) + "\n";
+      if (avail == sb) md += "state " + std::to_string(k) + " predicted: " + isa::format_state(c, w.predicted.data() + off) + "\n";
+      md += "  differences:\n" + diff_state(c, truth, avail ? w.predicted.data() + off : nullptr, avail);
+    }
+    md += "```\n";
+  }
+  return md;
+}
+
+std::string write_report(const Scorer& s, const json& meta, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir + ": cannot create report folder: " + ec.message());
+  write_file_atomic(dir + "/report.json", report_json(s, meta).dump(2) + "\n");
+  write_file_atomic(dir + "/report.md", report_markdown(s, meta));
+  // Chart: exact states and changed-byte accuracy per opcode, model vs baseline.
+  std::string dat = "# opcode exact_model exact_baseline changed_model changed_baseline\n";
+  for (const auto& [k, p] : s.per_opcode()) {
+    std::string name = k;
+    std::replace(name.begin(), name.end(), ' ', '_');
+    char line[160];
+    std::snprintf(line, sizeof line, "\"%s\" %.4f %.4f %.4f %.4f\n", name.c_str(), 100 * p.model.state_accuracy(),
+                  100 * p.baseline.state_accuracy(), 100 * p.model.changed_byte_accuracy(),
+                  100 * p.baseline.changed_byte_accuracy());
+    dat += line;
+  }
+  write_file_atomic(dir + "/per-opcode.dat", dat);
+  const std::string png = dir + "/per-opcode.png";
+  const std::string gp =
+      "set terminal pngcairo size 1200,600 noenhanced font ',10'\n"
+      "set output '" + temp_sibling(png).string() + "'\n"
+      "set title 'Per-opcode accuracy (" + std::string(s.mode() == Mode::teacher ? "teacher" : "rollout") + ")'\n"
+      "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+      "set boxwidth 0.9\nset yrange [0:105]\nset ylabel '%'\nset xtics rotate by -45\nset key outside right top\n"
+      "set grid ytics\n"
+      "plot '" + dir + "/per-opcode.dat' using 2:xtic(1) title 'exact states (model)', "
+      "'' using 3 title 'exact states (baseline)', '' using 4 title 'changed bytes (model)', "
+      "'' using 5 title 'changed bytes (baseline)'\n";
+  write_file_atomic(dir + "/per-opcode.gp", gp);
+  const std::string cmd = "gnuplot '" + dir + "/per-opcode.gp' 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0 || !fs::exists(temp_sibling(png))) {
+    // pngcairo may be missing from a minimal gnuplot: try the plain png terminal.
+    std::string gp2 = gp;
+    gp2.replace(gp2.find("pngcairo"), 8, "png");
+    write_file_atomic(dir + "/per-opcode.gp", gp2);
+    if (std::system(cmd.c_str()) != 0 || !fs::exists(temp_sibling(png))) return "";
+  }
+  fs::rename(temp_sibling(png), png, ec);
+  return ec ? "" : png;
+}
+
+}  // namespace cpusim::harness

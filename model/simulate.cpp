@@ -1,0 +1,137 @@
+// model/simulate.cpp: a loaded model simulating programs: teacher-forced next-state prediction
+// and KV-cached batched rollouts. Dimension legend in bgpt.h.
+#include <nlohmann/json.hpp>
+
+#include "common/io.h"
+#include "model/api.h"
+#include "model/bgpt.h"
+#include "model/compat.h"
+#include "model/internal.h"
+
+namespace cpusim::model {
+
+struct Simulator::Impl {
+  Checkpoint ckpt;
+  torch::Device device{torch::kCPU};
+  Layout layout;
+  int64_t parameters = 0;
+};
+
+Simulator::Simulator(const std::string& checkpoint, const std::string& device, int threads)
+    : impl_(std::make_unique<Impl>()) {
+  if (threads > 0) torch::set_num_threads(threads);
+  impl_->device = pick_device(device);
+  impl_->ckpt = load_checkpoint(checkpoint, impl_->device);
+  impl_->ckpt.model->eval();
+  impl_->layout = layout_of(impl_->ckpt.isa);
+  for (const auto& p : impl_->ckpt.model->parameters()) impl_->parameters += p.numel();
+}
+
+Simulator::~Simulator() = default;
+const isa::Config& Simulator::isa() const { return impl_->ckpt.isa; }
+const ModelConfig& Simulator::config() const { return impl_->ckpt.model_config; }
+int64_t Simulator::parameters() const { return impl_->parameters; }
+
+namespace {
+
+// Trace bytes -> patches tensor (B, T, S) with a begin patch in front, right-padded.
+torch::Tensor to_patches(const std::vector<std::span<const uint8_t>>& seqs, int64_t T) {
+  const int64_t B = int64_t(seqs.size()), S = 16;
+  auto t = torch::full({B, T, S}, kPad, torch::kLong);
+  auto a = t.accessor<int64_t, 3>();
+  for (int64_t b = 0; b < B; ++b)
+    for (size_t i = 0; i < seqs[b].size() && int64_t(i / S) + 1 < T; ++i) a[b][int64_t(i / S) + 1][int64_t(i % S)] = seqs[b][i];
+  return t;
+}
+
+}  // namespace
+
+std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<std::span<const uint8_t>>& traces) {
+  torch::NoGradGuard ng;
+  BGPT& m = impl_->ckpt.model;
+  const Layout& l = impl_->layout;
+  const int64_t S = 16, first = l.image_patches + l.state_patches;
+  int64_t T = 0;
+  for (const auto& t : traces) T = std::max<int64_t>(T, int64_t(t.size()) / S);
+  T = std::min<int64_t>(T, m->config.max_patches);  // inputs: begin + patches 0..n-2 predict patches 0..n-1
+  std::vector<std::vector<int16_t>> out(traces.size());
+  if (T <= first) return out;
+  auto inputs = to_patches(traces, T).to(impl_->device);           // (B, T, S)
+  const bool bf16 = impl_->device.is_cuda();
+  if (bf16) compat::autocast_bf16(true);
+  auto feats = m->patch_features(inputs);                           // (B, T, D)
+  // Positions first..T-1 predict trace patches first..T-1 (the states after the first).
+  auto f = feats.narrow(1, first, T - first);                        // (B, T', D)
+  auto prev = inputs.narrow(1, first, T - first);                    // (B, T', S)
+  const int64_t B = f.size(0), Tp = f.size(1);
+  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S})).view({B, Tp, S}).to(torch::kCPU);
+  if (bf16) compat::autocast_bf16(false);
+  auto a = pred.accessor<int64_t, 3>();
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = std::min<int64_t>(int64_t(traces[b].size()) / S, T) - first;
+    for (int64_t p = 0; p < n; ++p)
+      for (int64_t k = 0; k < S; ++k) out[b].push_back(int16_t(a[b][p][k]));
+  }
+  return out;
+}
+
+std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span<const uint8_t>>& prefixes,
+                                                     int max_steps, bool use_cache) {
+  torch::NoGradGuard ng;
+  BGPT& m = impl_->ckpt.model;
+  const Layout& l = impl_->layout;
+  const int64_t S = 16, B = int64_t(prefixes.size());
+  const int64_t T0 = 1 + l.image_patches + l.state_patches;
+  for (const auto& p : prefixes)
+    if (int64_t(p.size()) != (T0 - 1) * S) throw Error("rollout: a prefix is not image + initial state");
+  const bool bf16 = impl_->device.is_cuda();
+  if (bf16) compat::autocast_bf16(true);
+  auto seq = to_patches(prefixes, T0).to(impl_->device);  // (B, T0, S)
+  std::vector<KV> cache;
+  auto feats = m->patch_features(seq, 0, use_cache ? &cache : nullptr);  // (B, T0, D)
+  auto feat = feats.select(1, T0 - 1);                                    // (B, D)
+  auto prev = seq.select(1, T0 - 1);                                      // (B, S)
+  std::vector<std::vector<uint8_t>> out(prefixes.size());
+  std::vector<bool> done(prefixes.size(), false);
+  std::vector<std::vector<int64_t>> state(prefixes.size());
+  int64_t pos = T0;
+  for (int step = 0; step < max_steps; ++step) {
+    for (int64_t j = 0; j < l.state_patches; ++j) {
+      if (pos >= m->config.max_patches) goto finish;
+      auto patch = m->byte_generate(feat, prev);  // (B, S)
+      auto cpu = patch.to(torch::kCPU);
+      auto a = cpu.accessor<int64_t, 2>();
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t k = 0; k < S; ++k) state[b].push_back(a[b][k]);
+      if (use_cache) {
+        feat = m->patch_features(patch.unsqueeze(1), pos, &cache).select(1, 0);  // (B, D)
+      } else {
+        seq = torch::cat({seq, patch.unsqueeze(1)}, 1);                  // (B, pos + 1, S)
+        feat = m->patch_features(seq).select(1, pos);                     // (B, D)
+      }
+      prev = patch;
+      ++pos;
+    }
+    bool all_done = true;
+    for (int64_t b = 0; b < B; ++b) {
+      if (!done[b]) {
+        bool end = false;
+        for (int64_t v : state[b]) end |= v == kPad;
+        if (end) {
+          done[b] = true;  // the model ended the trace
+        } else {
+          for (int64_t v : state[b]) out[b].push_back(uint8_t(v));
+          if (state[b][isa::kIR] == 0) done[b] = true;  // HLT fetched: the last state
+        }
+      }
+      state[b].clear();
+      all_done = all_done && done[b];
+    }
+    if (all_done) break;
+  }
+finish:
+  if (bf16) compat::autocast_bf16(false);
+  return out;
+}
+
+}  // namespace cpusim::model

@@ -1,0 +1,120 @@
+// tests/metrics_test.cpp: the harness's metrics on hand-built predictions with answers worked
+// out by hand, the do-nothing baseline included.
+#include <gtest/gtest.h>
+
+#include "harness/metrics.h"
+#include "harness/report.h"
+#include "tests/test_util.h"
+
+namespace cpusim {
+namespace {
+
+// INC / INC A / HLT from the zero state: 4 states, 3 scored.
+//   s1: PC 1, IR INC            (changed vs s0: PC, IR0)
+//   s2: PC 2, IR INC A, ACC 1   (changed: PC, IR1, ACC)
+//   s3: PC 3, IR HLT, A 1       (changed: PC, IR0, IR1, A)
+std::vector<uint8_t> trace() {
+  const isa::Config c = test::bgpt_config(64);
+  auto image = isa::assemble(c.profile, "INC\nINC A\nHLT");
+  image.resize(64, 0);
+  std::vector<uint8_t> t;
+  emu::run_trace(c, image, emu::zero_state(c), t);
+  return t;
+}
+
+TEST(Metrics, PerfectPrediction) {
+  const isa::Config c = test::bgpt_config(64);
+  const auto t = trace();
+  harness::Scorer s(c, harness::Mode::teacher);
+  s.add(0, t, std::span(t).subspan(64 + 16));
+  const auto& m = s.total().model;
+  EXPECT_EQ(m.states, 3u);
+  EXPECT_EQ(m.matched_bytes, 48u);
+  EXPECT_EQ(m.exact_states, 3u);
+  EXPECT_EQ(m.changed_bytes, 9u);
+  EXPECT_EQ(m.matched_changed, 9u);
+  EXPECT_EQ(s.exact_traces(), 1u);
+  // Attribution: state 1 follows no instruction; states 2 and 3 follow INC and INC A.
+  EXPECT_EQ(s.per_opcode().at("(first fetch)").model.states, 1u);
+  EXPECT_EQ(s.per_opcode().at("INC").model.states, 2u);
+  EXPECT_EQ(s.per_form().at("INC -").model.states, 1u);
+  EXPECT_EQ(s.per_form().at("INC r").model.states, 1u);
+  EXPECT_EQ(s.per_length().at("1-8").model.states, 3u);
+}
+
+TEST(Metrics, DoNothingBaseline) {
+  const isa::Config c = test::bgpt_config(64);
+  const auto t = trace();
+  harness::Scorer s(c, harness::Mode::teacher);
+  s.add(0, t, std::span(t).subspan(64 + 16));
+  const auto& b = s.total().baseline;
+  // Wrong: ACC in s2, A in s3.
+  EXPECT_EQ(b.matched_bytes, 46u);
+  EXPECT_EQ(b.exact_states, 1u);
+  EXPECT_EQ(b.changed_bytes, 9u);
+  EXPECT_EQ(b.matched_changed, 7u);
+  // Per field: ACC right in 2 of 3 states for the baseline.
+  for (const auto& [name, p] : s.per_field())
+    if (name == "ACC") {
+      EXPECT_EQ(p.baseline.matched_bytes, 2u);
+      EXPECT_EQ(p.baseline.changed_bytes, 1u);
+      EXPECT_EQ(p.baseline.matched_changed, 0u);
+    }
+}
+
+TEST(Metrics, CopyThePreviousStatePrediction) {
+  // Predicting "nothing changes" gets every changed byte wrong.
+  const isa::Config c = test::bgpt_config(64);
+  const auto t = trace();
+  std::vector<uint8_t> pred(t.begin() + 64, t.begin() + 64 + 48);  // s0, s1, s2 as s1', s2', s3'
+  harness::Scorer s(c, harness::Mode::teacher);
+  s.add(0, t, pred);
+  const auto& m = s.total().model;
+  EXPECT_EQ(m.matched_bytes, 48u - 9u);
+  EXPECT_EQ(m.matched_changed, 0u);
+  EXPECT_EQ(m.exact_states, 0u);
+}
+
+TEST(Metrics, MissingStatesCountAsWrongAndRolloutDivergence) {
+  const isa::Config c = test::bgpt_config(64);
+  const auto t = trace();
+  std::vector<uint8_t> pred(t.begin() + 64 + 16, t.begin() + 64 + 16 + 16 + 5);  // s1 and 5 bytes of s2
+  harness::Scorer s(c, harness::Mode::rollout);
+  s.add(0, t, pred);
+  const auto& m = s.total().model;
+  EXPECT_EQ(m.matched_bytes, 16u + 5u);
+  EXPECT_EQ(m.exact_states, 1u);
+  EXPECT_EQ(s.divergence().at("1-8"), 1u);
+  EXPECT_EQ(s.worst().size(), 1u);
+  EXPECT_EQ(s.worst()[0].first_divergence, 2);
+  // Report keys.
+  const auto j = harness::report_json(s, {{"model", "x"}});
+  for (const char* k : {"traces", "states", "byte_accuracy", "state_accuracy", "changed_byte_accuracy", "baseline",
+                        "per_opcode"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_TRUE(j["per_opcode"]["INC"].contains("states"));
+  EXPECT_TRUE(j["per_opcode"]["INC"]["baseline"].contains("changed_byte_accuracy"));
+  const std::string md = harness::report_markdown(s, {{"model", "x"}});
+  EXPECT_NE(md.find("## Worst cases"), std::string::npos);
+  EXPECT_NE(md.find("A: expected"), std::string::npos) << md;
+}
+
+TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {
+  const isa::Config c = test::toy_config();
+  auto image = isa::assemble(c.profile, "LDI R0, 7\nST [3], R0\nCMPI R0, 7\nHLT");
+  image.resize(isa::image_bytes(c), 0);
+  std::vector<uint8_t> t;
+  emu::run_trace(c, image, emu::zero_state(c), t);
+  harness::Scorer s(c, harness::Mode::teacher);
+  s.add(0, t, std::span(t).subspan(isa::image_bytes(c) + isa::state_bytes(c)));
+  bool has_m3 = false, has_flags = false;
+  for (const auto& [name, p] : s.per_field()) {
+    has_m3 |= name == "M[3]" && p.model.changed_bytes == 1;
+    has_flags |= name == "FLAGS" && p.model.changed_bytes == 1;
+  }
+  EXPECT_TRUE(has_m3);
+  EXPECT_TRUE(has_flags);
+}
+
+}  // namespace
+}  // namespace cpusim

@@ -1,0 +1,214 @@
+// tests/model_test.cpp: the libtorch bGPT: shapes, causality, the paper preset's size, a tiny
+// model overfitting a few traces, checkpoints, exact resume, KV-cached generation equal to
+// uncached, and refusal of bad checkpoints.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/io.h"
+#include "datagen/dataset.h"
+#include "datagen/generate.h"
+#include "model/api.h"
+#include "model/bgpt.h"
+#include "tests/test_util.h"
+
+namespace cpusim {
+namespace {
+
+namespace fs = std::filesystem;
+using model::BGPT;
+
+model::ModelConfig tiny(bool copy = false) {
+  auto c = model::preset("tiny");
+  c.copy_path = copy;
+  c.max_patches = 64;
+  return c;
+}
+
+TEST(Model, PaperPresetHasThePapersParameterCount) {
+  const int64_t n = model::parameter_count(model::preset("paper"));
+  EXPECT_NEAR(double(n), 110084352.0, 0.005 * 110084352.0) << n;
+}
+
+TEST(Model, Shapes) {
+  torch::manual_seed(0);
+  BGPT m(tiny(true));
+  auto patches = torch::randint(0, 257, {3, 7, 16}, torch::kLong);
+  auto f = m->patch_features(patches);
+  EXPECT_EQ(f.sizes(), (std::vector<int64_t>{3, 7, 64}));
+  auto logits = m->byte_logits(f.view({21, 64}), patches.view({21, 16}), patches.view({21, 16}));
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{21, 16, 257}));
+}
+
+TEST(Model, LaterPatchesNeverChangeEarlierFeatures) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(1);
+  BGPT m(tiny());
+  auto a = torch::randint(0, 257, {2, 9, 16}, torch::kLong);
+  auto b = a.clone();
+  b.index_put_({torch::indexing::Slice(), torch::indexing::Slice(5, 9)}, torch::randint(0, 257, {2, 4, 16}, torch::kLong));
+  auto fa = m->patch_features(a), fb = m->patch_features(b);
+  EXPECT_TRUE(torch::allclose(fa.narrow(1, 0, 5), fb.narrow(1, 0, 5), 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(fa.narrow(1, 5, 4), fb.narrow(1, 5, 4)));
+}
+
+TEST(Model, LaterBytesNeverChangeEarlierByteLogits) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(2);
+  BGPT m(tiny(true));
+  auto feat = torch::randn({4, 64});
+  auto t = torch::randint(0, 256, {4, 16}, torch::kLong), prev = torch::randint(0, 256, {4, 16}, torch::kLong);
+  auto t2 = t.clone();
+  t2.select(1, 9).fill_(7);  // byte 9 is input at position 10
+  auto la = m->byte_logits(feat, t, prev), lb = m->byte_logits(feat, t2, prev);
+  EXPECT_TRUE(torch::allclose(la.narrow(1, 0, 10), lb.narrow(1, 0, 10), 1e-5, 1e-6));
+}
+
+TEST(Model, ByteGenerateMatchesTeacherForcedArgmax) {
+  // Greedy decoding with the in-patch KV cache equals re-running the decoder on its own outputs.
+  torch::NoGradGuard ng;
+  torch::manual_seed(3);
+  BGPT m(tiny(true));
+  auto feat = torch::randn({5, 64});
+  auto prev = torch::randint(0, 256, {5, 16}, torch::kLong);
+  auto g = m->byte_generate(feat, prev);
+  auto logits = m->byte_logits(feat, g, prev);
+  EXPECT_TRUE(torch::equal(logits.argmax(-1), g));
+}
+
+// A small bgpt set on disk, shared by the training tests.
+std::string small_set(const std::string& dir, uint64_t train, uint64_t test, unsigned max_len = 4) {
+  datagen::DatagenConfig c;
+  c.gen.isa = isa::default_config(isa::Profile::bgpt);
+  c.gen.isa.memory_size = 32;
+  c.gen.max_len = max_len;
+  c.train = train;
+  c.test = test;
+  c.seed = 7;
+  c.progress = false;
+  datagen::SetInfo info;
+  info.isa = c.gen.isa;
+  const std::string path = dir + "/d.h5";
+  auto w = datagen::open_h5_writer(path, info);
+  datagen::generate(c, *w);
+  w->commit();
+  return path;
+}
+
+model::TrainConfig train_config(const std::string& data, const std::string& out) {
+  model::TrainConfig t;
+  t.data = data;
+  t.out_dir = out;
+  t.preset = "tiny";
+  t.model = tiny(true);
+  t.batch = 4;
+  t.warmup = 5;
+  t.eval_every = 0;
+  t.eval_traces = 8;
+  t.checkpoint_every = 0;
+  t.threads = 1;
+  t.quiet = true;
+  return t;
+}
+
+std::vector<double> losses(const std::string& log) {
+  std::vector<double> v;
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) v.push_back(nlohmann::json::parse(line)["loss"].get<double>());
+  return v;
+}
+
+TEST(Training, TinyModelOverfitsAFewTraces) {
+  const std::string d = test::temp_dir("overfit");
+  const auto data = small_set(d, 4, 4, 3);
+  auto t = train_config(data, d + "/run");
+  t.steps = 300;
+  t.lr = 3e-3;
+  t.eval_traces = 4;
+  const auto s = model::train(t);
+  // Evaluated on the test split, which is not what it trained on: overfitting is checked on
+  // the train traces through the simulator instead.
+  model::Simulator sim(d + "/run/model.pt");
+  datagen::H5Reader r(data);
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> off;
+  r.read(0, 0, 4, bytes, off);
+  std::vector<std::span<const uint8_t>> traces;
+  for (int i = 0; i < 4; ++i) traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+  const auto pred = sim.predict_teacher(traces);
+  for (int i = 0; i < 4; ++i) {
+    const auto truth = traces[i].subspan(32 + 16);
+    ASSERT_EQ(pred[i].size(), truth.size());
+    for (size_t k = 0; k < truth.size(); ++k) EXPECT_EQ(pred[i][k], truth[k]) << "trace " << i << " byte " << k;
+  }
+  EXPECT_LT(s.final_loss, 0.05);
+}
+
+TEST(Training, ResumeContinuesExactly) {
+  const std::string d = test::temp_dir("resume");
+  const auto data = small_set(d, 40, 8);
+  auto a = train_config(data, d + "/a");
+  a.steps = 8;
+  model::train(a);
+  auto b = train_config(data, d + "/b");
+  b.steps = 8;
+  b.stop_after = 4;
+  model::train(b);
+  EXPECT_EQ(losses(d + "/b/log.jsonl").size(), 4u);
+  b.resume = true;
+  b.stop_after = 0;
+  model::train(b);
+  const auto la = losses(d + "/a/log.jsonl"), lb = losses(d + "/b/log.jsonl");
+  ASSERT_EQ(la.size(), 8u);
+  ASSERT_EQ(lb.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
+  // A checkpoint from another preset is refused.
+  auto c = train_config(data, d + "/b");
+  c.preset = "small";
+  c.model = model::preset("small");
+  c.steps = 10;
+  c.resume = true;
+  try {
+    model::train(c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("made with preset tiny"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncached) {
+  const std::string d = test::temp_dir("ckpt");
+  const auto data = small_set(d, 40, 8, 8);
+  auto t = train_config(data, d + "/run");
+  t.steps = 30;
+  model::train(t);
+  model::Simulator s1(d + "/run/model.pt"), s2(d + "/run/checkpoint.pt");
+  datagen::H5Reader r(data);
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> off;
+  r.read(1, 0, 8, bytes, off);
+  std::vector<std::span<const uint8_t>> traces, prefixes;
+  for (int i = 0; i < 8; ++i) {
+    traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+    prefixes.push_back(traces.back().subspan(0, 48));
+  }
+  EXPECT_EQ(s1.predict_teacher(traces), s2.predict_teacher(traces));
+  const auto cached = s1.rollout(prefixes, 12, true), uncached = s1.rollout(prefixes, 12, false);
+  EXPECT_EQ(cached, uncached);
+}
+
+TEST(Training, BadCheckpointsAndDataAreRefused) {
+  const std::string d = test::temp_dir("badckpt");
+  std::ofstream(d + "/junk.pt") << "not a checkpoint";
+  EXPECT_THROW(model::Simulator(d + "/junk.pt"), Error);
+  EXPECT_THROW(model::Simulator(d + "/missing.pt"), Error);
+  auto t = train_config(d + "/missing.h5", d + "/run");
+  t.steps = 1;
+  EXPECT_THROW(model::train(t), Error);
+}
+
+}  // namespace
+}  // namespace cpusim
