@@ -1,0 +1,139 @@
+// bench/bench_model.cpp: bGPT training and generation throughput on this machine, per preset.
+// Training: one optimizer step on a batch of random bgpt traces (the paper's 1024-byte memory,
+// programs of 1..255 instructions, or the quickstart's 64-byte memory); bytes/s counts trace
+// bytes, FLOP/s uses 6 x parameters x positions for the matrix work. Generation: KV-cached
+// rollouts, states/s.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "datagen/generator.h"
+#include "emulator/emulator.h"
+#include "model/bgpt.h"
+
+namespace {
+
+using namespace cpusim;
+
+struct Data {
+  std::vector<std::vector<uint8_t>> traces;
+};
+
+Data make_data(unsigned memory, unsigned max_len, int n) {
+  datagen::GenConfig g;
+  g.isa = isa::default_config(isa::Profile::bgpt);
+  g.isa.memory_size = memory;
+  g.max_len = max_len;
+  datagen::Rng rng(1);
+  datagen::Instance inst;
+  Data d;
+  for (int i = 0; i < n; ++i) {
+    datagen::random_instance(g, rng, inst);
+    std::vector<uint8_t> t;
+    emu::run_trace(g.isa, inst.image, inst.init, t);
+    d.traces.push_back(std::move(t));
+  }
+  return d;
+}
+
+// (B, T, S) inputs/targets for a batch of traces; all targets scored except the image.
+void batch(const Data& d, size_t first, int B, int64_t skip_patches, torch::Tensor& in, torch::Tensor& tg,
+           torch::Tensor& mask, int64_t& bytes) {
+  int64_t T = 0;
+  for (int b = 0; b < B; ++b) T = std::max<int64_t>(T, int64_t(d.traces[(first + b) % d.traces.size()].size() / 16) + 1);
+  in = torch::full({B, T, 16}, model::kPad, torch::kLong);
+  tg = torch::full({B, T, 16}, model::kPad, torch::kLong);
+  mask = torch::zeros({B, T}, torch::kBool);
+  bytes = 0;
+  for (int b = 0; b < B; ++b) {
+    const auto& t = d.traces[(first + b) % d.traces.size()];
+    const int64_t n = int64_t(t.size() / 16);
+    auto src = torch::from_blob(const_cast<uint8_t*>(t.data()), {n, 16}, torch::kUInt8).to(torch::kLong);
+    in[b].narrow(0, 1, n).copy_(src);
+    tg[b].narrow(0, 0, n).copy_(src);
+    mask[b].narrow(0, skip_patches, n + 1 - skip_patches).fill_(true);
+    bytes += n * 16;
+  }
+}
+
+int64_t count(const std::vector<torch::Tensor>& ps) {
+  int64_t n = 0;
+  for (const auto& p : ps) n += p.numel();
+  return n;
+}
+
+void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B) {
+  torch::manual_seed(0);
+  auto c = model::preset(preset);
+  c.copy_path = true;
+  model::BGPT m(c);
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4));
+  const Data d = make_data(memory, max_len, 256);
+  int64_t patch_params = 0, byte_params = 0;
+  for (const auto& b : *m->patch_blocks) patch_params += count(b->parameters());
+  for (const auto& b : *m->byte_blocks) byte_params += count(b->parameters());
+  size_t first = 0;
+  int64_t bytes_total = 0;
+  double flops = 0;
+  for (auto _ : state) {
+    torch::Tensor in, tg, mask;
+    int64_t bytes;
+    batch(d, first, B, memory / 16 + 1, in, tg, mask, bytes);
+    first += B;
+    auto feats = m->patch_features(in);
+    auto t = tg.index({mask});
+    auto logits = m->byte_logits(feats.index({mask}), t, in.index({mask}));
+    auto loss = torch::nn::functional::cross_entropy(logits.view({-1, model::kVocab}), t.view({-1}));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    bytes_total += bytes;
+    // Matrix work: 6 x params x positions (forward + backward), plus the byte head.
+    flops += 6.0 * patch_params * double(in.size(0) * in.size(1)) +
+             6.0 * (byte_params + 257.0 * c.width) * double(t.numel());
+  }
+  state.counters["bytes/s"] = benchmark::Counter(double(bytes_total), benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["params_M"] = count(m->parameters()) / 1e6;
+}
+
+void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B) {
+  torch::NoGradGuard ng;
+  torch::manual_seed(0);
+  auto c = model::preset(preset);
+  c.copy_path = true;
+  model::BGPT m(c);
+  m->eval();
+  const Data d = make_data(memory, max_len, 64);
+  const int64_t T0 = 1 + memory / 16 + 1, steps = 16;
+  int64_t states = 0;
+  for (auto _ : state) {
+    auto seq = torch::full({B, T0, 16}, model::kPad, torch::kLong);
+    for (int b = 0; b < B; ++b) {
+      const auto& t = d.traces[size_t(b) % d.traces.size()];
+      auto src = torch::from_blob(const_cast<uint8_t*>(t.data()), {T0 - 1, 16}, torch::kUInt8).to(torch::kLong);
+      seq[b].narrow(0, 1, T0 - 1).copy_(src);
+    }
+    std::vector<model::KV> cache;
+    auto feat = m->patch_features(seq, 0, &cache).select(1, T0 - 1);
+    auto prev = seq.select(1, T0 - 1);
+    for (int64_t s = 0; s < steps; ++s) {
+      auto patch = m->byte_generate(feat, prev);
+      feat = m->patch_features(patch.unsqueeze(1), T0 + s, &cache).select(1, 0);
+      prev = patch;
+    }
+    states += B * steps;
+  }
+  state.counters["states/s"] = benchmark::Counter(double(states), benchmark::Counter::kIsRate);
+}
+
+BENCHMARK_CAPTURE(BM_Train, tiny_mem64, "tiny", 64, 16, 32)->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK_CAPTURE(BM_Train, small_mem64, "small", 64, 16, 32)->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Train, small_mem1024, "small", 1024, 255, 8)->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Train, paper_mem1024, "paper", 1024, 255, 2)->Unit(benchmark::kMillisecond)->MinTime(20);
+BENCHMARK_CAPTURE(BM_Rollout, small_mem64_b64, "small", 64, 16, 64)->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b1, "paper", 1024, 255, 1)->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b16, "paper", 1024, 255, 16)->Unit(benchmark::kMillisecond)->MinTime(10);
+
+}  // namespace
+
+BENCHMARK_MAIN();
