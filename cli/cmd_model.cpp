@@ -39,7 +39,7 @@ int cmd_train(const Args& args) {
       ("eval-every", po::value(&t.eval_every)->default_value(200), "steps between held-out evaluations")
       ("eval-traces", po::value(&t.eval_traces)->default_value(256), "test traces for held-out figures")
       ("checkpoint-every", po::value(&t.checkpoint_every)->default_value(500), "steps between checkpoints")
-      ("max-minutes", po::value(&t.max_minutes)->default_value(0), "stop after this much training time")
+      ("max-minutes", po::value(&t.max_minutes)->default_value(0), "stop after this much training time (the learning-rate schedule follows the clock too)")
       ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
       ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
       ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: all)")
@@ -285,7 +285,7 @@ int cmd_pipeline(const Args& args) {
   double minutes = 0;
   uint64_t seed = 1;
   po::options_description d("pipeline options");
-  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU, ~25 min) or smoke (seconds)")
+  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 16 min of training, ~19 min in all) or smoke (seconds)")
       ("output,o", po::value(&dir)->required(), "pipeline folder")
       ("stages", po::value(&stages)->default_value("datagen,train,eval"), "which stages to run")
       ("minutes", po::value(&minutes)->default_value(0), "training time budget (default: the preset's)")
@@ -303,7 +303,7 @@ int cmd_pipeline(const Args& args) {
     gen.insert(gen.end(), {"--train", "60000", "--test", "1000"});
     train.insert(train.end(), {"--batch", "32", "--lr", "2e-3", "--warmup", "200", "--steps", "6000",
                                "--eval-every", "500", "--eval-traces", "256", "--checkpoint-every", "500",
-                               "--max-minutes", std::to_string(minutes > 0 ? minutes : 20.0)});
+                               "--max-minutes", std::to_string(minutes > 0 ? minutes : 16.0)});
     eval_common.insert(eval_common.end(), {"--limit", "1000"});
   } else if (preset == "smoke") {
     gen.insert(gen.end(), {"--train", "300", "--test", "30", "--max-len", "6"});

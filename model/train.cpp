@@ -316,9 +316,12 @@ TrainSummary train(const TrainConfig& t) {
     }
     return order[pos % train_set.count()];
   };
+  // With a time budget the cosine also follows the clock (whichever is further along), so the
+  // rate has decayed when the budget ends; runs with a budget then depend on the machine's speed.
+  double budget_used = 0;
   auto lr_at = [&](int64_t s) {
     if (s < t.warmup) return t.lr * double(s + 1) / t.warmup;
-    const double p = double(s - t.warmup) / std::max<int64_t>(1, total_steps - t.warmup);
+    const double p = std::max(double(s - t.warmup) / std::max<int64_t>(1, total_steps - t.warmup), budget_used);
     return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));
   };
 
@@ -344,6 +347,7 @@ TrainSummary train(const TrainConfig& t) {
       if (!t.quiet) std::cerr << "\ntrain: time budget of " << t.max_minutes << " min reached at step " << step << "\n";
       break;
     }
+    if (t.max_minutes > 0) budget_used = elapsed() / (60 * t.max_minutes);
     const double lr = lr_at(step);
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     opt.zero_grad();
