@@ -65,9 +65,11 @@ int cmd_train(const Args& args) {
   if (t.data.empty()) throw Error("--data is required (an HDF5 set from cpusim datagen)");
   if (t.out_dir.empty()) throw Error("-o RUN_DIR is required");
   const auto s = model::train(t);
-  std::cerr << "train: " << s.steps << " steps in " << s.seconds << " s; final loss " << s.final_loss
-            << "; held-out loss " << s.eval_loss << ", teacher-forced byte accuracy " << 100 * s.eval_byte_accuracy
-            << "%\n";
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "train: %lld steps in %.1f s; final loss %.4f; held-out loss %.4f, teacher-forced byte accuracy %.2f%%\n",
+                (long long)s.steps, s.seconds, s.final_loss, s.eval_loss, 100 * s.eval_byte_accuracy);
+  std::cerr << line;
   return s.stopped_on_nan ? 1 : 0;
 }
 
@@ -322,7 +324,7 @@ int cmd_pipeline(const Args& args) {
   const auto t0 = std::chrono::steady_clock::now();
   auto stage = [&](const std::string& name) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cerr << "== pipeline: " << name << " (" << std::fixed << std::setprecision(0) << s << " s elapsed)\n";
+    std::cerr << "== pipeline: " << name << " (" << long(s) << " s elapsed)\n";
   };
   if (want("datagen")) {
     stage("datagen");

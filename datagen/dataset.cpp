@@ -71,7 +71,7 @@ class Appender {
 };
 
 struct SplitOut {
-  H5::Group group;
+  std::unique_ptr<H5::Group> group;
   std::unique_ptr<Appender> bytes, offsets, steps, halted;
   std::vector<uint8_t> pending;  // bytes not yet appended
   std::vector<uint64_t> offs;
@@ -105,16 +105,16 @@ class H5Writer : public SetWriter {
       put_attr(root, "backward_branch", info.backward_branch);
       for (int s = 0; s < 2; ++s) {
         SplitOut& o = out_[s];
-        o.group = file_->createGroup(kSplits[s]);
-        o.bytes = std::make_unique<Appender>(o.group, "bytes", H5::PredType::NATIVE_UINT8, 1, kChunkBytes, true);
-        o.offsets = std::make_unique<Appender>(o.group, "offsets", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
-        o.steps = std::make_unique<Appender>(o.group, "steps", H5::PredType::NATIVE_UINT32, 4, kIndexChunk, true);
-        o.halted = std::make_unique<Appender>(o.group, "halted", H5::PredType::NATIVE_UINT8, 1, kIndexChunk, true);
+        o.group = std::make_unique<H5::Group>(file_->createGroup(kSplits[s]));
+        o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8, 1, kChunkBytes, true);
+        o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
+        o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32, 4, kIndexChunk, true);
+        o.halted = std::make_unique<Appender>(*o.group, "halted", H5::PredType::NATIVE_UINT8, 1, kIndexChunk, true);
         // program_hash: N x 16 bytes, stored as a 2-D dataset.
         hsize_t dims[2] = {0, 16}, maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {kIndexChunk, 16};
         H5::DSetCreatPropList p;
         p.setChunk(2, chunk);
-        hash_ds_[s] = o.group.createDataSet("program_hash", H5::PredType::NATIVE_UINT8, H5::DataSpace(2, dims, maxdims), p);
+        hash_ds_[s] = o.group->createDataSet("program_hash", H5::PredType::NATIVE_UINT8, H5::DataSpace(2, dims, maxdims), p);
         o.offs.push_back(0);
       }
     } catch (const H5::Exception& e) {
@@ -149,10 +149,10 @@ class H5Writer : public SetWriter {
       for (int s = 0; s < 2; ++s) {
         flush(s, true);
         SplitOut& o = out_[s];
-        put_attr(o.group, "traces", o.traces);
-        put_attr(o.group, "halted", o.halted_n);
-        put_attr(o.group, "duplicates_removed", o.duplicates);
-        put_attr(o.group, "total_bytes", o.total);
+        put_attr(*o.group, "traces", o.traces);
+        put_attr(*o.group, "halted", o.halted_n);
+        put_attr(*o.group, "duplicates_removed", o.duplicates);
+        put_attr(*o.group, "total_bytes", o.total);
       }
       file_->close();
     } catch (const H5::Exception& e) {

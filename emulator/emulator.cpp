@@ -68,7 +68,7 @@ Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image, std::sp
   return toy::run(image, state.data(), c.memory_size, limit, sink, after);
 }
 
-std::string describe_fault(isa::Profile p, const Outcome& o) {
+std::string describe_fault(isa::Profile, const Outcome& o) {
   if (o.stop != Stop::fault) return "";
   char bytes[32];
   std::snprintf(bytes, sizeof bytes, "%02x %02x %02x %02x", o.insn.op, o.insn.a1, o.insn.a2,

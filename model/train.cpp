@@ -392,7 +392,8 @@ TrainSummary train(const TrainConfig& t) {
     log.flush();
     if (!t.quiet && (secs - last_print > (isatty(2) ? 0.5 : 10) || do_eval || step == total_steps)) {
       last_print = secs;
-      const double eta = secs / step * (total_steps - step);
+      double eta = secs / (step - first_step) * (total_steps - step);
+      if (t.max_minutes > 0) eta = std::min(eta, std::max(0.0, 60 * t.max_minutes - secs));
       char line[256];
       std::snprintf(line, sizeof line, "%sstep %lld/%lld  loss %.4f  lr %.2e  %.0f B/s  %.1fs  ETA %.0fs%s",
                     isatty(2) ? "\r" : "", (long long)step, (long long)total_steps, loss, lr, bytes_done / secs, secs,
