@@ -303,8 +303,7 @@ int cmd_pipeline(const Args& args) {
   Args eval_common = {"--model", dir + "/model.pt", "--data", dir + "/data.h5", "--device", device};
   if (preset == "quickstart") {
     gen.insert(gen.end(), {"--train", "60000", "--test", "1000"});
-    train.insert(train.end(), {"--patch-layers", "6", "--byte-layers", "1", "--batch", "32", "--lr", "2e-3",
-                               "--warmup", "200", "--steps", "6000",
+    train.insert(train.end(), {"--batch", "32", "--lr", "2e-3", "--warmup", "200", "--steps", "6000",
                                "--eval-every", "500", "--eval-traces", "256", "--checkpoint-every", "500",
                                "--max-minutes", std::to_string(minutes > 0 ? minutes : 16.0)});
     eval_common.insert(eval_common.end(), {"--limit", "1000"});
