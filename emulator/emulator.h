@@ -28,18 +28,6 @@ struct Outcome {
 // What one instruction's semantics report back to the run loop.
 enum class Effect : uint8_t { next, halt, bad_register };
 
-// The outcome of a run that stopped at instruction `in` (HLT or a fault).
-inline Outcome stopped(Outcome out, isa::Insn in, Effect e, bool bad_opcode) {
-  out.insn = in;
-  if (bad_opcode || e == Effect::bad_register) {
-    out.stop = Stop::fault;
-    out.fault = bad_opcode ? isa::Fault::bad_opcode : isa::Fault::bad_register;
-  } else {
-    out.stop = Stop::halted;
-  }
-  return out;
-}
-
 // A sink that records nothing.
 struct NoSink {
   void operator()(const uint8_t*) const {}
@@ -238,7 +226,16 @@ Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, S
     Effect e = execute(state, in, bad_opcode);
     if (!bad_opcode) e = after(state, in, e);
     if (e == Effect::next) continue;
-    return stopped(out, in, e, bad_opcode);
+    // Written out in both loops: a shared helper taking the Outcome cost the toy loop a third
+    // of its speed (bench_emulator: 286 M -> 190 M instructions/s).
+    out.insn = in;
+    if (bad_opcode || e == Effect::bad_register) {
+      out.stop = Stop::fault;
+      out.fault = bad_opcode ? isa::Fault::bad_opcode : isa::Fault::bad_register;
+    } else {
+      out.stop = Stop::halted;
+    }
+    return out;
   }
   out.stop = Stop::step_limit;
   out.insn = isa::insn_at(state + isa::kIR);
@@ -398,7 +395,14 @@ Outcome run(std::span<const uint8_t> prog, uint8_t* state, unsigned data_size, u
     Effect e = execute(c, in, bad_opcode);
     if (!bad_opcode) e = after(state, in, e);
     if (e == Effect::next) continue;
-    return stopped(out, in, e, bad_opcode);
+    out.insn = in;
+    if (bad_opcode || e == Effect::bad_register) {
+      out.stop = Stop::fault;
+      out.fault = bad_opcode ? isa::Fault::bad_opcode : isa::Fault::bad_register;
+    } else {
+      out.stop = Stop::halted;
+    }
+    return out;
   }
   out.stop = Stop::step_limit;
   out.insn = isa::insn_at(state + isa::kIR);
