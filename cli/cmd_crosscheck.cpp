@@ -140,11 +140,7 @@ int cmd_crosscheck(const Args& args) {
 
   if (!program.empty()) {
     // One given program.
-    const auto raw = read_file(program);
-    const bool text = std::all_of(raw.begin(), raw.end(), [](uint8_t ch) { return ch == '\n' || ch == '\t' || ch == '\r' || (ch >= 32 && ch < 127); });
-    auto bytes = text ? isa::assemble(g.isa.profile, std::string(raw.begin(), raw.end()), program) : raw;
-    if (bytes.size() > isa::image_bytes(g.isa)) throw Error(program + ": does not fit the program image");
-    bytes.resize(isa::image_bytes(g.isa), 0);
+    const auto bytes = load_image(g.isa, program);
     std::vector<uint8_t> init = emu::zero_state(g.isa);
     if (!init_file.empty()) {
       init = read_file(init_file);

@@ -15,38 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool looks_like_text(const std::vector<uint8_t>& b) {
-  return std::all_of(b.begin(), b.end(), [](uint8_t c) {
-    return c == '\n' || c == '\r' || c == '\t' || (c >= 32 && c < 127);
-  });
-}
-
-// A program file as bytes: assembly (text) or raw instruction bytes, per `format`.
-std::vector<uint8_t> load_program(isa::Profile p, const std::string& path, const std::string& format) {
-  std::vector<uint8_t> raw = read_file(path);
-  bool text = format == "asm";
-  if (format == "auto") {
-    const std::string ext = fs::path(path).extension().string();
-    text = ext == ".bin" ? false : (ext == ".asm" || ext == ".s") ? true : looks_like_text(raw);
-  } else if (format != "asm" && format != "bytes") {
-    throw Error("--format " + format + ": expected asm, bytes or auto");
-  }
-  if (text) return isa::assemble(p, std::string(raw.begin(), raw.end()), path);
-  if (raw.size() % isa::kInsnBytes)
-    throw Error(path + ": " + std::to_string(raw.size()) +
-                " bytes is not a whole number of 4-byte instructions");
-  return raw;
-}
-
-std::vector<uint8_t> image_of(const isa::Config& c, const std::vector<uint8_t>& prog, const std::string& path) {
-  if (prog.size() > isa::image_bytes(c))
-    throw Error(path + ": program of " + std::to_string(prog.size() / 4) + " instructions does not fit a " +
-                std::to_string(isa::image_bytes(c)) + "-byte program image");
-  std::vector<uint8_t> image(isa::image_bytes(c), 0);
-  std::copy(prog.begin(), prog.end(), image.begin());
-  return image;
-}
-
 void print_states(const isa::Config& c, std::span<const uint8_t> states, std::ostream& os) {
   const size_t sb = isa::state_bytes(c);
   os << "step  " << isa::state_heading(c) << "\n";
@@ -135,7 +103,7 @@ int cmd_run(const Args& args) {
   if (!parse("run", "[--isa P] PROGRAM [-o TRACE.bin] [--print] [--set NAME=V]...", d, pos, args, vm))
     return 0;
   const isa::Config c = io.config();
-  const auto image = image_of(c, load_program(c.profile, input, format), input);
+  const auto image = load_image(c, input, format);
   std::vector<uint8_t> init = emu::zero_state(c);
   if (!init_file.empty()) {
     init = read_file(init_file);

@@ -236,12 +236,7 @@ int cmd_predict(const Args& args) {
   if (!parse("predict", "--model CKPT PROGRAM [--set NAME=V]...", d, pos, args, vm)) return 0;
   model::Simulator sim(ckpt, device);
   const isa::Config c = sim.isa();
-  const auto raw = read_file(program);
-  const bool text = std::all_of(raw.begin(), raw.end(), [](uint8_t ch) { return ch == '\n' || ch == '\t' || ch == '\r' || (ch >= 32 && ch < 127); });
-  auto image = text ? isa::assemble(c.profile, std::string(raw.begin(), raw.end()), program) : raw;
-  if (image.size() > isa::image_bytes(c))
-    throw Error(program + ": does not fit the model's " + std::to_string(isa::image_bytes(c)) + "-byte program image");
-  image.resize(isa::image_bytes(c), 0);
+  const auto image = load_image(c, program);
   std::vector<uint8_t> init = emu::zero_state(c);
   apply_sets(c, sets, init);
   std::vector<uint8_t> states;

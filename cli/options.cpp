@@ -1,10 +1,13 @@
 // cli/options.cpp: shared option handling for the subcommands.
 #include "cli/options.h"
 
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <iostream>
 
 #include "common/io.h"
+#include "isa/asm.h"
 
 namespace cpusim::cli {
 
@@ -45,6 +48,29 @@ bool parse(const std::string& command, const std::string& usage, po::options_des
     throw Error("cpusim " + command + ": " + e.what() + " (see cpusim " + command + " --help)");
   }
   return true;
+}
+
+std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, const std::string& format) {
+  const std::vector<uint8_t> raw = read_file(path);
+  bool text = format == "asm";
+  if (format == "auto") {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    text = ext == ".bin" ? false
+         : (ext == ".asm" || ext == ".s") ? true
+         : std::all_of(raw.begin(), raw.end(), [](uint8_t ch) {
+             return ch == '\n' || ch == '\r' || ch == '\t' || (ch >= 32 && ch < 127);
+           });
+  } else if (format != "asm" && format != "bytes") {
+    throw Error("--format " + format + ": expected asm, bytes or auto");
+  }
+  std::vector<uint8_t> prog = text ? isa::assemble(c.profile, std::string(raw.begin(), raw.end()), path) : raw;
+  if (prog.size() % isa::kInsnBytes)
+    throw Error(path + ": " + std::to_string(prog.size()) + " bytes is not a whole number of 4-byte instructions");
+  if (prog.size() > isa::image_bytes(c))
+    throw Error(path + ": program of " + std::to_string(prog.size() / 4) + " instructions does not fit a " +
+                std::to_string(isa::image_bytes(c)) + "-byte program image");
+  prog.resize(isa::image_bytes(c), 0);
+  return prog;
 }
 
 void apply_sets(const isa::Config& c, const std::vector<std::string>& sets, std::vector<uint8_t>& state) {

@@ -27,6 +27,10 @@ bool parse(const std::string& command, const std::string& usage, po::options_des
            const po::positional_options_description& pos, const std::vector<std::string>& args,
            po::variables_map& vm);
 
+// A program file (assembly, or raw instruction bytes; `format` asm, bytes or auto: by extension,
+// then by content) as a zero-padded program image of image_bytes(c).
+std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, const std::string& format = "auto");
+
 // Applies "NAME=VALUE" edits (PC, ACC, FLAGS, A..J / R0..R9, M[i], IR0..IR3) to a state.
 void apply_sets(const isa::Config& c, const std::vector<std::string>& sets, std::vector<uint8_t>& state);
 
