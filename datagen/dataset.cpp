@@ -19,10 +19,12 @@ constexpr hsize_t kChunkBytes = 1 << 20;       // bytes dataset chunk: 1 MiB
 constexpr size_t kFlushBytes = 16 << 20;       // append to the file in 16 MiB pieces
 constexpr hsize_t kIndexChunk = 1 << 14;
 
+// Variable-length UTF-8 strings: h5py reads them as str, not bytes.
 void put_attr(H5::H5Object& o, const char* name, const std::string& v) {
-  H5::StrType t(H5::PredType::C_S1, v.size() ? v.size() : 1);
+  H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+  t.setCset(H5T_CSET_UTF8);
   H5::Attribute a = o.createAttribute(name, t, H5::DataSpace(H5S_SCALAR));
-  a.write(t, v.size() ? v : std::string(" "));
+  a.write(t, v);
 }
 void put_attr(H5::H5Object& o, const char* name, uint64_t v) {
   H5::Attribute a = o.createAttribute(name, H5::PredType::NATIVE_UINT64, H5::DataSpace(H5S_SCALAR));
