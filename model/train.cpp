@@ -298,7 +298,9 @@ TrainSummary train(const TrainConfig& t) {
     step = c.meta.at("step");
     if (!t.quiet) std::cerr << "train: resumed from " << ckpt_path << " at step " << step << "\n";
   }
-  write_file_atomic((fs::path(t.out_dir) / "config.json").string(), config_json(t, parameter_count(t.model)) + "\n");
+  int64_t params = 0;
+  for (const auto& p : m->parameters()) params += p.numel();
+  write_file_atomic((fs::path(t.out_dir) / "config.json").string(), config_json(t, params) + "\n");
   std::ofstream log(log_path, t.resume ? std::ios::app : std::ios::trunc);
   if (!log) throw Error(log_path + ": cannot write");
 
@@ -326,10 +328,9 @@ TrainSummary train(const TrainConfig& t) {
   };
 
   TrainSummary sum;
-  const int64_t params = parameter_count(t.model);
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  int64_t bytes_done = 0, positions_done = 0;
+  int64_t bytes_done = 0;
   double last_print = -1;
   auto checkpoint = [&](int64_t s) {
     json meta = meta_base;
@@ -351,7 +352,7 @@ TrainSummary train(const TrainConfig& t) {
     const double lr = lr_at(step);
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     opt.zero_grad();
-    double loss_sum = 0;
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev));  // one host sync per step
     for (int a = 0; a < t.accum; ++a) {
       std::vector<uint64_t> idx;
       for (int i = 0; i < t.batch; ++i) idx.push_back(sample(uint64_t(step) * per_step + uint64_t(a) * t.batch + i));
@@ -365,11 +366,10 @@ TrainSummary train(const TrainConfig& t) {
       if (bf16) compat::autocast_bf16(false);
       auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), tgt.view({-1}));
       (loss / t.accum).backward();
-      loss_sum += loss.item<double>();
+      loss_sum += loss.detach();
       bytes_done += b.bytes;
-      positions_done += b.inputs.size(0) * b.inputs.size(1);
     }
-    const double loss = loss_sum / t.accum;
+    const double loss = loss_sum.item<double>() / t.accum;
     if (!std::isfinite(loss)) {
       std::cerr << "\ntrain: loss is " << loss << " at step " << step << "; stopping. The last good checkpoint is "
                 << ckpt_path << "\n";
@@ -419,8 +419,6 @@ TrainSummary train(const TrainConfig& t) {
   sum.seconds = elapsed();
   sum.eval_loss = ev.loss;
   sum.eval_byte_accuracy = ev.byte_accuracy;
-  (void)params;
-  (void)positions_done;
   return sum;
 }
 
