@@ -9,6 +9,8 @@
 #include "datagen/generator.h"
 #include "emulator/emulator.h"
 #include "model/bgpt.h"
+#include "model/compat.h"
+#include "model/internal.h"
 
 namespace {
 
@@ -61,7 +63,11 @@ int64_t count(const std::vector<torch::Tensor>& ps) {
   return n;
 }
 
-void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B) {
+void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
+              const std::string& precision) {
+  const torch::Device dev = torch::kCPU;
+  const bool bf16 = model::use_bf16(precision, dev);
+  model::set_cpu_threads(0, bf16, dev);  // as the trainer does
   torch::manual_seed(0);
   auto c = model::preset(preset);
   c.copy_path = true;
@@ -79,10 +85,12 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
     int64_t bytes;
     batch(d, first, B, memory / 16 + 1, in, tg, mask, bytes);
     first += B;
+    if (bf16) model::compat::autocast_bf16(dev, true);
     auto feats = m->patch_features(in);
     auto t = tg.index({mask});
     auto logits = m->byte_logits(feats.index({mask}), t, in.index({mask}));
-    auto loss = torch::nn::functional::cross_entropy(logits.view({-1, model::kVocab}), t.view({-1}));
+    if (bf16) model::compat::autocast_bf16(dev, false);
+    auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, model::kVocab}), t.view({-1}));
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -94,6 +102,7 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
   state.counters["bytes/s"] = benchmark::Counter(double(bytes_total), benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
   state.counters["params_M"] = count(m->parameters()) / 1e6;
+  state.counters["threads"] = at::get_num_threads();
 }
 
 void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B) {
@@ -126,10 +135,14 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
   state.counters["states/s"] = benchmark::Counter(double(states), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(BM_Train, tiny_mem64, "tiny", 64, 16, 32)->Unit(benchmark::kMillisecond)->MinTime(5);
-BENCHMARK_CAPTURE(BM_Train, small_mem64, "small", 64, 16, 32)->Unit(benchmark::kMillisecond)->MinTime(10);
-BENCHMARK_CAPTURE(BM_Train, small_mem1024, "small", 1024, 255, 8)->Unit(benchmark::kMillisecond)->MinTime(10);
-BENCHMARK_CAPTURE(BM_Train, paper_mem1024, "paper", 1024, 255, 2)->Unit(benchmark::kMillisecond)->MinTime(20);
+BENCHMARK_CAPTURE(BM_Train, tiny_mem64_fp32, "tiny", 64, 16, 32, "fp32")->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK_CAPTURE(BM_Train, tiny_mem64_bf16, "tiny", 64, 16, 32, "bf16")->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK_CAPTURE(BM_Train, small_mem64_fp32, "small", 64, 16, 32, "fp32")->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Train, small_mem64_bf16, "small", 64, 16, 32, "bf16")->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Train, small_mem1024_fp32, "small", 1024, 255, 8, "fp32")->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Train, small_mem1024_bf16, "small", 1024, 255, 8, "bf16")->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Train, paper_mem1024_fp32, "paper", 1024, 255, 2, "fp32")->Unit(benchmark::kMillisecond)->MinTime(20);
+BENCHMARK_CAPTURE(BM_Train, paper_mem1024_bf16, "paper", 1024, 255, 2, "bf16")->Unit(benchmark::kMillisecond)->MinTime(20);
 BENCHMARK_CAPTURE(BM_Rollout, small_mem64_b64, "small", 64, 16, 64)->Unit(benchmark::kMillisecond)->MinTime(5);
 BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b1, "paper", 1024, 255, 1)->Unit(benchmark::kMillisecond)->MinTime(10);
 BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b16, "paper", 1024, 255, 16)->Unit(benchmark::kMillisecond)->MinTime(10);

@@ -35,6 +35,7 @@ int cmd_train(const Args& args) {
       ("clip", po::value(&t.clip)->default_value(1.0), "gradient norm clip")
       ("loss-on", po::value(&t.loss_on)->default_value("states"), "states (after the first) or all (the paper)")
       ("device", po::value(&t.device)->default_value("cpu"), "cpu or cuda")
+      ("precision", po::value(&t.precision)->default_value("auto"), "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
       ("resume", po::bool_switch(&t.resume), "continue from RUN_DIR/checkpoint.pt")
       ("eval-every", po::value(&t.eval_every)->default_value(200), "steps between held-out evaluations")
       ("eval-traces", po::value(&t.eval_traces)->default_value(256), "test traces for held-out figures")
@@ -42,7 +43,7 @@ int cmd_train(const Args& args) {
       ("max-minutes", po::value(&t.max_minutes)->default_value(0), "stop after this much training time (the learning-rate schedule follows the clock too)")
       ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
       ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
-      ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: all)")
+      ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
       ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
       ("quiet,q", po::bool_switch(&t.quiet), "no progress output");
   po::variables_map vm;
@@ -106,6 +107,7 @@ int cmd_eval(const Args& args) {
   std::string ckpt, data, split = "test", mode = "teacher", out, preds, device = "cpu";
   uint64_t limit = 0;
   int batch = 64, worst = 5, threads = 0;
+  std::string precision = "auto";
   bool json = false, quiet = false;
   po::options_description d("eval options");
   d.add_options()("model", po::value(&ckpt)->required(), "checkpoint (RUN_DIR/model.pt)")
@@ -117,7 +119,8 @@ int cmd_eval(const Args& args) {
       ("worst", po::value(&worst)->default_value(5), "worst cases rendered in the report")
       ("write-predictions", po::value(&preds), "folder for the predicted traces (.bin, the paper's layout)")
       ("device", po::value(&device)->default_value("cpu"), "cpu or cuda")
-      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
+      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
+      ("precision", po::value(&precision)->default_value("auto"), "auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
       ("output,o", po::value(&out)->required(), "report folder")
       ("json", po::bool_switch(&json), "print the report's headline as JSON")
       ("quiet,q", po::bool_switch(&quiet), "no progress display");
@@ -128,7 +131,7 @@ int cmd_eval(const Args& args) {
   if (mode != "teacher" && mode != "rollout") throw Error("--mode " + mode + ": expected teacher or rollout");
   const int s = datagen::split_index(split);
   datagen::H5Reader set(data);
-  model::Simulator sim(ckpt, device, threads);
+  model::Simulator sim(ckpt, device, threads, precision);
   require_same_machine(sim.isa(), set.info().isa, ckpt);
   const isa::Config& c = set.info().isa;
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);

@@ -28,10 +28,12 @@ struct TrainSummary {
 };
 TrainSummary train(const TrainConfig& t);
 
-// A trained model loaded from a checkpoint, on the CPU or CUDA.
+// A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
+// (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.
 class Simulator {
  public:
-  Simulator(const std::string& checkpoint, const std::string& device = "cpu", int threads = 0);
+  Simulator(const std::string& checkpoint, const std::string& device = "cpu", int threads = 0,
+            const std::string& precision = "fp32");
   ~Simulator();
   const isa::Config& isa() const;
   const ModelConfig& config() const;

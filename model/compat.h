@@ -8,14 +8,21 @@
 
 namespace cpusim::model::compat {
 
-// Turns bf16 autocast on or off for CUDA ops.
-inline void autocast_bf16(bool on) {
-#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 4
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
-  if (on) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+// Turns bf16 autocast on or off for the ops of one device type (CPU or CUDA): matrix products
+// run in bf16, weights and the loss stay fp32.
+inline void autocast_bf16(const torch::Device& dev, bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  const auto type = dev.is_cuda() ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_enabled(type, on);
+  if (on) at::autocast::set_autocast_dtype(type, at::kBFloat16);
 #else
-  at::autocast::set_enabled(on);
-  if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  if (dev.is_cuda()) {
+    at::autocast::set_enabled(on);
+    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
 #endif
   if (!on) at::autocast::clear_cache();
 }

@@ -35,6 +35,7 @@ struct TrainConfig {
   double weight_decay = 0.01;
   double clip = 1.0;               // gradient norm clip
   std::string device = "cpu";      // cpu or cuda
+  std::string precision = "auto";  // auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16, fp32
   bool resume = false;
   std::string loss_on = "states";  // states: only the states after the first (and the end patch); all: every byte
   int eval_every = 200;            // steps between held-out evaluations (0: only at the end)

@@ -13,14 +13,17 @@ namespace cpusim::model {
 struct Simulator::Impl {
   Checkpoint ckpt;
   torch::Device device{torch::kCPU};
+  bool bf16 = false;
   Layout layout;
   int64_t parameters = 0;
 };
 
-Simulator::Simulator(const std::string& checkpoint, const std::string& device, int threads)
+Simulator::Simulator(const std::string& checkpoint, const std::string& device, int threads,
+                     const std::string& precision)
     : impl_(std::make_unique<Impl>()) {
-  if (threads > 0) torch::set_num_threads(threads);
   impl_->device = pick_device(device);
+  impl_->bf16 = use_bf16(precision, impl_->device);
+  set_cpu_threads(threads, impl_->bf16, impl_->device);
   impl_->ckpt = load_checkpoint(checkpoint, impl_->device);
   impl_->ckpt.model->eval();
   impl_->layout = layout_of(impl_->ckpt.isa);
@@ -57,15 +60,15 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<s
   std::vector<std::vector<int16_t>> out(traces.size());
   if (T <= first) return out;
   auto inputs = to_patches(traces, T).to(impl_->device);           // (B, T, S)
-  const bool bf16 = impl_->device.is_cuda();
-  if (bf16) compat::autocast_bf16(true);
+  const bool bf16 = impl_->bf16;
+  if (bf16) compat::autocast_bf16(impl_->device, true);
   auto feats = m->patch_features(inputs);                           // (B, T, D)
   // Positions first..T-1 predict trace patches first..T-1 (the states after the first).
   auto f = feats.narrow(1, first, T - first);                        // (B, T', D)
   auto prev = inputs.narrow(1, first, T - first);                    // (B, T', S)
   const int64_t B = f.size(0), Tp = f.size(1);
   auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S})).view({B, Tp, S}).to(torch::kCPU);
-  if (bf16) compat::autocast_bf16(false);
+  if (bf16) compat::autocast_bf16(impl_->device, false);
   auto a = pred.accessor<int64_t, 3>();
   for (int64_t b = 0; b < B; ++b) {
     const int64_t n = std::min<int64_t>(int64_t(traces[b].size()) / S, T) - first;
@@ -84,8 +87,8 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
   const int64_t T0 = 1 + l.image_patches + l.state_patches;
   for (const auto& p : prefixes)
     if (int64_t(p.size()) != (T0 - 1) * S) throw Error("rollout: a prefix is not image + initial state");
-  const bool bf16 = impl_->device.is_cuda();
-  if (bf16) compat::autocast_bf16(true);
+  const bool bf16 = impl_->bf16;
+  if (bf16) compat::autocast_bf16(impl_->device, true);
   auto seq = to_patches(prefixes, T0).to(impl_->device);  // (B, T0, S)
   std::vector<KV> cache;
   auto feats = m->patch_features(seq, 0, use_cache ? &cache : nullptr);  // (B, T0, D)
@@ -130,7 +133,7 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
     if (all_done) break;
   }
 finish:
-  if (bf16) compat::autocast_bf16(false);
+  if (bf16) compat::autocast_bf16(impl_->device, false);
   return out;
 }
 

@@ -53,6 +53,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"epochs", t.epochs},   {"batch", t.batch},       {"accum", t.accum},
             {"lr", t.lr},           {"min_lr_ratio", t.min_lr_ratio}, {"warmup", t.warmup},
             {"weight_decay", t.weight_decay}, {"clip", t.clip}, {"device", t.device},
+            {"precision", t.precision},
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed}};
@@ -200,13 +201,13 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
     Batch b = make_batch(data, idx, l, loss_on_all, m->config.max_patches);
-    if (bf16) compat::autocast_bf16(true);
+    if (bf16) compat::autocast_bf16(dev, true);
     auto feats = m->patch_features(b.inputs.to(dev));  // (B, T, D)
     auto mask = b.mask.to(dev);
     auto tgt = b.targets.to(dev).index({mask});          // (N, S)
     auto prev = b.inputs.to(dev).index({mask});          // (N, S)
     auto logits = m->byte_logits(feats.index({mask}), tgt, prev).to(torch::kFloat);  // (N, S, V)
-    if (bf16) compat::autocast_bf16(false);
+    if (bf16) compat::autocast_bf16(dev, false);
     loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),
                                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();
@@ -230,10 +231,35 @@ torch::Device pick_device(const std::string& name) {
   throw Error("--device " + name + ": expected cpu or cuda");
 }
 
+bool cpu_has_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+bool use_bf16(const std::string& precision, const torch::Device& dev) {
+  if (precision == "fp32") return false;
+  if (precision == "bf16") return true;
+  if (precision == "auto") return dev.is_cuda() || cpu_has_bf16();
+  throw Error("--precision " + precision + ": expected auto, bf16 or fp32");
+}
+
+// bf16 products on the CPU run in oneDNN on libtorch's own threads, which Debian's build leaves
+// at 1; fp32 products run in OpenBLAS's threads, and more libtorch threads beside them only
+// compete for the cores (measured: 30 steps of `small` take 21 s with 1, 31 s with 2).
+void set_cpu_threads(int threads, bool bf16, const torch::Device& dev) {
+  static const int library_default = torch::get_num_threads();  // before this function changes it
+  if (threads > 0) torch::set_num_threads(threads);
+  else if (bf16 && !dev.is_cuda()) torch::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
+  else torch::set_num_threads(library_default);
+}
+
 TrainSummary train(const TrainConfig& t) {
-  if (t.threads > 0) torch::set_num_threads(t.threads);
   const torch::Device dev = pick_device(t.device);
-  const bool bf16 = dev.is_cuda();
+  const bool bf16 = use_bf16(t.precision, dev);
+  set_cpu_threads(t.threads, bf16, dev);
   if (t.loss_on != "states" && t.loss_on != "all") throw Error("--loss-on " + t.loss_on + ": expected states or all");
   const bool loss_on_all = t.loss_on == "all";
   datagen::H5Reader reader(t.data);
@@ -357,13 +383,13 @@ TrainSummary train(const TrainConfig& t) {
       std::vector<uint64_t> idx;
       for (int i = 0; i < t.batch; ++i) idx.push_back(sample(uint64_t(step) * per_step + uint64_t(a) * t.batch + i));
       Batch b = make_batch(train_set, idx, l, loss_on_all, t.model.max_patches);
-      if (bf16) compat::autocast_bf16(true);
+      if (bf16) compat::autocast_bf16(dev, true);
       auto mask = b.mask.to(dev);
       auto inputs = b.inputs.to(dev);
       auto feats = m->patch_features(inputs);                              // (B, T, D)
       auto tgt = b.targets.to(dev).index({mask});                          // (N, S)
       auto logits = m->byte_logits(feats.index({mask}), tgt, inputs.index({mask}));  // (N, S, V)
-      if (bf16) compat::autocast_bf16(false);
+      if (bf16) compat::autocast_bf16(dev, false);
       auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), tgt.view({-1}));
       (loss / t.accum).backward();
       loss_sum += loss.detach();

@@ -109,6 +109,7 @@ model::TrainConfig train_config(const std::string& data, const std::string& out)
   t.eval_traces = 8;
   t.checkpoint_every = 0;
   t.threads = 1;
+  t.precision = "fp32";  // the same arithmetic on every CPU; bf16 has its own test
   t.quiet = true;
   return t;
 }
@@ -147,13 +148,15 @@ TEST(Training, TinyModelOverfitsAFewTraces) {
   EXPECT_LT(s.final_loss, 0.05);
 }
 
-TEST(Training, ResumeContinuesExactly) {
-  const std::string d = test::temp_dir("resume");
-  const auto data = small_set(d, 40, 8);
+// Trains 8 steps in one go (d/a) and 4 + 4 with a resume (d/b); returns both loss logs.
+std::pair<std::vector<double>, std::vector<double>> run_and_resume(const std::string& d, const std::string& data,
+                                                                   const std::string& precision) {
   auto a = train_config(data, d + "/a");
+  a.precision = precision;
   a.steps = 8;
   model::train(a);
   auto b = train_config(data, d + "/b");
+  b.precision = precision;
   b.steps = 8;
   b.stop_after = 4;
   model::train(b);
@@ -161,7 +164,35 @@ TEST(Training, ResumeContinuesExactly) {
   b.resume = true;
   b.stop_after = 0;
   model::train(b);
-  const auto la = losses(d + "/a/log.jsonl"), lb = losses(d + "/b/log.jsonl");
+  return {losses(d + "/a/log.jsonl"), losses(d + "/b/log.jsonl")};
+}
+
+TEST(Training, Bf16AutocastTrainsAndResumesExactly) {
+  const std::string d = test::temp_dir("resume-bf16");
+  const auto data = small_set(d, 40, 8);
+  const auto [la, lb] = run_and_resume(d, data, "bf16");
+  ASSERT_EQ(la.size(), 8u);
+  ASSERT_EQ(lb.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
+  EXPECT_LT(la.back(), la.front());
+  // The first loss is the same model on the same batch: bf16 products change it only a little.
+  const auto [fa, fb] = run_and_resume(test::temp_dir("resume-fp32"), data, "fp32");
+  EXPECT_NE(la[0], fa[0]);
+  EXPECT_NEAR(la[0], fa[0], 0.02 * fa[0]);
+  auto bad = train_config(data, d + "/c");
+  bad.precision = "fp16";
+  try {
+    model::train(bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision fp16"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Training, ResumeContinuesExactly) {
+  const std::string d = test::temp_dir("resume");
+  const auto data = small_set(d, 40, 8);
+  const auto [la, lb] = run_and_resume(d, data, "fp32");
   ASSERT_EQ(la.size(), 8u);
   ASSERT_EQ(lb.size(), 8u);
   for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
