@@ -105,7 +105,12 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
   state.counters["threads"] = at::get_num_threads();
 }
 
-void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B) {
+void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
+                const std::string& precision) {
+  const torch::Device dev = torch::kCPU;
+  const bool bf16 = model::use_bf16(precision, dev);
+  model::set_cpu_threads(0, bf16, dev);  // as eval does
+  if (bf16) model::compat::autocast_bf16(dev, true);
   torch::NoGradGuard ng;
   torch::manual_seed(0);
   auto c = model::preset(preset);
@@ -132,7 +137,9 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
     }
     states += B * steps;
   }
+  if (bf16) model::compat::autocast_bf16(dev, false);
   state.counters["states/s"] = benchmark::Counter(double(states), benchmark::Counter::kIsRate);
+  state.counters["threads"] = at::get_num_threads();
 }
 
 BENCHMARK_CAPTURE(BM_Train, tiny_mem64_fp32, "tiny", 64, 16, 32, "fp32")->Unit(benchmark::kMillisecond)->MinTime(5);
@@ -143,9 +150,11 @@ BENCHMARK_CAPTURE(BM_Train, small_mem1024_fp32, "small", 1024, 255, 8, "fp32")->
 BENCHMARK_CAPTURE(BM_Train, small_mem1024_bf16, "small", 1024, 255, 8, "bf16")->Unit(benchmark::kMillisecond)->MinTime(10);
 BENCHMARK_CAPTURE(BM_Train, paper_mem1024_fp32, "paper", 1024, 255, 2, "fp32")->Unit(benchmark::kMillisecond)->MinTime(20);
 BENCHMARK_CAPTURE(BM_Train, paper_mem1024_bf16, "paper", 1024, 255, 2, "bf16")->Unit(benchmark::kMillisecond)->MinTime(20);
-BENCHMARK_CAPTURE(BM_Rollout, small_mem64_b64, "small", 64, 16, 64)->Unit(benchmark::kMillisecond)->MinTime(5);
-BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b1, "paper", 1024, 255, 1)->Unit(benchmark::kMillisecond)->MinTime(10);
-BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b16, "paper", 1024, 255, 16)->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Rollout, small_mem64_b64_fp32, "small", 64, 16, 64, "fp32")->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK_CAPTURE(BM_Rollout, small_mem64_b64_bf16, "small", 64, 16, 64, "bf16")->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b1_fp32, "paper", 1024, 255, 1, "fp32")->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b16_fp32, "paper", 1024, 255, 16, "fp32")->Unit(benchmark::kMillisecond)->MinTime(10);
+BENCHMARK_CAPTURE(BM_Rollout, paper_mem1024_b16_bf16, "paper", 1024, 255, 16, "bf16")->Unit(benchmark::kMillisecond)->MinTime(10);
 
 }  // namespace
 

@@ -294,9 +294,9 @@ int cmd_pipeline(const Args& args) {
   po::variables_map vm;
   if (!parse("pipeline", "--preset quickstart -o DIR [--stages datagen,train,eval]", d, {}, args, vm)) return 0;
   // The recipe: the paper's CPU (bgpt) at a size two CPU cores can learn: 64-byte memory,
-  // programs of 1..16 instructions; a small bGPT with the copy path and 8 heads (fetching the
-  // next instruction is attention work: 8 heads reached IR 82% where 4 and 16 reached 71%,
-  // results/quickstart/README.md); loss on states only; bf16 where the CPU has it.
+  // programs of 1..16 instructions; a small bGPT with the copy path and 8 heads (the best
+  // held-out loss of the head counts tried, results/quickstart/README.md); loss on states
+  // only; bf16 where the CPU has it.
   Args gen = {"--isa", "bgpt", "--memory-size", "64", "--seed", std::to_string(seed), "-o", dir + "/data.h5"};
   Args train = {"--data", dir + "/data.h5", "-o", dir + "/run", "--preset", "small", "--copy-path", "--heads", "8",
                 "--seed", std::to_string(seed), "--device", device};
