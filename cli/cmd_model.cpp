@@ -285,7 +285,7 @@ int cmd_pipeline(const Args& args) {
   double minutes = 0;
   uint64_t seed = 1;
   po::options_description d("pipeline options");
-  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 16 min of training, ~19 min in all) or smoke (seconds)")
+  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 16 min of training, ~17 min in all) or smoke (seconds)")
       ("output,o", po::value(&dir)->required(), "pipeline folder")
       ("stages", po::value(&stages)->default_value("datagen,train,eval"), "which stages to run")
       ("minutes", po::value(&minutes)->default_value(0), "training time budget (default: the preset's)")
