@@ -167,13 +167,17 @@ std::pair<std::vector<double>, std::vector<double>> run_and_resume(const std::st
   return {losses(d + "/a/log.jsonl"), losses(d + "/b/log.jsonl")};
 }
 
+void expect_same_losses(const std::vector<double>& la, const std::vector<double>& lb) {
+  ASSERT_EQ(la.size(), 8u);
+  ASSERT_EQ(lb.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
+}
+
 TEST(Training, Bf16AutocastTrainsAndResumesExactly) {
   const std::string d = test::temp_dir("resume-bf16");
   const auto data = small_set(d, 40, 8);
   const auto [la, lb] = run_and_resume(d, data, "bf16");
-  ASSERT_EQ(la.size(), 8u);
-  ASSERT_EQ(lb.size(), 8u);
-  for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
+  expect_same_losses(la, lb);
   EXPECT_LT(la.back(), la.front());
   // The first loss is the same model on the same batch: bf16 products change it only a little.
   const auto [fa, fb] = run_and_resume(test::temp_dir("resume-fp32"), data, "fp32");
@@ -193,9 +197,7 @@ TEST(Training, ResumeContinuesExactly) {
   const std::string d = test::temp_dir("resume");
   const auto data = small_set(d, 40, 8);
   const auto [la, lb] = run_and_resume(d, data, "fp32");
-  ASSERT_EQ(la.size(), 8u);
-  ASSERT_EQ(lb.size(), 8u);
-  for (int i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
+  expect_same_losses(la, lb);
   // A checkpoint from another preset is refused.
   auto c = train_config(data, d + "/b");
   c.preset = "small";
