@@ -231,7 +231,7 @@ torch::Device pick_device(const std::string& name) {
   throw Error("--device " + name + ": expected cpu or cuda");
 }
 
-bool cpu_has_bf16() {
+static bool cpu_has_bf16() {
 #if defined(__x86_64__) && defined(__GNUC__)
   return __builtin_cpu_supports("avx512bf16");
 #else
