@@ -63,11 +63,17 @@ int64_t count(const std::vector<torch::Tensor>& ps) {
   return n;
 }
 
+// The precision's bf16 flag, with libtorch's CPU threads set as `cpusim train` and `eval` set them.
+bool use_precision(const std::string& precision) {
+  const bool bf16 = model::use_bf16(precision, torch::kCPU);
+  model::set_cpu_threads(0, bf16, torch::kCPU);
+  return bf16;
+}
+
 void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
               const std::string& precision) {
   const torch::Device dev = torch::kCPU;
-  const bool bf16 = model::use_bf16(precision, dev);
-  model::set_cpu_threads(0, bf16, dev);  // as the trainer does
+  const bool bf16 = use_precision(precision);
   torch::manual_seed(0);
   auto c = model::preset(preset);
   c.copy_path = true;
@@ -108,8 +114,7 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
 void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
                 const std::string& precision) {
   const torch::Device dev = torch::kCPU;
-  const bool bf16 = model::use_bf16(precision, dev);
-  model::set_cpu_threads(0, bf16, dev);  // as eval does
+  const bool bf16 = use_precision(precision);
   if (bf16) model::compat::autocast_bf16(dev, true);
   torch::NoGradGuard ng;
   torch::manual_seed(0);
