@@ -1,40 +1,124 @@
 #!/usr/bin/env bash
-# scripts/gpu-check.sh: the prepared GPU check (one H100/H200, the GPU image of ../shared/GPU.md):
-# builds cpusim against that image's libtorch 2.x with CUDA (no Unicorn there), checks that
-# training and generation run on the card, and times the paper preset's training step and
-# KV-cached rollouts. Prints a short table last; logs go to $OUT (or ./gpu-check-out).
-# Needs Debian 12's Boost.Program_options .deb files in .deb/ (apt-get download
-# libboost-program-options1.74.0 libboost-program-options1.74-dev), carried by the device tool.
-set -euo pipefail
+# scripts/gpu-check.sh: the prepared GPU check (one H100/H200 with the CUDA image described in
+# ../shared/GPU.md: libtorch 2.x with CUDA from its PyTorch, no Unicorn, no network).
+#   1. builds cpusim, bench_model and the model tests against that libtorch;
+#   2. correctness on the card: the model tests with their loaded models on CUDA (KV-cached
+#      rollout equal to uncached, CUDA predictions equal to the CPU's), and the smoke pipeline
+#      (datagen, train, eval both modes, reports) with --device cuda;
+#   3. speed: bench_model --device=cuda (the paper preset's training at the paper's settings,
+#      KV-cached rollouts of 1..256 programs), `cpusim train` on the paper's task, and
+#      `cpusim eval --mode rollout` there;
+#   4. the whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing.
+# Prints a short table last; logs and JSON go to $OUT (or ./gpu-check-out).
+# Needs Debian 12 .deb files in .deb/ (carried by the device tool; the image lacks them):
+#   apt-get download libboost1.74-dev libboost-program-options1.74.0 \
+#     libboost-program-options1.74-dev nlohmann-json3-dev libbenchmark-dev libbenchmark1debian libgtest-dev
+set -uo pipefail
 out=${OUT:-$PWD/gpu-check-out}
 mkdir -p "$out"
 exec > >(tee "$out/gpu-check.log") 2>&1
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-if ls .deb/*.deb >/dev/null 2>&1; then
-  mkdir -p /tmp/deb && for f in .deb/*.deb; do dpkg -x "$f" /tmp/deb; done
-  export LD_LIBRARY_PATH=/tmp/deb/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-  prefix_extra=";/tmp/deb/usr"
+t0=$(date +%s)
+stage() { echo "== [$(( $(date +%s) - t0 )) s] $*"; }
+fail() { echo "FAILED: $*"; failures="${failures:-}$*; "; }
+
+stage "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+py=/opt/torch/.venv/bin/python3
+[ -x "$py" ] || py=python3
+"$py" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)'
+torch_prefix=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+
+stage "dependencies from .deb/"
+mkdir -p /tmp/deb
+for f in .deb/*.deb; do dpkg -x "$f" /tmp/deb; done
+export LD_LIBRARY_PATH=/tmp/deb/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+
+stage "configure"
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+if ! cmake -S . -B build-gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCPUSIM_WITH_UNICORN=OFF \
+    -DCMAKE_PREFIX_PATH="/tmp/deb/usr;$torch_prefix" > "$out/configure.log" 2>&1; then
+  tail -40 "$out/configure.log"
+  exit 1
 fi
-torch_prefix=$(/opt/torch/.venv/bin/python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCPUSIM_WITH_UNICORN=OFF -DCPUSIM_BENCH=ON \
-  -DCMAKE_PREFIX_PATH="$torch_prefix${prefix_extra:-}" > "$out/configure.log" 2>&1 || { cat "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j16 > "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+grep -iE "torch|boost|benchmark|gtest|hdf5" "$out/configure.log" | head -8
+
+stage "build"
+keep_going=(-k)
+[ ${#gen[@]} -gt 0 ] && keep_going=(-k 0)
+cmake --build build-gpu -j"$(nproc)" --target cpusim bench_model cpusim_model_tests -- "${keep_going[@]}" \
+  > "$out/build.log" 2>&1 || { grep -m 40 -A 5 -E "error|Error" "$out/build.log"; fail "build"; }
 bin=build-gpu/cli/cpusim
-# Correctness on the card: a smoke pipeline on CUDA, and the model tests on the CPU build there.
-$bin pipeline --preset smoke --device cuda -o "$out/smoke" 2>&1 | tail -12
-# Paper preset: training throughput with bf16 autocast (batch 16, 1024-byte memory, 1..255 instructions).
-$bin datagen --isa bgpt --train 4000 --test 64 --seed 3 -q -o "$out/paper.h5"
-$bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 60 --warmup 10 --eval-every 0 \
-  --checkpoint-every 0 --device cuda -q -o "$out/paper-run"
-python3 - "$out/paper-run/log.jsonl" <<'PY' | tee "$out/train-throughput.txt"
+[ -x "$bin" ] || { echo "no cpusim binary"; exit 1; }
+
+stage "model tests with the loaded models on CUDA"
+if [ -x build-gpu/tests/cpusim_model_tests ]; then
+  CPUSIM_TEST_DEVICE=cuda timeout 120 build-gpu/tests/cpusim_model_tests \
+    --gtest_filter='Training.CheckpointReload*:Model.*' --gtest_brief=1 || fail "model tests on CUDA"
+fi
+
+stage "smoke pipeline on CUDA"
+timeout 120 $bin pipeline --preset smoke --device cuda -o "$out/smoke" 2>&1 | tail -12 || fail "smoke pipeline"
+for d in cpu cuda; do
+  timeout 60 $bin eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --precision fp32 \
+    --device $d --json -q -o "$out/smoke/rollout-fp32-$d" > "$out/smoke-rollout-fp32-$d.json" || fail "eval $d"
+done
+"$py" - "$out" <<'PY' || fail "cpu/cuda comparison"
+import json, sys
+a = json.load(open(sys.argv[1] + "/smoke-rollout-fp32-cpu.json"))
+b = json.load(open(sys.argv[1] + "/smoke-rollout-fp32-cuda.json"))
+for k in ("byte_accuracy", "state_accuracy", "changed_byte_accuracy"):
+    print(f"smoke rollout fp32 {k}: cpu {a[k]:.6f}  cuda {b[k]:.6f}")
+PY
+
+stage "bench_model --device=cuda"
+timeout 240 build-gpu/bench/bench_model --device=cuda --benchmark_out="$out/bench-model-cuda.json" \
+  --benchmark_out_format=json --benchmark_counters_tabular=true || fail "bench_model"
+
+stage "cpusim train on the paper's task (paper preset, batch 16, bf16 autocast)"
+timeout 60 $bin datagen --isa bgpt --train 2000 --test 64 --seed 3 -q -o "$out/paper.h5" || fail "datagen"
+for loss in states all; do
+  timeout 120 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 40 --warmup 10 --eval-every 0 \
+    --checkpoint-every 0 --eval-traces 16 --loss-on $loss --device cuda -q -o "$out/paper-$loss" || fail "train $loss"
+  "$py" - "$out/paper-$loss/log.jsonl" $loss <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-last = rows[-1]; mid = rows[len(rows) // 3]
-rate = (last["bytes_per_s"] * last["seconds"] - mid["bytes_per_s"] * mid["seconds"]) / (last["seconds"] - mid["seconds"])
-print(f"paper preset training: {rate/1e6:.3f} MB/s of trace bytes (steps {mid['step']}..{last['step']}, bf16)")
+a, b = rows[9], rows[-1]  # steps 10..40: past start-up
+rate = (b["bytes_per_s"] * b["seconds"] - a["bytes_per_s"] * a["seconds"]) / (b["seconds"] - a["seconds"])
+print(f"cpusim train, paper preset, batch 16, bf16, loss on {sys.argv[2]}: {rate/1e6:.3f} MB/s of trace bytes "
+      f"({(b['seconds'] - a['seconds']) / (b['step'] - a['step']) * 1000:.0f} ms/step, steps {a['step']}..{b['step']})")
 PY
-$bin eval --model "$out/paper-run/model.pt" --data "$out/paper.h5" --mode rollout --limit 64 --batch 64 \
-  --device cuda -q -o "$out/paper-eval" | tee "$out/rollout.txt"
-grep -o '"predicted_states_per_s": [0-9.]*' "$out/paper-eval/report.json" | tee -a "$out/rollout.txt"
-echo "== summary"
-cat "$out/train-throughput.txt" "$out/rollout.txt"
+done
+
+stage "cpusim eval --mode rollout (paper preset checkpoint)"
+for b in 64 1; do
+  lim=$([ $b = 1 ] && echo 8 || echo 64)
+  timeout 120 $bin eval --model "$out/paper-states/model.pt" --data "$out/paper.h5" --mode rollout --limit $lim \
+    --batch $b --device cuda --json -q -o "$out/paper-eval-b$b" > "$out/paper-eval-b$b.json" || fail "eval b$b"
+  "$py" - "$out/paper-eval-b$b/report.json" $b <<'PY' | tee -a "$out/summary.txt"
+import json, sys
+j = json.load(open(sys.argv[1]))
+m = j.get("meta", j)
+print(f"cpusim eval rollout, paper preset, batch {sys.argv[2]}: {m['predicted_states_per_s']:.1f} states/s "
+      f"({j['states']} states, {m['seconds']:.1f} s)")
+PY
+done
+
+if [ $(( $(date +%s) - t0 )) -lt 420 ] && [ -x build-gpu/tests/cpusim_model_tests ]; then
+  stage "all model tests on this machine's CPU (libtorch 2.x)"
+  timeout 150 build-gpu/tests/cpusim_model_tests --gtest_brief=1 > "$out/model-tests-cpu.log" 2>&1 \
+    || fail "model tests on CPU"
+  tail -4 "$out/model-tests-cpu.log"
+fi
+
+stage "summary"
+nvidia-smi --query-gpu=name --format=csv,noheader
+"$py" - "$out/bench-model-cuda.json" <<'PY'
+import json, sys
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("run_type") == "aggregate": continue
+    extra = "  ".join(f"{k} {b[k]:,.1f}" for k in ("bytes/s", "GFLOP/s", "states/s") if k in b)
+    print(f"{b['name']:<46} {b['real_time']:9.2f} ms  {extra}")
+PY
+cat "$out/summary.txt" 2>/dev/null
+echo "failures: ${failures:-none}"
