@@ -32,7 +32,7 @@ int cmd_train(const Args& args) {
       ("lr", po::value(&t.lr)->default_value(1e-3), "peak learning rate")
       ("warmup", po::value(&t.warmup)->default_value(100), "warm-up steps")
       ("weight-decay", po::value(&t.weight_decay)->default_value(0.01), "AdamW weight decay")
-      ("clip", po::value(&t.clip)->default_value(1.0), "gradient norm clip")
+      ("clip", po::value(&t.clip)->default_value(1.0), "gradient norm clip (0: none)")
       ("loss-on", po::value(&t.loss_on)->default_value("states"), "states (after the first) or all (the paper)")
       ("device", po::value(&t.device)->default_value("cpu"), "cpu or cuda")
       ("precision", po::value(&t.precision)->default_value("auto"), "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
@@ -45,7 +45,8 @@ int cmd_train(const Args& args) {
       ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
       ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
       ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
-      ("quiet,q", po::bool_switch(&t.quiet), "no progress output");
+      ("quiet,q", po::bool_switch(&t.quiet), "no progress output")
+      ("timing", po::bool_switch(&t.timing), "at the end, print where a step's time went (batch, forward, backward, clip, optimizer; waits for the device after each)");
   po::variables_map vm;
   if (!parse("train", "--data D.h5 --preset P [--steps N | --epochs E] [--batch B] [--lr X] -o RUN_DIR", d, {}, args, vm))
     return 0;

@@ -6,6 +6,10 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <sstream>
+#include <string>
+#include <type_traits>
+
 namespace cpusim::model::compat {
 
 // Turns bf16 autocast on or off for the ops of one device type (CPU or CUDA): matrix products
@@ -41,6 +45,20 @@ inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tenso
     att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
   }
   return torch::matmul(torch::softmax(att, -1), v);  // (B, H, Tq, K)
+}
+
+// The key of a parameter in a libtorch optimizer's state map: the TensorImpl's address as text
+// in 1.13, the address itself in later versions. Chosen by the map's key type.
+template <class StateMap>
+typename StateMap::key_type state_key(const StateMap&, const torch::Tensor& p) {
+  using Key = typename StateMap::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;  // what libtorch 1.13's c10::guts::to_string writes
+    os << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
 }
 
 }  // namespace cpusim::model::compat

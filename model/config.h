@@ -33,7 +33,7 @@ struct TrainConfig {
   double min_lr_ratio = 0.1;       // cosine floor, as a fraction of lr
   int warmup = 100;                // linear warm-up steps
   double weight_decay = 0.01;
-  double clip = 1.0;               // gradient norm clip
+  double clip = 1.0;               // gradient norm clip (0: none)
   std::string device = "cpu";      // cpu or cuda
   std::string precision = "auto";  // auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16, fp32
   bool resume = false;
@@ -46,6 +46,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   int threads = 0;                 // CPU threads for torch (0: all cores)
   bool quiet = false;
+  bool timing = false;             // print where each step's time went (waits for the device per phase)
 };
 
 }  // namespace cpusim::model

@@ -34,6 +34,7 @@ Split load_split(const datagen::H5Reader& r, int split, uint64_t limit);
 struct Batch {
   torch::Tensor inputs, targets;  // (B, T, S) int64: [begin, p0..p(n-1)] and [p0..p(n-1), end]
   torch::Tensor mask;             // (B, T) bool: targets scored
+  torch::Tensor rows;             // (N) int64: the scored positions of the flattened (B * T)
   int64_t bytes = 0;              // trace bytes in the batch
 };
 Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,
@@ -53,6 +54,23 @@ torch::Device pick_device(const std::string& name);
 bool use_bf16(const std::string& precision, const torch::Device& dev);
 // libtorch's CPU threads: `threads` when > 0; else, for bf16 on the CPU, one per core.
 void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
+
+// The scored rows of a batch on `dev`: patch features (N, D) of feats (B, T, D), and the
+// targets and previous patches (N, S), gathered without waiting for the device (a boolean
+// mask index would: it must count the rows first).
+struct Scored {
+  torch::Tensor rows, targets, prev;
+};
+Scored scored_rows(const Batch& b, const torch::Device& dev);
+torch::Tensor select_rows(const torch::Tensor& feats, const torch::Tensor& rows);
+
+// One AdamW step equal to libtorch's AdamW::step() (same arithmetic in the same order, same
+// state, so checkpoints are unchanged), applied to all parameters at once with multi-tensor
+// ops: on a GPU a handful of kernels instead of eight per parameter tensor.
+void adamw_step(torch::optim::AdamW& opt);
+// Gradient-norm clipping as torch::nn::utils::clip_grad_norm_ (2-norm), with multi-tensor ops;
+// returns the norm before clipping. max_norm <= 0: no clipping (the norm is still returned).
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
 struct EvalResult {
   double loss = 0;

@@ -1,10 +1,12 @@
 // model/train.cpp: the trainer (AdamW, warm-up + cosine, clipping, accumulation, held-out
 // evaluation, atomic checkpoints with exact resume) and the checkpoint format.
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -56,7 +58,8 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"precision", t.precision},
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
-            {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed}};
+            {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
+            {"timing", t.timing}};
   return j.dump(2);
 }
 
@@ -103,7 +106,89 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
     const int64_t first = loss_on_all ? 0 : l.image_patches + l.state_patches;
     for (int64_t p = first; p <= n && p < T; ++p) mk[r][p] = true;
   }
+  b.rows = b.mask.view({-1}).nonzero().view({-1});  // on the host: no device wait
   return b;
+}
+
+Scored scored_rows(const Batch& b, const torch::Device& dev) {
+  const int64_t S = b.inputs.size(2);
+  Scored s;
+  s.rows = b.rows.to(dev);
+  s.targets = b.targets.view({-1, S}).index_select(0, b.rows).to(dev);  // (N, S)
+  s.prev = b.inputs.view({-1, S}).index_select(0, b.rows).to(dev);      // (N, S)
+  return s;
+}
+
+torch::Tensor select_rows(const torch::Tensor& feats, const torch::Tensor& rows) {
+  return feats.flatten(0, 1).index_select(0, rows);  // (B, T, D) -> (N, D)
+}
+
+// ---- optimizer -------------------------------------------------------------------------------
+
+void adamw_step(torch::optim::AdamW& opt) {
+  torch::NoGradGuard ng;
+  auto& state = opt.state();
+  for (auto& group : opt.param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    TORCH_CHECK(!o.amsgrad(), "adamw_step: amsgrad is not supported");
+    // Parameters with a gradient, grouped by their step count (all equal in a normal run).
+    std::map<int64_t, std::vector<torch::optim::AdamWParamState*>> by_step;
+    std::map<int64_t, std::vector<torch::Tensor>> params, grads;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      const auto key = compat::state_key(state, p);
+      auto it = state.find(key);
+      if (it == state.end()) {
+        auto st = std::make_unique<torch::optim::AdamWParamState>();
+        st->step(0);
+        st->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        st->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        it = state.insert({key, std::move(st)}).first;
+      }
+      auto* st = static_cast<torch::optim::AdamWParamState*>(it->second.get());
+      by_step[st->step()].push_back(st);
+      params[st->step()].push_back(p);
+      grads[st->step()].push_back(p.grad());
+    }
+    for (auto& [step0, states] : by_step) {
+      auto& ps = params[step0];
+      auto& gs = grads[step0];
+      std::vector<torch::Tensor> m, v;
+      for (auto* st : states) {
+        st->step(step0 + 1);
+        m.push_back(st->exp_avg());
+        v.push_back(st->exp_avg_sq());
+      }
+      const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+      const double bc1 = 1 - std::pow(beta1, double(step0 + 1)), bc2 = 1 - std::pow(beta2, double(step0 + 1));
+      if (o.weight_decay() != 0) at::_foreach_mul_(ps, c10::Scalar(1 - o.lr() * o.weight_decay()));
+      at::_foreach_mul_(m, c10::Scalar(beta1));
+      at::_foreach_add_(m, gs, c10::Scalar(1 - beta1));
+      at::_foreach_mul_(v, c10::Scalar(beta2));
+      at::_foreach_addcmul_(v, gs, gs, c10::Scalar(1 - beta2));
+      auto denom = at::_foreach_sqrt(v);
+      at::_foreach_div_(denom, c10::Scalar(std::sqrt(bc2)));
+      at::_foreach_add_(denom, c10::Scalar(o.eps()));
+      at::_foreach_addcdiv_(ps, m, denom, c10::Scalar(-o.lr() / bc1));
+    }
+  }
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return 0;
+  const auto norms = at::_foreach_norm(grads, c10::Scalar(2.0));
+  const auto total = torch::stack(norms).norm(2);
+  const double norm = total.item<double>();
+  if (max_norm > 0) {
+    // The factor as clip_grad_norm_ computes it (in the gradients' precision).
+    const double coef = (max_norm / (total + 1e-6)).clamp_max(1.0).item<double>();
+    if (coef < 1.0) at::_foreach_mul_(grads, c10::Scalar(coef));
+  }
+  return norm;
 }
 
 // ---- checkpoints -----------------------------------------------------------------------------
@@ -202,11 +287,10 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
     Batch b = make_batch(data, idx, l, loss_on_all, m->config.max_patches);
     if (bf16) compat::autocast_bf16(dev, true);
+    const Scored sc = scored_rows(b, dev);
     auto feats = m->patch_features(b.inputs.to(dev));  // (B, T, D)
-    auto mask = b.mask.to(dev);
-    auto tgt = b.targets.to(dev).index({mask});          // (N, S)
-    auto prev = b.inputs.to(dev).index({mask});          // (N, S)
-    auto logits = m->byte_logits(feats.index({mask}), tgt, prev).to(torch::kFloat);  // (N, S, V)
+    const auto& tgt = sc.targets;                        // (N, S)
+    auto logits = m->byte_logits(select_rows(feats, sc.rows), tgt, sc.prev).to(torch::kFloat);  // (N, S, V)
     if (bf16) compat::autocast_bf16(dev, false);
     loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),
                                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -255,6 +339,47 @@ void set_cpu_threads(int threads, bool bf16, const torch::Device& dev) {
   else if (bf16 && !dev.is_cuda()) torch::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
   else torch::set_num_threads(library_default);
 }
+
+// --timing: where a training step's time goes. Each lap waits for the device, so on a GPU the
+// phases are the device's time for them (and the run is a little slower than without).
+enum class Phase { batch, forward, backward, clip, optimizer, other, count };
+
+class PhaseTimer {
+ public:
+  PhaseTimer(bool on, const torch::Device& dev) : on_(on), cuda_(dev.is_cuda()) {}
+  void start() {
+    if (on_) last_ = now();
+  }
+  void lap(Phase p) {
+    if (!on_) return;
+    const double t = now();
+    secs_[size_t(p)] += t - last_;
+    last_ = t;
+  }
+  std::string report(int64_t steps) const {
+    static const char* names[] = {"batch", "forward", "backward", "clip", "optimizer", "log/eval/checkpoint"};
+    double total = 0;
+    for (double s : secs_) total += s;
+    std::string r = "train: time per step " + fmt_ms(total, steps) + " ms:";
+    for (size_t i = 0; i < size_t(Phase::count); ++i)
+      r += std::string(i ? "," : "") + " " + names[i] + " " + fmt_ms(secs_[i], steps);
+    return r + (cuda_ ? " (device synchronised after each phase)" : "");
+  }
+
+ private:
+  double now() const {
+    if (cuda_) torch::cuda::synchronize();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  static std::string fmt_ms(double secs, int64_t steps) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", steps ? 1000 * secs / double(steps) : 0.0);
+    return b;
+  }
+  bool on_, cuda_;
+  double last_ = 0;
+  std::array<double, size_t(Phase::count)> secs_{};
+};
 
 TrainSummary train(const TrainConfig& t) {
   const torch::Device dev = pick_device(t.device);
@@ -368,6 +493,7 @@ TrainSummary train(const TrainConfig& t) {
   m->train();
   EvalResult ev;
   const int64_t first_step = step;
+  PhaseTimer timer(t.timing, dev);
   while (step < total_steps) {
     if (t.stop_after > 0 && step - first_step >= t.stop_after) break;
     if (t.max_minutes > 0 && elapsed() > 60 * t.max_minutes) {
@@ -377,23 +503,26 @@ TrainSummary train(const TrainConfig& t) {
     if (t.max_minutes > 0) budget_used = elapsed() / (60 * t.max_minutes);
     const double lr = lr_at(step);
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    timer.start();
     opt.zero_grad();
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev));  // one host sync per step
     for (int a = 0; a < t.accum; ++a) {
       std::vector<uint64_t> idx;
       for (int i = 0; i < t.batch; ++i) idx.push_back(sample(uint64_t(step) * per_step + uint64_t(a) * t.batch + i));
       Batch b = make_batch(train_set, idx, l, loss_on_all, t.model.max_patches);
-      if (bf16) compat::autocast_bf16(dev, true);
-      auto mask = b.mask.to(dev);
+      const Scored sc = scored_rows(b, dev);
       auto inputs = b.inputs.to(dev);
-      auto feats = m->patch_features(inputs);                              // (B, T, D)
-      auto tgt = b.targets.to(dev).index({mask});                          // (N, S)
-      auto logits = m->byte_logits(feats.index({mask}), tgt, inputs.index({mask}));  // (N, S, V)
+      timer.lap(Phase::batch);
+      if (bf16) compat::autocast_bf16(dev, true);
+      auto feats = m->patch_features(inputs);                                           // (B, T, D)
+      auto logits = m->byte_logits(select_rows(feats, sc.rows), sc.targets, sc.prev);  // (N, S, V)
       if (bf16) compat::autocast_bf16(dev, false);
-      auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), tgt.view({-1}));
+      auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), sc.targets.view({-1}));
+      timer.lap(Phase::forward);
       (loss / t.accum).backward();
       loss_sum += loss.detach();
       bytes_done += b.bytes;
+      timer.lap(Phase::backward);
     }
     const double loss = loss_sum.item<double>() / t.accum;
     if (!std::isfinite(loss)) {
@@ -402,8 +531,10 @@ TrainSummary train(const TrainConfig& t) {
       sum.stopped_on_nan = true;
       break;
     }
-    torch::nn::utils::clip_grad_norm_(m->parameters(), t.clip);
-    opt.step();
+    clip_grad_norm(m->parameters(), t.clip);
+    timer.lap(Phase::clip);
+    adamw_step(opt);
+    timer.lap(Phase::optimizer);
     ++step;
     sum.final_loss = loss;
     const bool do_eval = (t.eval_every > 0 && step % t.eval_every == 0) || step == total_steps;
@@ -432,7 +563,9 @@ TrainSummary train(const TrainConfig& t) {
       }
     }
     if (t.checkpoint_every > 0 && step % t.checkpoint_every == 0) checkpoint(step);
+    timer.lap(Phase::other);
   }
+  if (t.timing) std::cerr << timer.report(step - first_step) << "\n";
   if (!sum.stopped_on_nan) {
     if (test_set.count() && ev.loss == 0) ev = evaluate(m, test_set, l, loss_on_all, t.batch, dev, bf16);
     checkpoint(step);

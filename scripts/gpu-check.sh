@@ -2,13 +2,15 @@
 # scripts/gpu-check.sh: the prepared GPU check (one H100/H200 with the CUDA image described in
 # ../shared/GPU.md: libtorch 2.x with CUDA from its PyTorch, no Unicorn, no network).
 #   1. builds cpusim, bench_model and the model tests against that libtorch;
-#   2. correctness on the card: the model tests with their loaded models on CUDA (KV-cached
+#   2. correctness: a rollout on the machine's CPU in fp32 and bf16 (a backtrace if one crashes);
+#      on the card: the model tests with their loaded models on CUDA (KV-cached
 #      rollout equal to uncached, CUDA predictions equal to the CPU's), and the smoke pipeline
 #      (datagen, train, eval both modes, reports) with --device cuda;
 #   3. speed: bench_model --device=cuda (the paper preset's training at the paper's settings,
 #      KV-cached rollouts of 1..256 programs), `cpusim train` on the paper's task, and
 #      `cpusim eval --mode rollout` there;
-#   4. the whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing.
+#   4. the whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing
+#      (GPU_CHECK_BUDGET_S, default 400 s, after which optional stages are skipped).
 # Prints a short table last; logs and JSON go to $OUT (or ./gpu-check-out).
 # Needs Debian 12 .deb files in .deb/ (carried by the device tool; the image lacks them):
 #   apt-get download libboost1.74-dev libboost-program-options1.74.0 \
@@ -51,6 +53,25 @@ cmake --build build-gpu -j"$(nproc)" --target cpusim bench_model cpusim_model_te
 bin=build-gpu/cli/cpusim
 [ -x "$bin" ] || { echo "no cpusim binary"; exit 1; }
 
+stage "bf16 rollout on this machine's CPU (libtorch 2.x; a backtrace if it crashes)"
+left() { echo $(( budget - ($(date +%s) - t0) )); }
+budget=${GPU_CHECK_BUDGET_S:-400}
+timeout 60 $bin pipeline --preset smoke --stages datagen,train --device cuda -o "$out/smoke" > /dev/null 2>&1 || fail "smoke datagen/train"
+cpu_rollout=(eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --device cpu -q)
+for prec in fp32 bf16; do
+  if timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec" > "$out/cpu-$prec.txt" 2>&1; then
+    echo "cpu $prec rollout: ok"
+  else
+    fail "cpu $prec rollout (rc $?)"
+    for env in ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX512_CORE; do
+      env $env timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec-x" > /dev/null 2>&1
+      echo "  with $env: rc $?"
+    done
+    PATH=$PATH:/usr/local/cuda/bin timeout 120 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' \
+      --args $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec-gdb" 2>&1 | grep -v "^\[New Thread\|^\[Thread" | tail -45
+  fi
+done
+
 stage "model tests with the loaded models on CUDA"
 if [ -x build-gpu/tests/cpusim_model_tests ]; then
   CPUSIM_TEST_DEVICE=cuda timeout 120 build-gpu/tests/cpusim_model_tests \
@@ -58,7 +79,7 @@ if [ -x build-gpu/tests/cpusim_model_tests ]; then
 fi
 
 stage "smoke pipeline on CUDA"
-timeout 120 $bin pipeline --preset smoke --device cuda -o "$out/smoke" 2>&1 | tail -12 || fail "smoke pipeline"
+timeout 120 $bin pipeline --preset smoke --device cuda -o "$out/smoke" 2>&1 | tail -9 || fail "smoke pipeline"
 for d in cpu cuda; do
   timeout 60 $bin eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --precision fp32 \
     --device $d --json -q -o "$out/smoke/rollout-fp32-$d" > "$out/smoke-rollout-fp32-$d.json" || fail "eval $d"
@@ -72,28 +93,34 @@ for k in ("byte_accuracy", "state_accuracy", "changed_byte_accuracy"):
 PY
 
 stage "bench_model --device=cuda"
-timeout 240 build-gpu/bench/bench_model --device=cuda --benchmark_out="$out/bench-model-cuda.json" \
+timeout 200 build-gpu/bench/bench_model --device=cuda --benchmark_out="$out/bench-model-cuda.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true || fail "bench_model"
 
 stage "cpusim train on the paper's task (paper preset, batch 16, bf16 autocast)"
 timeout 60 $bin datagen --isa bgpt --train 2000 --test 64 --seed 3 -q -o "$out/paper.h5" || fail "datagen"
-for loss in states all; do
-  timeout 120 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 40 --warmup 10 --eval-every 0 \
-    --checkpoint-every 0 --eval-traces 16 --loss-on $loss --device cuda -q -o "$out/paper-$loss" || fail "train $loss"
-  "$py" - "$out/paper-$loss/log.jsonl" $loss <<'PY' | tee -a "$out/summary.txt"
+timeout 90 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 25 --warmup 10 --eval-every 0 \
+  --checkpoint-every 0 --eval-traces 16 --device cuda -q --timing -o "$out/paper-timing" 2>&1 | grep "time per step" \
+  | tee -a "$out/summary.txt" || fail "train --timing"
+for run in "states 16" "all 16" "states 32"; do
+  set -- $run
+  [ "$(left)" -gt 60 ] || { echo "skipped train $run: out of time"; continue; }
+  timeout 90 $bin train --data "$out/paper.h5" --preset paper --batch $2 --steps 40 --warmup 10 --eval-every 0 \
+    --checkpoint-every 0 --eval-traces 16 --loss-on $1 --device cuda -q -o "$out/paper-$1-b$2" || fail "train $run"
+  "$py" - "$out/paper-$1-b$2/log.jsonl" $1 $2 <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 a, b = rows[9], rows[-1]  # steps 10..40: past start-up
 rate = (b["bytes_per_s"] * b["seconds"] - a["bytes_per_s"] * a["seconds"]) / (b["seconds"] - a["seconds"])
-print(f"cpusim train, paper preset, batch 16, bf16, loss on {sys.argv[2]}: {rate/1e6:.3f} MB/s of trace bytes "
+print(f"cpusim train, paper preset, batch {sys.argv[3]}, bf16, loss on {sys.argv[2]}: {rate/1e6:.3f} MB/s of trace bytes "
       f"({(b['seconds'] - a['seconds']) / (b['step'] - a['step']) * 1000:.0f} ms/step, steps {a['step']}..{b['step']})")
 PY
 done
 
 stage "cpusim eval --mode rollout (paper preset checkpoint)"
 for b in 64 1; do
+  [ "$(left)" -gt 45 ] || { echo "skipped eval batch $b: out of time"; continue; }
   lim=$([ $b = 1 ] && echo 8 || echo 64)
-  timeout 120 $bin eval --model "$out/paper-states/model.pt" --data "$out/paper.h5" --mode rollout --limit $lim \
+  timeout 60 $bin eval --model "$out/paper-states-b16/model.pt" --data "$out/paper.h5" --mode rollout --limit $lim \
     --batch $b --device cuda --json -q -o "$out/paper-eval-b$b" > "$out/paper-eval-b$b.json" || fail "eval b$b"
   "$py" - "$out/paper-eval-b$b/report.json" $b <<'PY' | tee -a "$out/summary.txt"
 import json, sys
@@ -104,9 +131,9 @@ print(f"cpusim eval rollout, paper preset, batch {sys.argv[2]}: {m['predicted_st
 PY
 done
 
-if [ $(( $(date +%s) - t0 )) -lt 420 ] && [ -x build-gpu/tests/cpusim_model_tests ]; then
+if [ "$(left)" -gt 40 ] && [ -x build-gpu/tests/cpusim_model_tests ]; then
   stage "all model tests on this machine's CPU (libtorch 2.x)"
-  timeout 150 build-gpu/tests/cpusim_model_tests --gtest_brief=1 > "$out/model-tests-cpu.log" 2>&1 \
+  timeout "$(( $(left) - 10 ))" build-gpu/tests/cpusim_model_tests --gtest_brief=1 > "$out/model-tests-cpu.log" 2>&1 \
     || fail "model tests on CPU"
   tail -4 "$out/model-tests-cpu.log"
 fi

@@ -12,6 +12,7 @@
 #include "datagen/generate.h"
 #include "model/api.h"
 #include "model/bgpt.h"
+#include "model/internal.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -76,6 +77,39 @@ TEST(Model, ByteGenerateMatchesTeacherForcedArgmax) {
   auto g = m->byte_generate(feat, prev);
   auto logits = m->byte_logits(feat, g, prev);
   EXPECT_TRUE(torch::equal(logits.argmax(-1), g));
+}
+
+TEST(Training, MultiTensorAdamWAndClippingEqualLibtorchs) {
+  // The trainer's optimizer step and clipping give the very same weights as libtorch's
+  // AdamW::step() and clip_grad_norm_, step after step (so the optimizer state agrees too).
+  torch::manual_seed(4);
+  BGPT a(tiny(true)), b(tiny(true));
+  {
+    torch::NoGradGuard g;
+    auto pa = a->parameters(), pb = b->parameters();
+    for (size_t i = 0; i < pa.size(); ++i) pb[i].copy_(pa[i]);
+  }
+  auto opts = torch::optim::AdamWOptions(1e-2).betas({0.9, 0.95}).weight_decay(0.1);
+  torch::optim::AdamW oa(a->parameters(), opts), ob(b->parameters(), opts);
+  double clipped_norm = 0;
+  for (int s = 0; s < 4; ++s) {
+    auto x = torch::randint(0, 257, {3, 6, 16}, torch::kLong);
+    auto t = torch::randint(0, 256, {18, 16}, torch::kLong);
+    for (auto* m : {&a, &b}) {
+      auto logits = (*m)->byte_logits((*m)->patch_features(x).view({18, -1}), t, x.view({18, 16}));
+      torch::nn::functional::cross_entropy(logits.view({-1, model::kVocab}), t.view({-1})).backward();
+    }
+    const double na = torch::nn::utils::clip_grad_norm_(a->parameters(), 0.05);
+    clipped_norm = model::clip_grad_norm(b->parameters(), 0.05);
+    EXPECT_EQ(na, clipped_norm);
+    oa.step();
+    model::adamw_step(ob);
+    oa.zero_grad();
+    ob.zero_grad();
+  }
+  EXPECT_GT(clipped_norm, 0.05);  // the clip was active
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
 }
 
 // A small bgpt set on disk, shared by the training tests.
