@@ -237,6 +237,7 @@ int main(int argc, char** argv) {
       const std::string d = a.substr(9);
       if (d == "cuda" && torch::cuda::is_available()) {
         g_device = torch::kCUDA;
+        model::compat::prefer_flash_attention();  // as `cpusim train` and `eval` do
       } else if (d != "cpu") {
         std::cerr << "bench_model: --device=" << d << ": expected cpu or cuda (with a CUDA device present)\n";
         return 2;

@@ -310,6 +310,7 @@ torch::Device pick_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda") {
     if (!torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available to this libtorch");
+    compat::prefer_flash_attention();
     return torch::kCUDA;
   }
   throw Error("--device " + name + ": expected cpu or cuda");
