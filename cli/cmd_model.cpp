@@ -286,7 +286,7 @@ int cmd_pipeline(const Args& args) {
   double minutes = 0;
   uint64_t seed = 1;
   po::options_description d("pipeline options");
-  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 16 min of training, ~17 min in all) or smoke (seconds)")
+  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 20 min of training, ~21 min in all) or smoke (seconds)")
       ("output,o", po::value(&dir)->required(), "pipeline folder")
       ("stages", po::value(&stages)->default_value("datagen,train,eval"), "which stages to run")
       ("minutes", po::value(&minutes)->default_value(0), "training time budget (default: the preset's)")
@@ -306,7 +306,7 @@ int cmd_pipeline(const Args& args) {
     gen.insert(gen.end(), {"--train", "60000", "--test", "1000"});
     train.insert(train.end(), {"--batch", "32", "--lr", "2e-3", "--warmup", "200", "--steps", "6000",
                                "--eval-every", "500", "--eval-traces", "256", "--checkpoint-every", "500",
-                               "--max-minutes", std::to_string(minutes > 0 ? minutes : 16.0)});
+                               "--max-minutes", std::to_string(minutes > 0 ? minutes : 20.0)});
     eval_common.insert(eval_common.end(), {"--limit", "1000"});
   } else if (preset == "smoke") {
     gen.insert(gen.end(), {"--train", "300", "--test", "30", "--max-len", "6"});

@@ -50,8 +50,11 @@ TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
                              "--train 200 --test 20 -q -o " + d + "/toy.h5");
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::shell(bin + " train --data " + d + "/toy.h5 --preset tiny --copy-path --steps 6 --batch 4 --warmup 2 "
-                        "--eval-every 3 --eval-traces 8 --threads 1 -q -o " + d + "/run");
+                        "--eval-every 3 --eval-traces 8 --threads 1 -q --timing -o " + d + "/run");
   ASSERT_EQ(r.status, 0) << r.output;
+  // --timing breaks a step down by phase, even with -q.
+  EXPECT_NE(r.output.find("train: time per step"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", optimizer "), std::string::npos) << r.output;
   for (const char* mode : {"teacher", "rollout"}) {
     r = test::shell(bin + " eval --model " + d + "/run/model.pt --data " + d + "/toy.h5 --mode " + mode +
                     " --limit 10 -q --json -o " + d + "/rep-" + mode);
