@@ -27,8 +27,10 @@ void sync() {
   if (g_device.is_cuda()) torch::cuda::synchronize();
 }
 
+// Random bgpt traces held as the trainer holds a split, with their layout.
 struct Data {
-  std::vector<std::vector<uint8_t>> traces;
+  model::Split split;
+  model::Layout layout;
 };
 
 Data make_data(unsigned memory, unsigned max_len, int n) {
@@ -39,33 +41,17 @@ Data make_data(unsigned memory, unsigned max_len, int n) {
   datagen::Rng rng(1);
   datagen::Instance inst;
   Data d;
+  d.layout = model::layout_of(g.isa);
+  d.split.offsets.push_back(0);
+  std::vector<uint8_t> t;
   for (int i = 0; i < n; ++i) {
     datagen::random_instance(g, rng, inst);
-    std::vector<uint8_t> t;
+    t.clear();
     emu::run_trace(g.isa, inst.image, inst.init, t);
-    d.traces.push_back(std::move(t));
+    d.split.bytes.insert(d.split.bytes.end(), t.begin(), t.end());
+    d.split.offsets.push_back(d.split.bytes.size());
   }
   return d;
-}
-
-// (B, T, S) inputs/targets for a batch of traces; all targets scored except the image.
-void batch(const Data& d, size_t first, int B, int64_t skip_patches, torch::Tensor& in, torch::Tensor& tg,
-           torch::Tensor& mask, int64_t& bytes) {
-  int64_t T = 0;
-  for (int b = 0; b < B; ++b) T = std::max<int64_t>(T, int64_t(d.traces[(first + b) % d.traces.size()].size() / 16) + 1);
-  in = torch::full({B, T, 16}, model::kPad, torch::kLong);
-  tg = torch::full({B, T, 16}, model::kPad, torch::kLong);
-  mask = torch::zeros({B, T}, torch::kBool);
-  bytes = 0;
-  for (int b = 0; b < B; ++b) {
-    const auto& t = d.traces[(first + b) % d.traces.size()];
-    const int64_t n = int64_t(t.size() / 16);
-    auto src = torch::from_blob(const_cast<uint8_t*>(t.data()), {n, 16}, torch::kUInt8).to(torch::kLong);
-    in[b].narrow(0, 1, n).copy_(src);
-    tg[b].narrow(0, 0, n).copy_(src);
-    mask[b].narrow(0, skip_patches, n + 1 - skip_patches).fill_(true);
-    bytes += n * 16;
-  }
 }
 
 int64_t count(const std::vector<torch::Tensor>& ps) {
@@ -96,35 +82,33 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
   int64_t patch_params = 0, byte_params = 0;
   for (const auto& b : *m->patch_blocks) patch_params += count(b->parameters());
   for (const auto& b : *m->byte_blocks) byte_params += count(b->parameters());
-  size_t first = 0;
+  uint64_t first = 0;
   int64_t bytes_total = 0;
   double flops = 0;
-  // One optimizer step; the first, untimed, loads the device's kernels.
+  // One optimizer step as the trainer takes it; the first, untimed, loads the device's kernels.
   auto step = [&] {
-    torch::Tensor in, tg, mask;
-    int64_t bytes;
-    batch(d, first, B, loss_on_all ? 0 : memory / 16 + 1, in, tg, mask, bytes);
-    first += B;
-    // As the trainer does: scored rows gathered on the host, multi-tensor clipping and AdamW.
-    const auto rows = mask.view({-1}).nonzero().view({-1});
-    auto t = tg.view({-1, 16}).index_select(0, rows).to(dev);
-    auto prev = in.view({-1, 16}).index_select(0, rows).to(dev);
-    in = in.to(dev);
+    std::vector<uint64_t> idx;
+    for (int k = 0; k < B; ++k) idx.push_back((first + uint64_t(k)) % d.split.count());
+    first += uint64_t(B);
+    const model::Batch b = model::make_batch(d.split, idx, d.layout, loss_on_all, c.max_patches);
+    const model::Scored sc = model::scored_rows(b, dev);
+    auto in = b.inputs.to(dev);
     if (bf16) model::compat::autocast_bf16(dev, true);
     auto feats = m->patch_features(in);
-    auto logits = m->byte_logits(model::select_rows(feats, rows.to(dev)), t, prev);
+    auto logits = m->byte_logits(model::select_rows(feats, sc.rows), sc.targets, sc.prev);
     if (bf16) model::compat::autocast_bf16(dev, false);
-    auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, model::kVocab}), t.view({-1}));
+    auto loss =
+        torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, model::kVocab}), sc.targets.view({-1}));
     opt.zero_grad();
     loss.backward();
     benchmark::DoNotOptimize(loss.item<double>());
     model::clip_grad_norm(m->parameters(), 1.0);
     model::adamw_step(opt);
     sync();
-    bytes_total += bytes;
+    bytes_total += b.bytes;
     // Matrix work: 6 x params x positions (forward + backward), plus the byte head.
     flops += 6.0 * patch_params * double(in.size(0) * in.size(1)) +
-             6.0 * (byte_params + 257.0 * c.width) * double(t.numel());
+             6.0 * (byte_params + 257.0 * c.width) * double(sc.targets.numel());
   };
   step();
   bytes_total = 0, flops = 0;
@@ -148,14 +132,14 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
   m->to(dev);
   m->eval();
   const Data d = make_data(memory, max_len, 64);
-  const int64_t T0 = 1 + memory / 16 + 1, steps = 16;
+  const int64_t T0 = 1 + d.layout.image_patches + d.layout.state_patches, steps = 16;
   int64_t states = 0;
   // 16 states of B programs; the first call, untimed, loads the device's kernels.
   auto rollout = [&] {
     auto seq = torch::full({B, T0, 16}, model::kPad, torch::kLong);
     for (int b = 0; b < B; ++b) {
-      const auto& t = d.traces[size_t(b) % d.traces.size()];
-      auto src = torch::from_blob(const_cast<uint8_t*>(t.data()), {T0 - 1, 16}, torch::kUInt8).to(torch::kLong);
+      const uint8_t* t = d.split.trace(uint64_t(b) % d.split.count());
+      auto src = torch::from_blob(const_cast<uint8_t*>(t), {T0 - 1, 16}, torch::kUInt8).to(torch::kLong);
       seq[b].narrow(0, 1, T0 - 1).copy_(src);
     }
     seq = seq.to(dev);

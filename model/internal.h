@@ -33,8 +33,7 @@ Split load_split(const datagen::H5Reader& r, int split, uint64_t limit);
 
 struct Batch {
   torch::Tensor inputs, targets;  // (B, T, S) int64: [begin, p0..p(n-1)] and [p0..p(n-1), end]
-  torch::Tensor mask;             // (B, T) bool: targets scored
-  torch::Tensor rows;             // (N) int64: the scored positions of the flattened (B * T)
+  torch::Tensor rows;             // (N) int64: the scored targets' positions in the flattened (B * T)
   int64_t bytes = 0;              // trace bytes in the batch
 };
 Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,

@@ -89,10 +89,10 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
   const int64_t B = int64_t(idx.size());
   b.inputs = torch::full({B, T, S}, kPad, torch::kLong);   // [begin, patch 0, .., patch n-1]
   b.targets = torch::full({B, T, S}, kPad, torch::kLong);  // [patch 0, .., patch n-1, end]
-  b.mask = torch::zeros({B, T}, torch::kBool);
+  auto mask = torch::zeros({B, T}, torch::kBool);  // (B, T): targets scored
   auto in = b.inputs.accessor<int64_t, 3>();
   auto tg = b.targets.accessor<int64_t, 3>();
-  auto mk = b.mask.accessor<bool, 2>();
+  auto mk = mask.accessor<bool, 2>();
   for (int64_t r = 0; r < B; ++r) {
     const uint8_t* t = data.trace(idx[r]);
     const int64_t n = std::min<int64_t>(int64_t(data.size(idx[r]) / S), T - 1);
@@ -106,7 +106,7 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
     const int64_t first = loss_on_all ? 0 : l.image_patches + l.state_patches;
     for (int64_t p = first; p <= n && p < T; ++p) mk[r][p] = true;
   }
-  b.rows = b.mask.view({-1}).nonzero().view({-1});  // on the host: no device wait
+  b.rows = mask.view({-1}).nonzero().view({-1});  // on the host: no device wait
   return b;
 }
 
@@ -132,8 +132,10 @@ void adamw_step(torch::optim::AdamW& opt) {
     const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
     TORCH_CHECK(!o.amsgrad(), "adamw_step: amsgrad is not supported");
     // Parameters with a gradient, grouped by their step count (all equal in a normal run).
-    std::map<int64_t, std::vector<torch::optim::AdamWParamState*>> by_step;
-    std::map<int64_t, std::vector<torch::Tensor>> params, grads;
+    struct Group {
+      std::vector<torch::Tensor> params, grads, exp_avg, exp_avg_sq;
+    };
+    std::map<int64_t, Group> by_step;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       const auto key = compat::state_key(state, p);
@@ -145,20 +147,16 @@ void adamw_step(torch::optim::AdamW& opt) {
         st->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
         it = state.insert({key, std::move(st)}).first;
       }
-      auto* st = static_cast<torch::optim::AdamWParamState*>(it->second.get());
-      by_step[st->step()].push_back(st);
-      params[st->step()].push_back(p);
-      grads[st->step()].push_back(p.grad());
+      auto& st = static_cast<torch::optim::AdamWParamState&>(*it->second);
+      Group& g = by_step[st.step()];
+      st.step(st.step() + 1);
+      g.params.push_back(p);
+      g.grads.push_back(p.grad());
+      g.exp_avg.push_back(st.exp_avg());
+      g.exp_avg_sq.push_back(st.exp_avg_sq());
     }
-    for (auto& [step0, states] : by_step) {
-      auto& ps = params[step0];
-      auto& gs = grads[step0];
-      std::vector<torch::Tensor> m, v;
-      for (auto* st : states) {
-        st->step(step0 + 1);
-        m.push_back(st->exp_avg());
-        v.push_back(st->exp_avg_sq());
-      }
+    for (auto& [step0, g] : by_step) {
+      auto &ps = g.params, &gs = g.grads, &m = g.exp_avg, &v = g.exp_avg_sq;
       const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
       const double bc1 = 1 - std::pow(beta1, double(step0 + 1)), bc2 = 1 - std::pow(beta2, double(step0 + 1));
       if (o.weight_decay() != 0) at::_foreach_mul_(ps, c10::Scalar(1 - o.lr() * o.weight_decay()));
@@ -286,8 +284,8 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
     Batch b = make_batch(data, idx, l, loss_on_all, m->config.max_patches);
-    if (bf16) compat::autocast_bf16(dev, true);
     const Scored sc = scored_rows(b, dev);
+    if (bf16) compat::autocast_bf16(dev, true);
     auto feats = m->patch_features(b.inputs.to(dev));  // (B, T, D)
     const auto& tgt = sc.targets;                        // (N, S)
     auto logits = m->byte_logits(select_rows(feats, sc.rows), tgt, sc.prev).to(torch::kFloat);  // (N, S, V)
