@@ -176,19 +176,23 @@ int dataset_info(const Args& args) {
 }
 
 int dataset_import(const Args& args) {
+  constexpr uint64_t kListed = 20;  // refused files named one per line; the rest counted
   IsaOptions io;
   std::string in, out;
-  bool skip_invalid = false;
+  bool skip_invalid = false, paper_layout = false;
   po::options_description d("dataset import options");
   io.add(d);
   d.add_options()("input", po::value(&in)->required(), "a folder with train/ and test/ of .bin traces")
       ("output,o", po::value(&out)->required(), "HDF5 file to write")
+      ("paper-layout", po::bool_switch(&paper_layout),
+       "bgpt files with the paper's 1024-byte memory image, cut to --memory-size (programs that fit it)")
       ("skip-invalid", po::bool_switch(&skip_invalid), "import the valid traces when some are refused");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
-  if (!parse("dataset import", "--isa P [--memory-size K] DIR -o OUT.h5", d, pos, args, vm)) return 0;
+  if (!parse("dataset import", "--isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5", d, pos, args, vm)) return 0;
   const isa::Config c = io.config();
+  if (paper_layout) require_paper_profile(c, "--paper-layout");
   std::error_code ec;
   if (!fs::is_directory(in, ec)) throw Error(in + ": not a folder");
   const std::vector<fs::path> files[2] = {bin_files(fs::path(in) / "train"), bin_files(fs::path(in) / "test")};
@@ -206,10 +210,18 @@ int dataset_import(const Args& args) {
   for (int s = 0; s < 2; ++s) {
     for (const fs::path& p : files[s]) {
       auto refuse = [&](const std::string& why) {
-        std::cerr << p.string() << ": " << why << "\n";
+        if (refused < kListed) std::cerr << p.string() << ": " << why << "\n";
         ++refused;
       };
-      const auto bytes = read_file(p);
+      auto bytes = read_file(p);
+      if (paper_layout) {
+        std::string why;
+        bytes = from_paper_layout(c, bytes, why);
+        if (bytes.empty()) {
+          refuse(why);
+          continue;
+        }
+      }
       if (bytes.size() < ib + sb) {
         refuse("too short (" + std::to_string(bytes.size()) + " bytes) for a " + std::to_string(ib) +
                "-byte image and a first state");
@@ -222,8 +234,23 @@ int dataset_import(const Args& args) {
         continue;
       }
       if (bytes.size() != ib + states.size() || !std::equal(states.begin(), states.end(), bytes.begin() + ib)) {
-        refuse("its states differ from the emulator's (" + std::to_string(bytes.size()) + " bytes, expected " +
-               std::to_string(ib + states.size()) + "); is --isa/--memory-size right?");
+        std::string why;
+        if (bytes.size() != ib + states.size()) {
+          why = "its length differs from the emulator's trace (" + std::to_string(bytes.size()) + " bytes, expected " +
+                std::to_string(ib + states.size()) + ")";
+        } else {
+          const auto m = std::mismatch(states.begin(), states.end(), bytes.begin() + std::ptrdiff_t(ib));
+          why = "its state " + std::to_string((m.first - states.begin()) / std::ptrdiff_t(sb)) +
+                " differs from the emulator's";
+        }
+        if (paper_layout)
+          why += " (a memory smaller than 1024 bytes caps the PC lower; this program reaches the cap)";
+        else if (c.profile == isa::Profile::bgpt && ib < kPaperMemory && bytes.size() >= kPaperMemory + sb &&
+                 (bytes.size() - kPaperMemory) % sb == 0)
+          why += "; is --isa/--memory-size right? (files with the paper's 1024-byte image: --paper-layout)";
+        else
+          why += "; is --isa/--memory-size right?";
+        refuse(why);
         continue;
       }
       const datagen::Digest h = datagen::md5(std::span(bytes).subspan(0, ib));
@@ -238,6 +265,7 @@ int dataset_import(const Args& args) {
   }
   writer->set_duplicates(0, duplicates[0]);
   writer->set_duplicates(1, duplicates[1]);
+  if (refused > kListed) std::cerr << "... and " << refused - kListed << " more refused\n";
   if (refused && !skip_invalid)
     throw Error(in + ": " + std::to_string(refused) + " trace files refused (listed above); nothing written "
                 "(--skip-invalid imports the rest)");
@@ -249,15 +277,20 @@ int dataset_import(const Args& args) {
 
 int dataset_export(const Args& args) {
   std::string in, out;
+  bool paper_layout = false;
   po::options_description d("dataset export options");
   d.add_options()("input", po::value(&in)->required(), "an HDF5 trace set")
-      ("output,o", po::value(&out)->required(), "folder to create (train/ and test/ of <md5>.bin)");
+      ("output,o", po::value(&out)->required(), "folder to create (train/ and test/ of <md5>.bin)")
+      ("paper-layout", po::bool_switch(&paper_layout), "bgpt: images zero-padded to the paper's 1024-byte memory");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
-  if (!parse("dataset export", "FILE.h5 -o DIR", d, pos, args, vm)) return 0;
+  if (!parse("dataset export", "FILE.h5 [--paper-layout] -o DIR", d, pos, args, vm)) return 0;
   datagen::H5Reader r(in);
+  const isa::Config& c = r.info().isa;
+  if (paper_layout) require_paper_profile(c, "--paper-layout");
   auto writer = datagen::open_bin_writer(out, r.info());
+  uint64_t different = 0;
   std::vector<uint8_t> bytes;
   std::vector<uint64_t> offsets;
   uint64_t n = 0;
@@ -270,13 +303,22 @@ int dataset_export(const Args& args) {
       r.read(s, first, count, bytes, offsets);
       for (uint64_t k = 0; k < count; ++k) {
         const auto t = std::span<const uint8_t>(bytes).subspan(offsets[k], offsets[k + 1] - offsets[k]);
-        writer->add(s, datagen::TraceRecord{t, steps[first + k], true, hashes[first + k]});
+        if (paper_layout) {
+          different += !same_in_paper_machine(c, t);
+          const auto padded = to_paper_layout(c, t);
+          writer->add(s, datagen::TraceRecord{padded, steps[first + k], true, hashes[first + k]});
+        } else {
+          writer->add(s, datagen::TraceRecord{t, steps[first + k], true, hashes[first + k]});
+        }
         ++n;
       }
     }
   }
   writer->commit();
   std::cerr << "exported " << n << " traces to " << out << "\n";
+  if (different)
+    std::cerr << "export: note: " << different << " of them reach the " << c.memory_size
+              << "-byte memory's PC cap, so the paper's 1024-byte machine runs them to other states\n";
   return 0;
 }
 
@@ -286,8 +328,9 @@ int cmd_dataset(const Args& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "usage: cpusim dataset info|import|export ...\n"
                  "  info FILE.h5 [--json]                          describe a trace set\n"
-                 "  import --isa P [--memory-size K] DIR -o OUT.h5  read the paper's train/ test/ folders\n"
-                 "  export FILE.h5 -o DIR                          write the paper's folder format\n";
+                 "  import --isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5\n"
+                 "                                                 read the paper's train/ test/ folders\n"
+                 "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n";
     return args.empty() ? 2 : 0;
   }
   const Args rest(args.begin() + 1, args.end());

@@ -109,7 +109,7 @@ int cmd_eval(const Args& args) {
   uint64_t limit = 0;
   int batch = 64, worst = 5, threads = 0;
   std::string precision = "auto";
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, paper_layout = false;
   po::options_description d("eval options");
   d.add_options()("model", po::value(&ckpt)->required(), "checkpoint (RUN_DIR/model.pt)")
       ("data", po::value(&data)->required(), "HDF5 trace set")
@@ -119,6 +119,8 @@ int cmd_eval(const Args& args) {
       ("batch", po::value(&batch)->default_value(64), "traces per model call")
       ("worst", po::value(&worst)->default_value(5), "worst cases rendered in the report")
       ("write-predictions", po::value(&preds), "folder for the predicted traces (.bin, the paper's layout)")
+      ("paper-layout", po::bool_switch(&paper_layout),
+       "bgpt: write the predictions with the paper's 1024-byte memory image (for its simulator's scoring)")
       ("device", po::value(&device)->default_value("cpu"), "cpu or cuda")
       ("threads", po::value(&threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
       ("precision", po::value(&precision)->default_value("auto"), "auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
@@ -135,7 +137,12 @@ int cmd_eval(const Args& args) {
   model::Simulator sim(ckpt, device, threads, precision);
   require_same_machine(sim.isa(), set.info().isa, ckpt);
   const isa::Config& c = set.info().isa;
+  if (paper_layout) {
+    require_paper_profile(c, "--paper-layout");
+    if (preds.empty()) throw Error("--paper-layout: it is the layout of --write-predictions, which is missing");
+  }
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
+  uint64_t paper_different = 0;
   const uint64_t n = limit ? std::min(limit, set.size(s)) : set.size(s);
   if (n == 0) throw Error(data + ": the " + split + " split is empty");
   const std::string preds_tmp = preds.empty() ? "" : temp_sibling(preds).string();
@@ -179,6 +186,10 @@ int cmd_eval(const Args& args) {
       if (!preds.empty()) {
         std::vector<uint8_t> file(prefixes[k].begin(), prefixes[k].end());
         file.insert(file.end(), pred[k].begin(), pred[k].end());
+        if (paper_layout) {
+          file = to_paper_layout(c, file);
+          paper_different += !same_in_paper_machine(c, traces[k]);
+        }
         char name[32];
         std::snprintf(name, sizeof name, "/%s-%07llu.bin", split.c_str(), (unsigned long long)(first + k));
         write_file_atomic(preds_tmp + name, file);
@@ -203,6 +214,14 @@ int cmd_eval(const Args& args) {
                          {"seconds", secs},
                          {"predicted_states_per_s", secs > 0 ? predicted_states / secs : 0}};
   if (mode == "teacher") meta["end_symbols_in_states"] = end_symbols;
+  if (paper_layout) {
+    meta["predictions_layout"] = "paper (1024-byte image)";
+    meta["traces_run_differently_in_1024_bytes"] = paper_different;
+    if (paper_different)
+      std::cerr << "eval: note: " << paper_different << " of " << n << " traces reach the " << c.memory_size
+                << "-byte memory's PC cap; the paper's 1024-byte machine runs them to other states, so its scores of "
+                << preds << " differ from these for them\n";
+  }
   const std::string png = harness::write_report(scorer, meta, out);
   const auto j = harness::report_json(scorer, meta);
   if (json) {

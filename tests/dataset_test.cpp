@@ -161,6 +161,67 @@ TEST(DatasetCli, RoundTripThroughThePapersFolders) {
   EXPECT_NE(r.output.find("train: 200 traces"), std::string::npos) << r.output;
 }
 
+// Every .bin file under dir, as byte strings.
+std::multiset<std::vector<uint8_t>> bin_traces(const std::string& dir) {
+  std::multiset<std::vector<uint8_t>> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ".bin") out.insert(read_file(e.path()));
+  return out;
+}
+
+TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
+  // The paper's simulator writes its whole 1024-byte memory as the image. Such files, with
+  // programs that fit 64 bytes, import into a 64-byte set; a program of 16 instructions
+  // reaches the 64-byte memory's PC cap (15) and is refused; export restores the files.
+  const std::string d = test::temp_dir("cli-paper-layout");
+  const std::string bin = test::cpusim_bin();
+  auto r = test::shell(bin + " datagen --isa bgpt --max-len 16 --train 60 --test 40 --seed 5 --format bin -q -o " + d +
+                       "/paper");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto files = bin_traces(d + "/paper");
+  size_t fit = 0;  // programs shorter than 16 instructions (1 + n states; 16 bytes each)
+  for (const auto& f : files) fit += (f.size() - 1024) / 16 - 1 < 16;
+  ASSERT_GT(fit, 0u);
+  ASSERT_LT(fit, files.size());
+  // Without --paper-layout: refused, with a hint.
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 " + d + "/paper -o " + d + "/a.h5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--paper-layout"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d + "/a.h5"));
+  // With it: the programs that reach the cap are refused by name and reason.
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d + "/paper -o " + d + "/a.h5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("caps the PC lower"), std::string::npos) << r.output;
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout --skip-invalid " + d + "/paper -o " +
+                  d + "/a.h5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("imported " + std::to_string(fit) + " traces"), std::string::npos) << r.output;
+  datagen::H5Reader a(d + "/a.h5");
+  EXPECT_EQ(a.info().isa.memory_size, 64u);
+  EXPECT_EQ(a.size(0) + a.size(1), fit);
+  r = test::shell(bin + " verify --strict " + d + "/a.h5");
+  EXPECT_EQ(r.status, 0) << r.output;
+  // Export in the paper's layout gives back exactly the files that fit.
+  r = test::shell(bin + " dataset export --paper-layout " + d + "/a.h5 -o " + d + "/back");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::multiset<std::vector<uint8_t>> fitting;
+  for (const auto& f : files)
+    if ((f.size() - 1024) / 16 - 1 < 16) fitting.insert(f);
+  EXPECT_EQ(bin_traces(d + "/back"), fitting);
+  // A program that does not fit the smaller memory is refused as such.
+  fs::create_directories(d + "/big/test");
+  std::vector<uint8_t> big = *files.begin();
+  big[100] = 1;  // a byte past 64
+  write_file_atomic(d + "/big/test/x.bin", big);
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d + "/big -o " + d + "/b.h5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("does not fit a 64-byte memory (byte 100"), std::string::npos) << r.output;
+  r = test::shell(bin + " dataset import --isa toy --paper-layout " + d + "/big -o " + d + "/b.h5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--paper-layout: only for bgpt"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d + "/b.h5"));
+}
+
 TEST(DatasetCli, BadInputIsRefusedCleanly) {
   const std::string d = test::temp_dir("cli-bad");
   const std::string bin = test::cpusim_bin();

@@ -38,6 +38,21 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   EXPECT_EQ(v["matched_bytes"], rollout["matched_bytes"]);
   EXPECT_EQ(v["state_bytes"], rollout["state_bytes"]);
   EXPECT_DOUBLE_EQ(v["byte_accuracy"].get<double>(), rollout["byte_accuracy"].get<double>());
+  // Predictions in the paper's layout (1024-byte image) score the same with a 1024-byte machine.
+  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d + "/p/data.h5 --mode rollout -q --paper-layout" +
+                  " --write-predictions " + d + "/p/paper-preds -o " + d + "/p/paper-report");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& e : fs::directory_iterator(d + "/p/paper-preds")) {
+    EXPECT_GE(fs::file_size(e.path()), 1024u + 16u) << e.path();
+    EXPECT_EQ((fs::file_size(e.path()) - 1024) % 16, 0u) << e.path();
+  }
+  r = test::shell(bin + " verify --isa bgpt --json " + d + "/p/paper-preds");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto vp = nlohmann::json::parse(r.output);
+  const auto paper = read_json(d + "/p/paper-report/report.json");
+  EXPECT_EQ(vp["matched_bytes"], paper["matched_bytes"]);
+  EXPECT_EQ(vp["state_bytes"], paper["state_bytes"]);
+  EXPECT_EQ(paper["traces_run_differently_in_1024_bytes"], 0);  // programs of up to 6 instructions
   // Re-running one stage alone works from the files on disk.
   r = test::shell(bin + " pipeline --preset smoke --stages eval -o " + d + "/p");
   EXPECT_EQ(r.status, 0) << r.output;
