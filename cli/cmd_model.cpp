@@ -99,7 +99,13 @@ void require_same_machine(const isa::Config& model, const isa::Config& data, con
       isa::image_bytes(model) != isa::image_bytes(data))
     throw Error(what + ": the model was trained on --isa " + std::string(isa::profile_name(model.profile)) +
                 " --memory-size " + std::to_string(model.memory_size) + ", the data is --isa " +
-                std::string(isa::profile_name(data.profile)) + " --memory-size " + std::to_string(data.memory_size));
+                std::string(isa::profile_name(data.profile)) + " --memory-size " + std::to_string(data.memory_size) +
+                (model.profile == isa::Profile::bgpt && data.profile == isa::Profile::bgpt &&
+                         model.memory_size < data.memory_size
+                     ? " (to keep its programs that fit the smaller memory: `cpusim dataset export` it, then "
+                       "`cpusim dataset import --isa bgpt --memory-size " + std::to_string(model.memory_size) +
+                           " --paper-layout --skip-invalid`)"
+                     : ""));
 }
 
 }  // namespace

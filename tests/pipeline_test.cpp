@@ -53,6 +53,13 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   EXPECT_EQ(vp["matched_bytes"], paper["matched_bytes"]);
   EXPECT_EQ(vp["state_bytes"], paper["state_bytes"]);
   EXPECT_EQ(paper["traces_run_differently_in_1024_bytes"], 0);  // programs of up to 6 instructions
+  // A set with the paper's 1024-byte memory is refused by the 64-byte model, with the way round.
+  r = test::shell(bin + " datagen --isa bgpt --max-len 6 --train 0 --test 10 -q -o " + d + "/p1024.h5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d + "/p1024.h5 -q -o " + d + "/p/x");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("--memory-size 64, the data is --isa bgpt --memory-size 1024"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--paper-layout"), std::string::npos) << r.output;
   // Re-running one stage alone works from the files on disk.
   r = test::shell(bin + " pipeline --preset smoke --stages eval -o " + d + "/p");
   EXPECT_EQ(r.status, 0) << r.output;
