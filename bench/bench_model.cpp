@@ -69,12 +69,13 @@ bool use_precision(const std::string& precision) {
 
 // loss_on_all: every patch scored (the paper's training); else the states after the first.
 void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
-              const std::string& precision, bool loss_on_all) {
+              const std::string& precision, bool loss_on_all, const std::string& gelu) {
   const torch::Device dev = g_device;
   const bool bf16 = use_precision(precision);
   torch::manual_seed(0);
   auto c = model::preset(preset);
   c.copy_path = true;
+  c.gelu = gelu;
   model::BGPT m(c);
   m->to(dev);
   torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4).betas({0.9, 0.95}));
@@ -164,8 +165,9 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
 }
 
 void register_cpu() {
-  auto train = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t) {
-    benchmark::RegisterBenchmark(name, BM_Train, preset, mem, len, B, prec, false)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
+  auto train = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t,
+                  const char* gelu = "tanh") {
+    benchmark::RegisterBenchmark(name, BM_Train, preset, mem, len, B, prec, false, gelu)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
   };
   auto rollout = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t) {
     benchmark::RegisterBenchmark(name, BM_Rollout, preset, mem, len, B, prec)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
@@ -174,6 +176,7 @@ void register_cpu() {
   train("BM_Train/tiny_mem64_bf16", "tiny", 64, 16, 32, "bf16", 5);
   train("BM_Train/small_mem64_fp32", "small", 64, 16, 32, "fp32", 10);
   train("BM_Train/small_mem64_bf16", "small", 64, 16, 32, "bf16", 10);
+  train("BM_Train/small_mem64_bf16_gelu_erf", "small", 64, 16, 32, "bf16", 10, "erf");
   train("BM_Train/small_mem1024_fp32", "small", 1024, 255, 8, "fp32", 10);
   train("BM_Train/small_mem1024_bf16", "small", 1024, 255, 8, "bf16", 10);
   train("BM_Train/paper_mem1024_fp32", "paper", 1024, 255, 2, "fp32", 20);
@@ -190,7 +193,7 @@ void register_cpu() {
 // program at a time (the paper's generate(): ~18 states/s) to 256.
 void register_cuda() {
   auto train = [](const char* name, const char* preset, int B, const char* prec, bool all) {
-    benchmark::RegisterBenchmark(name, BM_Train, preset, 1024u, 255u, B, prec, all)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+    benchmark::RegisterBenchmark(name, BM_Train, preset, 1024u, 255u, B, prec, all, "tanh")->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
   };
   auto rollout = [](const char* name, const char* preset, int B, const char* prec) {
     benchmark::RegisterBenchmark(name, BM_Rollout, preset, 1024u, 255u, B, prec)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();

@@ -24,7 +24,9 @@ ModelConfig preset(const std::string& name) {
   throw Error("unknown preset '" + name + "' (expected tiny, small or paper)");
 }
 
-BlockImpl::BlockImpl(int width, int heads_, int layers_total) : heads(heads_) {
+BlockImpl::BlockImpl(int width, int heads_, int layers_total, const std::string& gelu_)
+    : heads(heads_), gelu(gelu_ == "erf" ? "none" : "tanh") {
+  if (gelu_ != "tanh" && gelu_ != "erf") throw Error("gelu " + gelu_ + ": expected tanh or erf");
   ln1 = register_module("ln1", nn::LayerNorm(nn::LayerNormOptions({width}).eps(1e-5)));
   qkv = register_module("qkv", nn::Linear(width, 3 * width));
   proj = register_module("proj", nn::Linear(width, width));
@@ -56,7 +58,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache) {
   auto y = compat::causal_attention(q, k, v);         // (B, H, T, K)
   y = y.transpose(1, 2).contiguous().view({B, T, D});  // (B, T, D)
   auto h = x + proj(y);
-  return h + out(torch::gelu(fc(ln2(h)), "tanh"));  // (B, T, D)
+  return h + out(torch::gelu(fc(ln2(h)), gelu));  // (B, T, D)
 }
 
 BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
@@ -65,12 +67,12 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   patch_bias = register_parameter("patch_bias", torch::zeros({D}));
   patch_pos = register_module("patch_pos", nn::Embedding(c.max_patches, D));
   patch_blocks = register_module("patch_blocks", nn::ModuleList());
-  for (int i = 0; i < c.patch_layers; ++i) patch_blocks->push_back(Block(D, c.heads, c.patch_layers));
+  for (int i = 0; i < c.patch_layers; ++i) patch_blocks->push_back(Block(D, c.heads, c.patch_layers, c.gelu));
   patch_ln = register_module("patch_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
   byte_emb = register_module("byte_emb", nn::Embedding(kVocab, D));
   byte_pos = register_module("byte_pos", nn::Embedding(S + 1, D));  // the paper's S + 1 positions
   byte_blocks = register_module("byte_blocks", nn::ModuleList());
-  for (int i = 0; i < c.byte_layers; ++i) byte_blocks->push_back(Block(D, c.heads, c.byte_layers));
+  for (int i = 0; i < c.byte_layers; ++i) byte_blocks->push_back(Block(D, c.heads, c.byte_layers, c.gelu));
   byte_ln = register_module("byte_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
   if (c.copy_path) copy_emb = register_module("copy_emb", nn::Embedding(kVocab, D));
   for (auto* e : {&patch_emb, &patch_pos, &byte_emb, &byte_pos}) nn::init::normal_((*e)->weight, 0.0, 0.02);

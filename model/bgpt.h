@@ -23,12 +23,13 @@ struct KV {
 };
 
 struct BlockImpl : torch::nn::Module {
-  BlockImpl(int width, int heads, int layers_total);
+  BlockImpl(int width, int heads, int layers_total, const std::string& gelu = "tanh");
   // x (B, T, D) -> (B, T, D); with `cache`, x holds only new positions, appended to the cache.
   torch::Tensor forward(const torch::Tensor& x, KV* cache = nullptr);
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc{nullptr}, out{nullptr};
   int heads;
+  std::string gelu;  // libtorch's approximate= argument: "tanh" or "none" (erf)
 };
 TORCH_MODULE(Block);
 

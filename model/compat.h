@@ -4,6 +4,10 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#if __has_include(<torch/csrc/autograd/profiler_legacy.h>)
+#include <torch/csrc/autograd/profiler_legacy.h>
+#define CPUSIM_HAS_OPERATOR_TRACE 1
+#endif
 #include <torch/version.h>
 
 #include <sstream>
@@ -57,6 +61,19 @@ inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tenso
   }
   return torch::matmul(torch::softmax(att, -1), v);  // (B, H, Tq, K)
 }
+
+// libtorch's per-operator profiler (host-side times of every op, as a chrome://tracing file),
+// alive while the object is: the legacy profiler (1.13 and 2.x). A libtorch without it gets a
+// stand-in that refuses.
+#ifdef CPUSIM_HAS_OPERATOR_TRACE
+using OperatorTrace = torch::autograd::profiler::RecordProfile;
+#else
+struct OperatorTrace {
+  explicit OperatorTrace(const std::string&) {
+    throw std::runtime_error("--profile: this libtorch has no operator profiler");
+  }
+};
+#endif
 
 // The key of a parameter in a libtorch optimizer's state map: the TensorImpl's address as text
 // in 1.13, the address itself in later versions. Chosen by the map's key type.

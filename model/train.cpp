@@ -27,7 +27,7 @@ using json = nlohmann::json;
 json to_json(const ModelConfig& c) {
   return {{"patch_size", c.patch_size}, {"max_patches", c.max_patches}, {"patch_layers", c.patch_layers},
           {"byte_layers", c.byte_layers}, {"width", c.width},     {"heads", c.heads},
-          {"copy_path", c.copy_path}};
+          {"copy_path", c.copy_path}, {"gelu", c.gelu}};
 }
 
 ModelConfig model_from_json(const json& j) {
@@ -39,6 +39,7 @@ ModelConfig model_from_json(const json& j) {
   c.width = j.at("width");
   c.heads = j.at("heads");
   c.copy_path = j.at("copy_path");
+  c.gelu = j.value("gelu", "tanh");  // absent from checkpoints made before the option
   return c;
 }
 
@@ -59,7 +60,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
-            {"timing", t.timing}};
+            {"timing", t.timing}, {"profile", t.profile}};
   return j.dump(2);
 }
 
@@ -380,6 +381,18 @@ class PhaseTimer {
   std::array<double, size_t(Phase::count)> secs_{};
 };
 
+// Ends a --profile trace: the profiler writes its file when it is destroyed; it goes to a
+// temporary name first, then into place.
+static void finish_trace(std::unique_ptr<compat::OperatorTrace>& trace, const std::string& path,
+                         const torch::Device& dev, int64_t steps) {
+  if (dev.is_cuda()) torch::cuda::synchronize();
+  trace.reset();
+  std::error_code ec;
+  fs::rename(temp_sibling(path), path, ec);
+  if (ec) throw Error(path + ": cannot write the profile: " + ec.message());
+  std::cerr << "train: operator trace of " << steps << " steps written to " << path << "\n";
+}
+
 TrainSummary train(const TrainConfig& t) {
   const torch::Device dev = pick_device(t.device);
   const bool bf16 = use_bf16(t.precision, dev);
@@ -404,6 +417,11 @@ TrainSummary train(const TrainConfig& t) {
   std::error_code ec;
   fs::create_directories(t.out_dir, ec);
   if (ec) throw Error(t.out_dir + ": cannot create run folder: " + ec.message());
+  if (!t.profile.empty()) {  // fail now, not after the steps it is to record
+    const auto tmp = temp_sibling(t.profile);
+    if (!std::ofstream(tmp)) throw Error(t.profile + ": cannot write the profile");
+    fs::remove(tmp, ec);
+  }
   const std::string ckpt_path = (fs::path(t.out_dir) / "checkpoint.pt").string();
   const std::string final_path = (fs::path(t.out_dir) / "model.pt").string();
   const std::string log_path = (fs::path(t.out_dir) / "log.jsonl").string();
@@ -493,7 +511,15 @@ TrainSummary train(const TrainConfig& t) {
   EvalResult ev;
   const int64_t first_step = step;
   PhaseTimer timer(t.timing, dev);
+  // --profile: steps 3..7 of this invocation (past the first steps' one-off costs).
+  std::unique_ptr<compat::OperatorTrace> trace;
+  constexpr int64_t kProfileFrom = 2, kProfileSteps = 5;
   while (step < total_steps) {
+    if (!t.profile.empty() && step - first_step == kProfileFrom) {
+      if (dev.is_cuda()) torch::cuda::synchronize();
+      trace = std::make_unique<compat::OperatorTrace>(temp_sibling(t.profile).string());
+    }
+    if (trace && step - first_step == kProfileFrom + kProfileSteps) finish_trace(trace, t.profile, dev, kProfileSteps);
     if (t.stop_after > 0 && step - first_step >= t.stop_after) break;
     if (t.max_minutes > 0 && elapsed() > 60 * t.max_minutes) {
       if (!t.quiet) std::cerr << "\ntrain: time budget of " << t.max_minutes << " min reached at step " << step << "\n";
@@ -564,6 +590,7 @@ TrainSummary train(const TrainConfig& t) {
     if (t.checkpoint_every > 0 && step % t.checkpoint_every == 0) checkpoint(step);
     timer.lap(Phase::other);
   }
+  if (trace) finish_trace(trace, t.profile, dev, step - first_step - kProfileFrom);
   if (t.timing) std::cerr << timer.report(step - first_step) << "\n";
   if (!sum.stopped_on_nan) {
     if (test_set.count() && ev.loss == 0) ev = evaluate(m, test_set, l, loss_on_all, t.batch, dev, bf16);

@@ -9,7 +9,8 @@
 #   3. speed: bench_model --device=cuda (the paper preset's training at the paper's settings,
 #      KV-cached rollouts of 1..256 programs), `cpusim train` on the paper's task, and
 #      `cpusim eval --mode rollout` there;
-#   4. the whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing
+#   4. an operator profile of `cpusim train` (host-side time per libtorch operator), and the
+#      whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing
 #      (GPU_CHECK_BUDGET_S, default 400 s, after which optional stages are skipped).
 # Prints a short table last; logs and JSON go to $OUT (or ./gpu-check-out).
 # Needs Debian 12 .deb files in .deb/ (carried by the device tool; the image lacks them):
@@ -130,6 +131,14 @@ print(f"cpusim eval rollout, paper preset, batch {sys.argv[2]}: {m['predicted_st
       f"({j['states']} states, {m['seconds']:.1f} s)")
 PY
 done
+
+if [ "$(left)" -gt 60 ]; then
+  stage "operator profile of cpusim train (paper preset, host-side time per operator)"
+  timeout 60 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 9 --warmup 5 --eval-every 0 \
+    --checkpoint-every 0 --eval-traces 16 --device cuda -q --profile "$out/paper-profile.json" -o "$out/paper-profile" \
+    && "$py" scripts/profile-summary.py "$out/paper-profile.json" --top 15 | tee -a "$out/summary.txt" \
+    || fail "train --profile"
+fi
 
 if [ "$(left)" -gt 40 ] && [ -x build-gpu/tests/cpusim_model_tests ]; then
   stage "all model tests on this machine's CPU (libtorch 2.x)"

@@ -79,6 +79,25 @@ TEST(Model, ByteGenerateMatchesTeacherForcedArgmax) {
   EXPECT_TRUE(torch::equal(logits.argmax(-1), g));
 }
 
+TEST(Model, GeluFormsDifferOnlySlightly) {
+  // The same weights with the exact (erf) GELU instead of GPT-2's tanh form: outputs move, but
+  // by far less than the outputs themselves; a third form is refused.
+  torch::NoGradGuard ng;
+  auto ct = tiny(true), ce = tiny(true);
+  ce.gelu = "erf";
+  torch::manual_seed(7);
+  BGPT a(ct);
+  torch::manual_seed(7);
+  BGPT b(ce);
+  auto x = torch::randint(0, 257, {2, 5, 16}, torch::kLong);
+  auto fa = a->patch_features(x), fb = b->patch_features(x);
+  EXPECT_FALSE(torch::equal(fa, fb));
+  EXPECT_TRUE(torch::allclose(fa, fb, 0, 1e-2));
+  auto bad = tiny();
+  bad.gelu = "relu";
+  EXPECT_THROW(BGPT{bad}, Error);
+}
+
 TEST(Training, MultiTensorAdamWAndClippingEqualLibtorchs) {
   // The trainer's optimizer step and clipping give the very same weights as libtorch's
   // AdamW::step() and clip_grad_norm_, step after step (so the optimizer state agrees too).
@@ -251,11 +270,13 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
   t.steps = 30;
+  t.model.gelu = "erf";
   model::train(t);
   // CPUSIM_TEST_DEVICE=cuda loads the models on a GPU (scripts/gpu-check.sh runs it so).
   const char* env = std::getenv("CPUSIM_TEST_DEVICE");
   const std::string device = env ? env : "cpu";
   model::Simulator s1(d + "/run/model.pt", device), s2(d + "/run/checkpoint.pt", device);
+  EXPECT_EQ(s1.config().gelu, "erf");  // the checkpoint records the GELU form
   datagen::H5Reader r(data);
   std::vector<uint8_t> bytes;
   std::vector<uint64_t> off;

@@ -72,8 +72,15 @@ TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
                              "--train 200 --test 20 -q -o " + d + "/toy.h5");
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::shell(bin + " train --data " + d + "/toy.h5 --preset tiny --copy-path --steps 6 --batch 4 --warmup 2 "
-                        "--eval-every 3 --eval-traces 8 --threads 1 -q --timing -o " + d + "/run");
+                        "--eval-every 3 --eval-traces 8 --threads 1 -q --timing --profile " + d + "/prof.json -o " + d + "/run");
   ASSERT_EQ(r.status, 0) << r.output;
+  // --profile: libtorch's operator trace of steps 3..6 (the run ends before step 7).
+  EXPECT_NE(r.output.find("operator trace of 4 steps written"), std::string::npos) << r.output;
+  const auto prof = read_json(d + "/prof.json");
+  ASSERT_TRUE(prof.is_array());
+  size_t products = 0;
+  for (const auto& e : prof) products += e.value("name", "") == "aten::mm" || e.value("name", "") == "aten::addmm";
+  EXPECT_GT(products, 0u);
   // --timing breaks a step down by phase, even with -q.
   EXPECT_NE(r.output.find("train: time per step"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(", optimizer "), std::string::npos) << r.output;
