@@ -34,21 +34,22 @@ def main():
     calls = defaultdict(int)
     for evs in by_thread.values():
         evs.sort(key=lambda e: (e["ts"], -e["dur"]))
-        stack = []  # [end, name, time in children, begin]
-        for e in evs:
-            ts, dur, name = e["ts"], e["dur"], e["name"]
-            while stack and stack[-1][0] <= ts:
-                end, n, child, begin = stack.pop()
-                self_us[n] += (end - begin) - child
-                if stack:
-                    stack[-1][2] += end - begin
-            stack.append([ts + dur, name, 0.0, ts])
-            calls[name] += 1
-        while stack:
+        stack = []  # open operators: [end, name, time in children, begin]
+
+        def close_one():
             end, n, child, begin = stack.pop()
             self_us[n] += (end - begin) - child
             if stack:
                 stack[-1][2] += end - begin
+
+        for e in evs:
+            ts, dur, name = e["ts"], e["dur"], e["name"]
+            while stack and stack[-1][0] <= ts:
+                close_one()
+            stack.append([ts + dur, name, 0.0, ts])
+            calls[name] += 1
+        while stack:
+            close_one()
     total = sum(self_us.values())
     print(f"{'operator':<44} {'calls':>7} {'self ms':>10} {'share':>7}")
     for name, us in sorted(self_us.items(), key=lambda kv: -kv[1])[:top]:
