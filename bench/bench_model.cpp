@@ -91,25 +91,18 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
     std::vector<uint64_t> idx;
     for (int k = 0; k < B; ++k) idx.push_back((first + uint64_t(k)) % d.split.count());
     first += uint64_t(B);
-    const model::Batch b = model::make_batch(d.split, idx, d.layout, loss_on_all, c.max_patches);
-    const model::Scored sc = model::scored_rows(b, dev);
-    auto in = b.inputs.to(dev);
-    if (bf16) model::compat::autocast_bf16(dev, true);
-    auto feats = m->patch_features(in);
-    auto logits = m->byte_logits(model::select_rows(feats, sc.rows), sc.targets, sc.prev);
-    if (bf16) model::compat::autocast_bf16(dev, false);
-    auto loss =
-        torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, model::kVocab}), sc.targets.view({-1}));
-    opt.zero_grad();
+    const model::OnDevice b = model::to_device(model::make_batch(d.split, idx, d.layout, loss_on_all, c.max_patches), dev);
+    model::clear_grads(m->parameters());
+    auto loss = model::forward_loss(m, b, dev, bf16);
     loss.backward();
-    benchmark::DoNotOptimize(loss.item<double>());
     model::clip_grad_norm(m->parameters(), 1.0);
     model::adamw_step(opt);
+    benchmark::DoNotOptimize(loss.item<double>());  // the trainer's one wait for the device
     sync();
     bytes_total += b.bytes;
     // Matrix work: 6 x params x positions (forward + backward), plus the byte head.
-    flops += 6.0 * patch_params * double(in.size(0) * in.size(1)) +
-             6.0 * (byte_params + 257.0 * c.width) * double(sc.targets.numel());
+    flops += 6.0 * patch_params * double(b.inputs.size(0) * b.inputs.size(1)) +
+             6.0 * (byte_params + 257.0 * c.width) * double(b.targets.numel());
   };
   step();
   bytes_total = 0, flops = 0;

@@ -48,7 +48,7 @@ int cmd_train(const Args& args) {
       ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
       ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
       ("quiet,q", po::bool_switch(&t.quiet), "no progress output")
-      ("profile", po::value(&t.profile), "write libtorch's per-operator trace of steps 3..7 (host side; chrome://tracing JSON) to this file")
+      ("profile", po::value(&t.profile), "write libtorch's per-operator trace of steps 3..7 (host time per call and, on CUDA, device time; chrome://tracing JSON) to this file")
       ("timing", po::bool_switch(&t.timing), "at the end, print where a step's time went (batch, forward, backward, clip, optimizer; waits for the device after each)");
   po::variables_map vm;
   if (!parse("train", "--data D.h5 --preset P [--steps N | --epochs E] [--batch B] [--lr X] -o RUN_DIR", d, {}, args, vm))

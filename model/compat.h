@@ -10,8 +10,11 @@
 #endif
 #include <torch/version.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <type_traits>
 
 namespace cpusim::model::compat {
@@ -62,16 +65,75 @@ inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tenso
   return torch::matmul(torch::softmax(att, -1), v);  // (B, H, Tq, K)
 }
 
-// libtorch's per-operator profiler (host-side times of every op, as a chrome://tracing file),
-// alive while the object is: the legacy profiler (1.13 and 2.x). A libtorch without it gets a
-// stand-in that refuses.
+// Multiplies each tensor by the 0-dim tensor s in place, with no read of s on the host: one
+// multi-tensor kernel in libtorch >= 2.1, one kernel per tensor before.
+inline void foreach_mul_(std::vector<torch::Tensor>& ts, const torch::Tensor& s) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  at::_foreach_mul_(ts, s);
+#else
+  for (auto& t : ts) t.mul_(s);
+#endif
+}
+
+// libtorch's per-operator profiler (its legacy one, in 1.13 and 2.x) while the object lives;
+// finish() writes every operator call as a chrome://tracing event: host begin and duration,
+// and with `device` (CUDA) the device time between the call's begin and end events in
+// args.device_us. A libtorch without the profiler gets a stand-in that refuses.
 #ifdef CPUSIM_HAS_OPERATOR_TRACE
-using OperatorTrace = torch::autograd::profiler::RecordProfile;
+class OperatorTrace {
+ public:
+  OperatorTrace(const std::string& path, bool device) : path_(path) {
+    namespace impl = torch::profiler::impl;
+    torch::autograd::profiler::enableProfilerLegacy(
+        impl::ProfilerConfig(device ? impl::ProfilerState::CUDA : impl::ProfilerState::CPU));
+  }
+  OperatorTrace(const OperatorTrace&) = delete;
+  OperatorTrace& operator=(const OperatorTrace&) = delete;
+  ~OperatorTrace() {
+    if (!done_) torch::autograd::profiler::disableProfilerLegacy();
+  }
+  // Stops profiling and writes the file; on a GPU, after the device has finished the work.
+  void finish() {
+    done_ = true;
+    const auto lists = torch::autograd::profiler::disableProfilerLegacy();
+    using Event = torch::autograd::profiler::LegacyEvent;
+    std::unordered_map<uint64_t, const Event*> open;
+    double t0 = -1;
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& list : lists)
+      for (const Event& e : list) {
+        const std::string kind = e.kindStr();
+        if (kind == "push") {
+          open[uint64_t(e.handle())] = &e;
+          if (t0 < 0 || e.cpuUs() < t0) t0 = e.cpuUs();
+        } else if (kind == "pop") {
+          auto it = open.find(uint64_t(e.handle()));
+          if (it == open.end()) continue;
+          const Event& b = *it->second;
+          nlohmann::json ev = {{"name", b.name()}, {"ph", "X"},   {"cat", "cpu_op"},
+                               {"ts", b.cpuUs()},  {"dur", b.cpuElapsedUs(e)},
+                               {"pid", 0},         {"tid", b.threadId()}};
+          if (b.hasCuda() && e.hasCuda()) ev["args"] = {{"device_us", b.cudaElapsedUs(e)}};
+          out.push_back(std::move(ev));
+          open.erase(it);
+        }
+      }
+    for (auto& ev : out) ev["ts"] = ev["ts"].get<double>() - t0;
+    std::ofstream f(path_);
+    f << out.dump() << "\n";
+    if (!f.flush()) throw std::runtime_error(path_ + ": cannot write the profile");
+  }
+
+ private:
+  std::string path_;
+  bool done_ = false;
+};
 #else
 struct OperatorTrace {
-  explicit OperatorTrace(const std::string&) {
+  OperatorTrace(const std::string&, bool) {
     throw std::runtime_error("--profile: this libtorch has no operator profiler");
   }
+  void finish() {}
 };
 #endif
 

@@ -54,22 +54,31 @@ bool use_bf16(const std::string& precision, const torch::Device& dev);
 // libtorch's CPU threads: `threads` when > 0; else, for bf16 on the CPU, one per core.
 void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
 
-// The scored rows of a batch on `dev`: patch features (N, D) of feats (B, T, D), and the
-// targets and previous patches (N, S), gathered without waiting for the device (a boolean
-// mask index would: it must count the rows first).
-struct Scored {
-  torch::Tensor rows, targets, prev;
+// A batch on `dev`: the patch decoder's inputs (B, T, S), and the scored rows: their positions
+// in the flattened (B * T), their targets and previous patches (N, S), gathered on the host (a
+// boolean mask index on the device would wait for it, to count the rows). On CUDA the copies go
+// through pinned memory without waiting for the device.
+struct OnDevice {
+  torch::Tensor inputs, rows, targets, prev;
+  int64_t bytes = 0;  // trace bytes in the batch
 };
-Scored scored_rows(const Batch& b, const torch::Device& dev);
+OnDevice to_device(const Batch& b, const torch::Device& dev);
 torch::Tensor select_rows(const torch::Tensor& feats, const torch::Tensor& rows);
+// The mean cross-entropy of the scored bytes (a 0-dim fp32 tensor, with its graph), with the
+// model's matrix products in bf16 autocast when `bf16`. The trainer's forward pass.
+torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16);
+// Drops the parameters' gradients (the next backward creates them: no kernel per parameter to
+// zero them; the arithmetic is the same, as 0 + g == g).
+void clear_grads(const std::vector<torch::Tensor>& params);
 
 // One AdamW step equal to libtorch's AdamW::step() (same arithmetic in the same order, same
 // state, so checkpoints are unchanged), applied to all parameters at once with multi-tensor
 // ops: on a GPU a handful of kernels instead of eight per parameter tensor.
 void adamw_step(torch::optim::AdamW& opt);
-// Gradient-norm clipping as torch::nn::utils::clip_grad_norm_ (2-norm), with multi-tensor ops;
-// returns the norm before clipping. max_norm <= 0: no clipping (the norm is still returned).
-double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+// Gradient-norm clipping as torch::nn::utils::clip_grad_norm_ (2-norm, the same arithmetic),
+// with multi-tensor ops and without reading anything back from the device: returns the norm
+// before clipping as a 0-dim tensor on the parameters' device. max_norm <= 0: no clipping.
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
 
 struct EvalResult {
   double loss = 0;

@@ -111,17 +111,34 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
   return b;
 }
 
-Scored scored_rows(const Batch& b, const torch::Device& dev) {
+OnDevice to_device(const Batch& b, const torch::Device& dev) {
   const int64_t S = b.inputs.size(2);
-  Scored s;
-  s.rows = b.rows.to(dev);
-  s.targets = b.targets.view({-1, S}).index_select(0, b.rows).to(dev);  // (N, S)
-  s.prev = b.inputs.view({-1, S}).index_select(0, b.rows).to(dev);      // (N, S)
-  return s;
+  auto put = [&](const torch::Tensor& t) {
+    return dev.is_cuda() ? t.pin_memory().to(dev, t.scalar_type(), /*non_blocking=*/true) : t.to(dev);
+  };
+  OnDevice d;
+  d.inputs = put(b.inputs);
+  d.rows = put(b.rows);
+  d.targets = put(b.targets.view({-1, S}).index_select(0, b.rows));  // (N, S)
+  d.prev = put(b.inputs.view({-1, S}).index_select(0, b.rows));      // (N, S)
+  d.bytes = b.bytes;
+  return d;
 }
 
 torch::Tensor select_rows(const torch::Tensor& feats, const torch::Tensor& rows) {
   return feats.flatten(0, 1).index_select(0, rows);  // (B, T, D) -> (N, D)
+}
+
+torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
+  if (bf16) compat::autocast_bf16(dev, true);
+  auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
+  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev);  // (N, S, V)
+  if (bf16) compat::autocast_bf16(dev, false);
+  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), b.targets.view({-1}));
+}
+
+void clear_grads(const std::vector<torch::Tensor>& params) {
+  for (auto p : params) p.mutable_grad().reset();
 }
 
 // ---- optimizer -------------------------------------------------------------------------------
@@ -173,21 +190,18 @@ void adamw_step(torch::optim::AdamW& opt) {
   }
 }
 
-double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
   torch::NoGradGuard ng;
   std::vector<torch::Tensor> grads;
   for (const auto& p : params)
     if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return 0;
+  if (grads.empty()) return torch::zeros({});
   const auto norms = at::_foreach_norm(grads, c10::Scalar(2.0));
   const auto total = torch::stack(norms).norm(2);
-  const double norm = total.item<double>();
-  if (max_norm > 0) {
-    // The factor as clip_grad_norm_ computes it (in the gradients' precision).
-    const double coef = (max_norm / (total + 1e-6)).clamp_max(1.0).item<double>();
-    if (coef < 1.0) at::_foreach_mul_(grads, c10::Scalar(coef));
-  }
-  return norm;
+  // The factor as clip_grad_norm_ computes it (in the gradients' precision), applied on the
+  // device: a factor of 1 leaves the gradients as they are.
+  if (max_norm > 0) compat::foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp_max(1.0));
+  return total;
 }
 
 // ---- checkpoints -----------------------------------------------------------------------------
@@ -284,10 +298,9 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
   for (uint64_t first = 0; first < data.count(); first += batch) {
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
-    Batch b = make_batch(data, idx, l, loss_on_all, m->config.max_patches);
-    const Scored sc = scored_rows(b, dev);
+    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches), dev);
     if (bf16) compat::autocast_bf16(dev, true);
-    auto feats = m->patch_features(b.inputs.to(dev));  // (B, T, D)
+    auto feats = m->patch_features(sc.inputs);  // (B, T, D)
     const auto& tgt = sc.targets;                        // (N, S)
     auto logits = m->byte_logits(select_rows(feats, sc.rows), tgt, sc.prev).to(torch::kFloat);  // (N, S, V)
     if (bf16) compat::autocast_bf16(dev, false);
@@ -381,11 +394,15 @@ class PhaseTimer {
   std::array<double, size_t(Phase::count)> secs_{};
 };
 
-// Ends a --profile trace: the profiler writes its file when it is destroyed; it goes to a
-// temporary name first, then into place.
+// Ends a --profile trace: written to a temporary name first, then into place.
 static void finish_trace(std::unique_ptr<compat::OperatorTrace>& trace, const std::string& path,
                          const torch::Device& dev, int64_t steps) {
   if (dev.is_cuda()) torch::cuda::synchronize();
+  try {
+    trace->finish();
+  } catch (const std::exception& e) {
+    throw Error(e.what());
+  }
   trace.reset();
   std::error_code ec;
   fs::rename(temp_sibling(path), path, ec);
@@ -495,6 +512,18 @@ TrainSummary train(const TrainConfig& t) {
     return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));
   };
 
+  // A step's batches (one per accumulation), on the device.
+  auto batches_for = [&](int64_t s) {
+    std::vector<OnDevice> v;
+    for (int a = 0; a < t.accum; ++a) {
+      std::vector<uint64_t> idx;
+      for (int i = 0; i < t.batch; ++i) idx.push_back(sample(uint64_t(s) * per_step + uint64_t(a) * t.batch + i));
+      v.push_back(to_device(make_batch(train_set, idx, l, loss_on_all, t.model.max_patches), dev));
+    }
+    return v;
+  };
+  std::vector<OnDevice> next;
+
   TrainSummary sum;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -517,7 +546,7 @@ TrainSummary train(const TrainConfig& t) {
   while (step < total_steps) {
     if (!t.profile.empty() && step - first_step == kProfileFrom) {
       if (dev.is_cuda()) torch::cuda::synchronize();
-      trace = std::make_unique<compat::OperatorTrace>(temp_sibling(t.profile).string());
+      trace = std::make_unique<compat::OperatorTrace>(temp_sibling(t.profile).string(), dev.is_cuda());
     }
     if (trace && step - first_step == kProfileFrom + kProfileSteps) finish_trace(trace, t.profile, dev, kProfileSteps);
     if (t.stop_after > 0 && step - first_step >= t.stop_after) break;
@@ -529,26 +558,29 @@ TrainSummary train(const TrainConfig& t) {
     const double lr = lr_at(step);
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     timer.start();
-    opt.zero_grad();
-    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev));  // one host sync per step
-    for (int a = 0; a < t.accum; ++a) {
-      std::vector<uint64_t> idx;
-      for (int i = 0; i < t.batch; ++i) idx.push_back(sample(uint64_t(step) * per_step + uint64_t(a) * t.batch + i));
-      Batch b = make_batch(train_set, idx, l, loss_on_all, t.model.max_patches);
-      const Scored sc = scored_rows(b, dev);
-      auto inputs = b.inputs.to(dev);
-      timer.lap(Phase::batch);
-      if (bf16) compat::autocast_bf16(dev, true);
-      auto feats = m->patch_features(inputs);                                           // (B, T, D)
-      auto logits = m->byte_logits(select_rows(feats, sc.rows), sc.targets, sc.prev);  // (N, S, V)
-      if (bf16) compat::autocast_bf16(dev, false);
-      auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), sc.targets.view({-1}));
+    if (next.empty()) next = batches_for(step);
+    const std::vector<OnDevice> batches = std::move(next);
+    next.clear();
+    timer.lap(Phase::batch);
+    clear_grads(m->parameters());
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev));
+    for (const OnDevice& b : batches) {
+      auto loss = forward_loss(m, b, dev, bf16);
       timer.lap(Phase::forward);
       (loss / t.accum).backward();
       loss_sum += loss.detach();
       bytes_done += b.bytes;
       timer.lap(Phase::backward);
     }
+    clip_grad_norm(m->parameters(), t.clip);
+    timer.lap(Phase::clip);
+    adamw_step(opt);
+    timer.lap(Phase::optimizer);
+    // The next step's batches are made (and on a GPU, copied) while the device works on this
+    // one; then the step's one wait for the device: its loss. A non-finite loss has reached the
+    // weights by then, but they are not saved: the last checkpoint stays the last good one.
+    if (step + 1 < total_steps) next = batches_for(step + 1);
+    timer.lap(Phase::batch);
     const double loss = loss_sum.item<double>() / t.accum;
     if (!std::isfinite(loss)) {
       std::cerr << "\ntrain: loss is " << loss << " at step " << step << "; stopping. The last good checkpoint is "
@@ -556,10 +588,6 @@ TrainSummary train(const TrainConfig& t) {
       sum.stopped_on_nan = true;
       break;
     }
-    clip_grad_norm(m->parameters(), t.clip);
-    timer.lap(Phase::clip);
-    adamw_step(opt);
-    timer.lap(Phase::optimizer);
     ++step;
     sum.final_loss = loss;
     const bool do_eval = (t.eval_every > 0 && step % t.eval_every == 0) || step == total_steps;

@@ -119,7 +119,7 @@ TEST(Training, MultiTensorAdamWAndClippingEqualLibtorchs) {
       torch::nn::functional::cross_entropy(logits.view({-1, model::kVocab}), t.view({-1})).backward();
     }
     const double na = torch::nn::utils::clip_grad_norm_(a->parameters(), 0.05);
-    clipped_norm = model::clip_grad_norm(b->parameters(), 0.05);
+    clipped_norm = model::clip_grad_norm(b->parameters(), 0.05).item<double>();
     EXPECT_EQ(na, clipped_norm);
     oa.step();
     model::adamw_step(ob);
@@ -263,6 +263,29 @@ TEST(Training, ResumeContinuesExactly) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("made with preset tiny"), std::string::npos) << e.what();
   }
+}
+
+TEST(Training, NonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  // A learning rate of 1e30 overflows the weights after the first steps; the run stops at the
+  // first non-finite loss, writes no final model, and leaves the checkpoint of the last step
+  // whose loss was finite.
+  const std::string d = test::temp_dir("nan");
+  const auto data = small_set(d, 40, 8);
+  auto t = train_config(data, d + "/run");
+  t.steps = 20;
+  t.lr = 1e30;
+  t.warmup = 1;
+  t.checkpoint_every = 1;
+  const auto s = model::train(t);
+  ASSERT_TRUE(s.stopped_on_nan);
+  EXPECT_GE(s.steps, 1);
+  EXPECT_LT(s.steps, 20);
+  EXPECT_FALSE(std::filesystem::exists(d + "/run/model.pt"));
+  const auto c = model::load_checkpoint(d + "/run/checkpoint.pt", torch::kCPU);
+  EXPECT_EQ(c.meta.at("step").get<int64_t>(), s.steps);
+  const auto logged = losses(d + "/run/log.jsonl");
+  ASSERT_EQ(int64_t(logged.size()), s.steps);
+  for (double v : logged) EXPECT_TRUE(std::isfinite(v));
 }
 
 TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncached) {
