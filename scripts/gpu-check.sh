@@ -9,7 +9,7 @@
 #   3. speed: bench_model --device=cuda (the paper preset's training at the paper's settings,
 #      KV-cached rollouts of 1..256 programs), `cpusim train` on the paper's task, and
 #      `cpusim eval --mode rollout` there;
-#   4. an operator profile of `cpusim train` (host-side time per libtorch operator), and the
+#   4. an operator profile of `cpusim train` (host and device time per libtorch operator), and the
 #      whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing
 #      (GPU_CHECK_BUDGET_S, default 400 s, after which optional stages are skipped).
 # Prints a short table last; logs and JSON go to $OUT (or ./gpu-check-out).
@@ -94,7 +94,7 @@ for k in ("byte_accuracy", "state_accuracy", "changed_byte_accuracy"):
 PY
 
 stage "bench_model --device=cuda"
-timeout 200 build-gpu/bench/bench_model --device=cuda --benchmark_out="$out/bench-model-cuda.json" \
+timeout 240 build-gpu/bench/bench_model --device=cuda --benchmark_out="$out/bench-model-cuda.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true || fail "bench_model"
 
 stage "cpusim train on the paper's task (paper preset, batch 16, bf16 autocast)"
@@ -102,7 +102,7 @@ timeout 60 $bin datagen --isa bgpt --train 2000 --test 64 --seed 3 -q -o "$out/p
 timeout 90 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 25 --warmup 10 --eval-every 0 \
   --checkpoint-every 0 --eval-traces 16 --device cuda -q --timing -o "$out/paper-timing" 2>&1 | grep "time per step" \
   | tee -a "$out/summary.txt" || fail "train --timing"
-for run in "states 16" "all 16" "states 32"; do
+for run in "states 16" "all 16" "all 64"; do
   set -- $run
   [ "$(left)" -gt 60 ] || { echo "skipped train $run: out of time"; continue; }
   timeout 90 $bin train --data "$out/paper.h5" --preset paper --batch $2 --steps 40 --warmup 10 --eval-every 0 \
@@ -133,10 +133,10 @@ PY
 done
 
 if [ "$(left)" -gt 60 ]; then
-  stage "operator profile of cpusim train (paper preset, host-side time per operator)"
+  stage "operator profile of cpusim train (paper preset, host and device time per operator)"
   timeout 60 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 9 --warmup 5 --eval-every 0 \
     --checkpoint-every 0 --eval-traces 16 --device cuda -q --profile "$out/paper-profile.json" -o "$out/paper-profile" \
-    && "$py" scripts/profile-summary.py "$out/paper-profile.json" --top 15 | tee -a "$out/summary.txt" \
+    && "$py" scripts/profile-summary.py "$out/paper-profile.json" --top 25 | tee -a "$out/summary.txt" \
     || fail "train --profile"
 fi
 
