@@ -14,6 +14,7 @@
 #include "emulator/emulator.h"
 #include "model/bgpt.h"
 #include "model/compat.h"
+#include "model/graphs.h"
 #include "model/internal.h"
 
 namespace {
@@ -69,7 +70,7 @@ bool use_precision(const std::string& precision) {
 
 // loss_on_all: every patch scored (the paper's training); else the states after the first.
 void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
-              const std::string& precision, bool loss_on_all, const std::string& gelu) {
+              const std::string& precision, bool loss_on_all, const std::string& gelu, bool graphs) {
   const torch::Device dev = g_device;
   const bool bf16 = use_precision(precision);
   torch::manual_seed(0);
@@ -83,6 +84,7 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
   int64_t patch_params = 0, byte_params = 0;
   for (const auto& b : *m->patch_blocks) patch_params += count(b->parameters());
   for (const auto& b : *m->byte_blocks) byte_params += count(b->parameters());
+  model::ForwardBackward fb(m, dev, bf16, 1, graphs);
   uint64_t first = 0;
   int64_t bytes_total = 0;
   double flops = 0;
@@ -93,8 +95,7 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
     first += uint64_t(B);
     const model::OnDevice b = model::to_device(model::make_batch(d.split, idx, d.layout, loss_on_all, c.max_patches), dev);
     model::clear_grads(m->parameters());
-    auto loss = model::forward_loss(m, b, dev, bf16);
-    loss.backward();
+    auto loss = fb.run(b, true);
     model::clip_grad_norm(m->parameters(), 1.0);
     model::adamw_step(opt);
     benchmark::DoNotOptimize(loss.item<double>());  // the trainer's one wait for the device
@@ -104,13 +105,16 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
     flops += 6.0 * patch_params * double(b.inputs.size(0) * b.inputs.size(1)) +
              6.0 * (byte_params + 257.0 * c.width) * double(b.targets.numel());
   };
-  step();
+  // Untimed: one step, or with graphs one pass over the data's batches (each new batch shape
+  // captures a graph once).
+  for (int i = 0; i < (graphs ? int(d.split.count()) / B : 1); ++i) step();
   bytes_total = 0, flops = 0;
   for (auto _ : state) step();
   state.counters["bytes/s"] = benchmark::Counter(double(bytes_total), benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
   state.counters["params_M"] = count(m->parameters()) / 1e6;
   state.counters["threads"] = at::get_num_threads();
+  if (graphs) state.SetLabel(fb.describe());
 }
 
 void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
@@ -160,7 +164,7 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
 void register_cpu() {
   auto train = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t,
                   const char* gelu = "tanh") {
-    benchmark::RegisterBenchmark(name, BM_Train, preset, mem, len, B, prec, false, gelu)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
+    benchmark::RegisterBenchmark(name, BM_Train, preset, mem, len, B, prec, false, gelu, false)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
   };
   auto rollout = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t) {
     benchmark::RegisterBenchmark(name, BM_Rollout, preset, mem, len, B, prec)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
@@ -187,8 +191,8 @@ void register_cpu() {
 // program at a time (the paper's generate(): ~18 states/s) to 256.
 void register_cuda() {
   auto train = [](const char* name, const char* preset, int B, const char* prec, bool all,
-                  const char* gelu = "tanh") {
-    benchmark::RegisterBenchmark(name, BM_Train, preset, 1024u, 255u, B, prec, all, gelu)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+                  const char* gelu = "tanh", bool graphs = false) {
+    benchmark::RegisterBenchmark(name, BM_Train, preset, 1024u, 255u, B, prec, all, gelu, graphs)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
   };
   auto rollout = [](const char* name, const char* preset, int B, const char* prec) {
     benchmark::RegisterBenchmark(name, BM_Rollout, preset, 1024u, 255u, B, prec)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();
@@ -199,6 +203,10 @@ void register_cuda() {
   train("BM_Train/paper_mem1024_b32_bf16_lossall", "paper", 32, "bf16", true);
   train("BM_Train/paper_mem1024_b64_bf16_lossall", "paper", 64, "bf16", true);
   train("BM_Train/paper_mem1024_b16_bf16_lossall_gelu_erf", "paper", 16, "bf16", true, "erf");
+  if (model::cuda_graphs_built()) {
+    train("BM_Train/paper_mem1024_b16_bf16_lossall_graphs", "paper", 16, "bf16", true, "tanh", true);
+    train("BM_Train/paper_mem1024_b64_bf16_lossall_graphs", "paper", 64, "bf16", true, "tanh", true);
+  }
   train("BM_Train/small_mem1024_b16_bf16_lossall", "small", 16, "bf16", true);
   train("BM_Train/small_mem1024_b64_bf16_lossall", "small", 64, "bf16", true);
   rollout("BM_Rollout/paper_mem1024_b1_fp32", "paper", 1, "fp32");

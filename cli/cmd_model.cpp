@@ -38,6 +38,7 @@ int cmd_train(const Args& args) {
       ("loss-on", po::value(&t.loss_on)->default_value("states"), "states (after the first) or all (the paper)")
       ("device", po::value(&t.device)->default_value("cpu"), "cpu or cuda")
       ("precision", po::value(&t.precision)->default_value("auto"), "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
+      ("cuda-graphs", po::bool_switch(&t.cuda_graphs), "on CUDA, replay each step's forward and backward from a CUDA graph captured per padded batch shape")
       ("resume", po::bool_switch(&t.resume), "continue from RUN_DIR/checkpoint.pt")
       ("eval-every", po::value(&t.eval_every)->default_value(200), "steps between held-out evaluations")
       ("eval-traces", po::value(&t.eval_traces)->default_value(256), "test traces for held-out figures")

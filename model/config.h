@@ -39,6 +39,7 @@ struct TrainConfig {
   double clip = 1.0;               // gradient norm clip (0: none)
   std::string device = "cpu";      // cpu or cuda
   std::string precision = "auto";  // auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16, fp32
+  bool cuda_graphs = false;        // CUDA: forward + backward replayed from graphs per padded batch shape
   bool resume = false;
   std::string loss_on = "states";  // states: only the states after the first (and the end patch); all: every byte
   int eval_every = 200;            // steps between held-out evaluations (0: only at the end)

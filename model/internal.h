@@ -60,7 +60,8 @@ void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
 // through pinned memory without waiting for the device.
 struct OnDevice {
   torch::Tensor inputs, rows, targets, prev;
-  int64_t bytes = 0;  // trace bytes in the batch
+  torch::Tensor loss_targets;  // (N, S) the loss's targets when they differ from targets (padded rows: -100)
+  int64_t bytes = 0;           // trace bytes in the batch
 };
 OnDevice to_device(const Batch& b, const torch::Device& dev);
 torch::Tensor select_rows(const torch::Tensor& feats, const torch::Tensor& rows);

@@ -17,6 +17,7 @@
 #include "model/api.h"
 #include "model/bgpt.h"
 #include "model/compat.h"
+#include "model/graphs.h"
 #include "model/internal.h"
 
 namespace cpusim::model {
@@ -56,7 +57,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"epochs", t.epochs},   {"batch", t.batch},       {"accum", t.accum},
             {"lr", t.lr},           {"min_lr_ratio", t.min_lr_ratio}, {"warmup", t.warmup},
             {"weight_decay", t.weight_decay}, {"clip", t.clip}, {"device", t.device},
-            {"precision", t.precision},
+            {"precision", t.precision}, {"cuda_graphs", t.cuda_graphs},
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
@@ -134,7 +135,8 @@ torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev,
   auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
   auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev);  // (N, S, V)
   if (bf16) compat::autocast_bf16(dev, false);
-  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), b.targets.view({-1}));
+  const auto& tgt = b.loss_targets.defined() ? b.loss_targets : b.targets;  // -100: left out (ignore_index)
+  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), tgt.reshape({-1}));
 }
 
 void clear_grads(const std::vector<torch::Tensor>& params) {
@@ -523,6 +525,7 @@ TrainSummary train(const TrainConfig& t) {
     return v;
   };
   std::vector<OnDevice> next;
+  ForwardBackward step_fb(m, dev, bf16, t.accum, t.cuda_graphs);
 
   TrainSummary sum;
   const auto t0 = std::chrono::steady_clock::now();
@@ -564,12 +567,10 @@ TrainSummary train(const TrainConfig& t) {
     timer.lap(Phase::batch);
     clear_grads(m->parameters());
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev));
-    for (const OnDevice& b : batches) {
-      auto loss = forward_loss(m, b, dev, bf16);
-      timer.lap(Phase::forward);
-      (loss / t.accum).backward();
-      loss_sum += loss.detach();
-      bytes_done += b.bytes;
+    for (size_t a = 0; a < batches.size(); ++a) {
+      // Forward and backward; with --cuda-graphs one graph replay, timed as backward.
+      loss_sum += step_fb.run(batches[a], a == 0, [&] { timer.lap(Phase::forward); });
+      bytes_done += batches[a].bytes;
       timer.lap(Phase::backward);
     }
     clip_grad_norm(m->parameters(), t.clip);
@@ -620,6 +621,7 @@ TrainSummary train(const TrainConfig& t) {
   }
   if (trace) finish_trace(trace, t.profile, dev, step - first_step - kProfileFrom);
   if (t.timing) std::cerr << timer.report(step - first_step) << "\n";
+  if (t.cuda_graphs && !t.quiet) std::cerr << "train: " << step_fb.describe() << "\n";
   if (!sum.stopped_on_nan) {
     if (test_set.count() && ev.loss == 0) ev = evaluate(m, test_set, l, loss_on_all, t.batch, dev, bf16);
     checkpoint(step);

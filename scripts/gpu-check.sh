@@ -2,14 +2,14 @@
 # scripts/gpu-check.sh: the prepared GPU check (one H100/H200 with the CUDA image described in
 # ../shared/GPU.md: libtorch 2.x with CUDA from its PyTorch, no Unicorn, no network).
 #   1. builds cpusim, bench_model and the model tests against that libtorch;
-#   2. correctness: a rollout on the machine's CPU in fp32 and bf16 (a backtrace if one crashes);
-#      on the card: the model tests with their loaded models on CUDA (KV-cached
+#   2. correctness on the card: the model tests with their loaded models on CUDA (KV-cached
 #      rollout equal to uncached, CUDA predictions equal to the CPU's), and the smoke pipeline
 #      (datagen, train, eval both modes, reports) with --device cuda;
 #   3. speed: bench_model --device=cuda (the paper preset's training at the paper's settings,
-#      KV-cached rollouts of 1..256 programs), `cpusim train` on the paper's task, and
-#      `cpusim eval --mode rollout` there;
-#   4. an operator profile of `cpusim train` (host and device time per libtorch operator), and the
+#      batch 64, the exact GELU, CUDA graphs; KV-cached rollouts of 1..256 programs), `cpusim
+#      train` on the paper's task eagerly and with --cuda-graphs, `cpusim eval --mode rollout`;
+#   4. an operator profile of `cpusim train` (host and device time per libtorch operator), a
+#      rollout on the machine's CPU in fp32 and bf16 (a backtrace if one crashes), and the
 #      whole model test suite on that machine's CPU (libtorch 2.x arithmetic), time allowing
 #      (GPU_CHECK_BUDGET_S, default 400 s, after which optional stages are skipped).
 # Prints a short table last; logs and JSON go to $OUT (or ./gpu-check-out).
@@ -49,34 +49,30 @@ grep -iE "torch|boost|benchmark|gtest|hdf5" "$out/configure.log" | head -8
 stage "build"
 keep_going=(-k)
 [ ${#gen[@]} -gt 0 ] && keep_going=(-k 0)
-cmake --build build-gpu -j"$(nproc)" --target cpusim bench_model cpusim_model_tests -- "${keep_going[@]}" \
-  > "$out/build.log" 2>&1 || { grep -m 40 -A 5 -E "error|Error" "$out/build.log"; fail "build"; }
+build() {
+  cmake --build build-gpu -j"$(nproc)" --target cpusim bench_model cpusim_model_tests -- "${keep_going[@]}" \
+    > "$out/build.log" 2>&1
+}
+if ! build; then
+  grep -m 40 -A 5 -E "error|Error" "$out/build.log"
+  fail "build"
+  if grep -q "graphs.cpp" "$out/build.log"; then  # the CUDA graph code alone failed: build without it
+    cmake -S . -B build-gpu -DCPUSIM_CUDA_GRAPHS=OFF >> "$out/configure.log" 2>&1 && build || fail "build without graphs"
+  fi
+fi
 bin=build-gpu/cli/cpusim
+grep -q "CPUSIM_CUDA_GRAPHS:BOOL=ON" build-gpu/CMakeCache.txt && echo "CUDA graphs: in the build (if libtorch and the CUDA headers allow)"
 [ -x "$bin" ] || { echo "no cpusim binary"; exit 1; }
 
-stage "bf16 rollout on this machine's CPU (libtorch 2.x; a backtrace if it crashes)"
 left() { echo $(( budget - ($(date +%s) - t0) )); }
 budget=${GPU_CHECK_BUDGET_S:-400}
 timeout 60 $bin pipeline --preset smoke --stages datagen,train --device cuda -o "$out/smoke" > /dev/null 2>&1 || fail "smoke datagen/train"
-cpu_rollout=(eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --device cpu -q)
-for prec in fp32 bf16; do
-  if timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec" > "$out/cpu-$prec.txt" 2>&1; then
-    echo "cpu $prec rollout: ok"
-  else
-    fail "cpu $prec rollout (rc $?)"
-    for env in ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX512_CORE; do
-      env $env timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec-x" > /dev/null 2>&1
-      echo "  with $env: rc $?"
-    done
-    PATH=$PATH:/usr/local/cuda/bin timeout 120 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' \
-      --args $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec-gdb" 2>&1 | grep -v "^\[New Thread\|^\[Thread" | tail -45
-  fi
-done
 
 stage "model tests with the loaded models on CUDA"
 if [ -x build-gpu/tests/cpusim_model_tests ]; then
   CPUSIM_TEST_DEVICE=cuda timeout 120 build-gpu/tests/cpusim_model_tests \
-    --gtest_filter='Training.CheckpointReload*:Model.*' --gtest_brief=1 || fail "model tests on CUDA"
+    --gtest_filter='Training.CheckpointReload*:Training.CudaGraph*:Training.Padded*:Model.*' --gtest_brief=1 \
+    || fail "model tests on CUDA"
 fi
 
 stage "smoke pipeline on CUDA"
@@ -94,25 +90,34 @@ for k in ("byte_accuracy", "state_accuracy", "changed_byte_accuracy"):
 PY
 
 stage "bench_model --device=cuda"
-timeout 240 build-gpu/bench/bench_model --device=cuda --benchmark_out="$out/bench-model-cuda.json" \
+timeout 240 build-gpu/bench/bench_model --device=cuda --benchmark_filter=-graphs --benchmark_out="$out/bench-model-cuda.json" \
   --benchmark_out_format=json --benchmark_counters_tabular=true || fail "bench_model"
+stage "bench_model --device=cuda, CUDA graphs"
+timeout 150 build-gpu/bench/bench_model --device=cuda --benchmark_filter=graphs \
+  --benchmark_out="$out/bench-model-cuda-graphs.json" --benchmark_out_format=json --benchmark_counters_tabular=true \
+  || fail "bench_model graphs"
 
 stage "cpusim train on the paper's task (paper preset, batch 16, bf16 autocast)"
 timeout 60 $bin datagen --isa bgpt --train 2000 --test 64 --seed 3 -q -o "$out/paper.h5" || fail "datagen"
 timeout 90 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 25 --warmup 10 --eval-every 0 \
   --checkpoint-every 0 --eval-traces 16 --device cuda -q --timing -o "$out/paper-timing" 2>&1 | grep "time per step" \
   | tee -a "$out/summary.txt" || fail "train --timing"
-for run in "states 16" "all 16" "all 64"; do
+# "loss-on batch steps [graphs]": graph runs capture a graph per new batch shape in their first
+# steps, so they run longer and are measured over their second half.
+for run in "all 16 40" "all 16 80 graphs" "states 16 40" "all 64 40" "all 64 60 graphs"; do
   set -- $run
   [ "$(left)" -gt 60 ] || { echo "skipped train $run: out of time"; continue; }
-  timeout 90 $bin train --data "$out/paper.h5" --preset paper --batch $2 --steps 40 --warmup 10 --eval-every 0 \
-    --checkpoint-every 0 --eval-traces 16 --loss-on $1 --device cuda -q -o "$out/paper-$1-b$2" || fail "train $run"
-  "$py" - "$out/paper-$1-b$2/log.jsonl" $1 $2 <<'PY' | tee -a "$out/summary.txt"
+  name=paper-$1-b$2${4:+-$4}
+  timeout 120 $bin train --data "$out/paper.h5" --preset paper --batch $2 --steps $3 --warmup 10 --eval-every 0 \
+    --checkpoint-every 0 --eval-traces 16 --loss-on $1 --device cuda ${4:+--cuda-graphs} -o "$out/$name" \
+    2>&1 | grep -E "CUDA graphs|error" | tail -2 | tee -a "$out/summary.txt" || true
+  [ -f "$out/$name/log.jsonl" ] || { fail "train $run"; continue; }
+  "$py" - "$out/$name/log.jsonl" "$run" <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-a, b = rows[9], rows[-1]  # steps 10..40: past start-up
+a, b = rows[len(rows) // 4 if len(rows) <= 40 else len(rows) // 2 - 1], rows[-1]  # past start-up (and captures)
 rate = (b["bytes_per_s"] * b["seconds"] - a["bytes_per_s"] * a["seconds"]) / (b["seconds"] - a["seconds"])
-print(f"cpusim train, paper preset, batch {sys.argv[3]}, bf16, loss on {sys.argv[2]}: {rate/1e6:.3f} MB/s of trace bytes "
+print(f"cpusim train, paper preset, bf16, {sys.argv[2]}: {rate/1e6:.3f} MB/s of trace bytes "
       f"({(b['seconds'] - a['seconds']) / (b['step'] - a['step']) * 1000:.0f} ms/step, steps {a['step']}..{b['step']})")
 PY
 done
@@ -121,7 +126,7 @@ stage "cpusim eval --mode rollout (paper preset checkpoint)"
 for b in 64 1; do
   [ "$(left)" -gt 45 ] || { echo "skipped eval batch $b: out of time"; continue; }
   lim=$([ $b = 1 ] && echo 8 || echo 64)
-  timeout 60 $bin eval --model "$out/paper-states-b16/model.pt" --data "$out/paper.h5" --mode rollout --limit $lim \
+  timeout 60 $bin eval --model "$out/paper-all-b16/model.pt" --data "$out/paper.h5" --mode rollout --limit $lim \
     --batch $b --device cuda --json -q -o "$out/paper-eval-b$b" > "$out/paper-eval-b$b.json" || fail "eval b$b"
   "$py" - "$out/paper-eval-b$b/report.json" $b <<'PY' | tee -a "$out/summary.txt"
 import json, sys
@@ -140,6 +145,24 @@ if [ "$(left)" -gt 60 ]; then
     || fail "train --profile"
 fi
 
+if [ "$(left)" -gt 60 ]; then
+  stage "bf16 rollout on this machine's CPU (libtorch 2.x; a backtrace if it crashes)"
+  cpu_rollout=(eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --device cpu -q)
+  for prec in fp32 bf16; do
+    if timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec" > "$out/cpu-$prec.txt" 2>&1; then
+      echo "cpu $prec rollout: ok"
+    else
+      fail "cpu $prec rollout (rc $?)"
+      for env in ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX512_CORE; do
+        env $env timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec-x" > /dev/null 2>&1
+        echo "  with $env: rc $?"
+      done
+      PATH=$PATH:/usr/local/cuda/bin timeout 120 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' \
+        --args $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec-gdb" 2>&1 | grep -v "^\[New Thread\|^\[Thread" | tail -45
+    fi
+  done
+fi
+
 if [ "$(left)" -gt 40 ] && [ -x build-gpu/tests/cpusim_model_tests ]; then
   stage "all model tests on this machine's CPU (libtorch 2.x)"
   timeout "$(( $(left) - 10 ))" build-gpu/tests/cpusim_model_tests --gtest_brief=1 > "$out/model-tests-cpu.log" 2>&1 \
@@ -149,12 +172,18 @@ fi
 
 stage "summary"
 nvidia-smi --query-gpu=name --format=csv,noheader
-"$py" - "$out/bench-model-cuda.json" <<'PY'
+"$py" - "$out"/bench-model-cuda*.json <<'PY'
 import json, sys
-for b in json.load(open(sys.argv[1]))["benchmarks"]:
-    if b.get("run_type") == "aggregate": continue
-    extra = "  ".join(f"{k} {b[k]:,.1f}" for k in ("bytes/s", "GFLOP/s", "states/s") if k in b)
-    print(f"{b['name']:<46} {b['real_time']:9.2f} ms  {extra}")
+for f in sys.argv[1:]:
+    try:
+        runs = json.load(open(f))["benchmarks"]
+    except (OSError, ValueError) as e:
+        print(f"{f}: unreadable ({e})")
+        continue
+    for b in runs:
+        if b.get("run_type") == "aggregate": continue
+        extra = "  ".join(f"{k} {b[k]:,.1f}" for k in ("bytes/s", "GFLOP/s", "states/s") if k in b)
+        print(f"{b['name']:<50} {b['real_time']:9.2f} ms  {extra}  {b.get('label', '')}")
 PY
 cat "$out/summary.txt" 2>/dev/null
 echo "failures: ${failures:-none}"

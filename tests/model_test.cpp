@@ -12,6 +12,7 @@
 #include "datagen/generate.h"
 #include "model/api.h"
 #include "model/bgpt.h"
+#include "model/graphs.h"
 #include "model/internal.h"
 #include "tests/test_util.h"
 
@@ -322,6 +323,92 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
     EXPECT_GT(all, 0u);
     EXPECT_GE(double(same), 0.99 * double(all)) << same << " of " << all << " bytes agree";
   }
+}
+
+TEST(Training, PaddedBatchesGiveTheSameLossAndGradients) {
+  // What a CUDA graph runs: the batch padded to a larger shape (more patches, more scored rows)
+  // scores the same bytes: the loss and every gradient are the unpadded batch's.
+  const std::string d = test::temp_dir("padded");
+  const auto data = small_set(d, 40, 8, 8);
+  torch::manual_seed(5);
+  BGPT m(tiny(true));
+  datagen::H5Reader r(data);
+  const model::Split split = model::load_split(r, 0, 0);
+  const model::Layout l = model::layout_of(r.info().isa);
+  const model::OnDevice b = model::to_device(model::make_batch(split, {0, 1, 2, 3}, l, false, 64), torch::kCPU);
+  const model::OnDevice p = model::padded(b, b.inputs.size(1) + 5, b.rows.size(0) + 37);
+  ASSERT_EQ(p.inputs.size(1), b.inputs.size(1) + 5);
+  auto params = m->parameters();
+  std::vector<std::vector<torch::Tensor>> grads;
+  std::vector<double> loss;
+  for (const auto* batch : {&b, &p}) {
+    model::clear_grads(params);
+    auto l = model::forward_loss(m, *batch, torch::kCPU, false);
+    l.backward();
+    loss.push_back(l.item<double>());
+    grads.emplace_back();
+    for (const auto& t : params) grads.back().push_back(t.grad().clone());
+  }
+  EXPECT_NEAR(loss[1], loss[0], 1e-6 * loss[0]);
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_TRUE(torch::allclose(grads[1][i], grads[0][i], 1e-4, 1e-7)) << "parameter " << i;
+  // Refilled in place with a batch of another shape, it holds that batch.
+  const model::OnDevice c = model::to_device(model::make_batch(split, {4, 5, 6, 7}, l, false, 64), torch::kCPU);
+  model::OnDevice q = model::padded(c, p.inputs.size(1), p.rows.size(0));
+  model::OnDevice p2 = p;
+  p2.inputs = p.inputs.clone(), p2.rows = p.rows.clone(), p2.targets = p.targets.clone();
+  p2.prev = p.prev.clone(), p2.loss_targets = p.loss_targets.clone();
+  model::fill_padded(p2, c);
+  for (auto [x, y] : {std::pair{p2.inputs, q.inputs}, {p2.rows, q.rows}, {p2.targets, q.targets}, {p2.prev, q.prev},
+                      {p2.loss_targets, q.loss_targets}})
+    EXPECT_TRUE(torch::equal(x, y));
+}
+
+TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
+  const std::string d = test::temp_dir("graphs");
+  const auto data = small_set(d, 40, 8, 8);
+  torch::manual_seed(3);
+  BGPT m(tiny(true));
+  // Graphs need CUDA: asked for on the CPU, they are refused in one line.
+  try {
+    model::ForwardBackward fb(m, torch::kCPU, false, 1, true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--cuda-graphs needs --device cuda"), std::string::npos) << e.what();
+  }
+  const char* env = std::getenv("CPUSIM_TEST_DEVICE");
+  if (!env || std::string(env) != "cuda" || !model::cuda_graphs_built())
+    GTEST_SKIP() << "the graph half needs CPUSIM_TEST_DEVICE=cuda and a build with CUDA graphs";
+  const torch::Device dev = torch::kCUDA;
+  m->to(dev);
+  datagen::H5Reader r(data);
+  const model::Split split = model::load_split(r, 0, 0);
+  const model::Layout l = model::layout_of(r.info().isa);
+  auto params = m->parameters();
+  model::ForwardBackward eager(m, dev, false, 1, false), graphed(m, dev, false, 1, true);
+  // Batches of three shapes, the first twice (capture, then replay).
+  for (const std::vector<uint64_t>& idx : std::vector<std::vector<uint64_t>>{{0, 1, 2}, {0, 1, 2}, {3, 4, 5, 6}, {7}}) {
+    const model::OnDevice b = model::to_device(model::make_batch(split, idx, l, false, 64), dev);
+    model::clear_grads(params);
+    const double le = eager.run(b, true).item<double>();
+    std::vector<torch::Tensor> ge;
+    for (const auto& p : params) ge.push_back(p.grad().clone());
+    model::clear_grads(params);
+    const double lg = graphed.run(b, true).item<double>();
+    EXPECT_NEAR(lg, le, 1e-5 * le);
+    for (size_t i = 0; i < params.size(); ++i)
+      EXPECT_TRUE(torch::allclose(params[i].grad(), ge[i], 1e-4, 1e-6)) << "parameter " << i;
+  }
+  EXPECT_EQ(graphed.describe().rfind("CUDA graphs: ", 0), 0u) << graphed.describe();
+  // A training run with graphs follows the eager run's losses.
+  auto a = train_config(data, d + "/eager"), b = train_config(data, d + "/graphed");
+  for (auto* t : {&a, &b}) t->steps = 12, t->device = "cuda";
+  b.cuda_graphs = true;
+  model::train(a);
+  model::train(b);
+  const auto la = losses(d + "/eager/log.jsonl"), lb = losses(d + "/graphed/log.jsonl");
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], 1e-3 * la[i]) << "step " << i + 1;
 }
 
 TEST(Training, BadCheckpointsAndDataAreRefused) {

@@ -1,0 +1,54 @@
+// model/graphs.h: one micro-batch's forward and backward for the trainer and the benchmark,
+// run eagerly or, on CUDA with --cuda-graphs, replayed from CUDA graphs. A graph is captured
+// once per padded batch shape (patches rounded up to a multiple of 32, scored rows by at most
+// 1/8; padded rows are left out of the loss), so a step costs one launch instead of about a
+// thousand, each of which the host would otherwise prepare while the device waits.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "model/bgpt.h"
+#include "model/internal.h"
+
+namespace cpusim::model {
+
+// Whether this build can capture CUDA graphs (libtorch 2.x built with CUDA, CUDA headers found).
+bool cuda_graphs_built();
+
+// Batch b with its inputs padded to T patches and its scored rows to N: the extra patches hold
+// the padding symbol, the extra rows point at row 0 with padding bytes and loss targets of -100
+// (cross_entropy's ignore_index), so the loss and the gradients are b's. fill_padded() copies b
+// into such a batch made before, in place (for a graph's static inputs).
+OnDevice padded(const OnDevice& b, int64_t T, int64_t N);
+void fill_padded(OnDevice& g, const OnDevice& b);
+
+class ForwardBackward {
+ public:
+  // graphs: capture and replay CUDA graphs (needs a CUDA device and cuda_graphs_built()).
+  ForwardBackward(BGPT& m, const torch::Device& dev, bool bf16, int accum, bool graphs);
+  ~ForwardBackward();
+  ForwardBackward(const ForwardBackward&) = delete;
+  ForwardBackward& operator=(const ForwardBackward&) = delete;
+
+  // Forward and backward of one micro-batch: the gradients of loss / accum go into the
+  // parameters' gradients (the first micro-batch of a step after clear_grads(): they become
+  // them; later ones add to them). Returns the batch's mean loss, a 0-dim tensor on the device,
+  // not read back. after_forward, if set, is called between the eager forward and backward.
+  torch::Tensor run(const OnDevice& b, bool first, const std::function<void()>& after_forward = nullptr);
+  // One line: "eager", or the graphs captured and replayed, or why graphs were given up.
+  std::string describe() const;
+
+ private:
+  struct Graphs;
+  BGPT& m_;
+  torch::Device dev_;
+  bool bf16_;
+  int accum_;
+  std::unique_ptr<Graphs> graphs_;
+};
+
+}  // namespace cpusim::model
