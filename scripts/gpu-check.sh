@@ -61,7 +61,6 @@ if ! build; then
   fi
 fi
 bin=build-gpu/cli/cpusim
-grep -q "CPUSIM_CUDA_GRAPHS:BOOL=ON" build-gpu/CMakeCache.txt && echo "CUDA graphs: in the build (if libtorch and the CUDA headers allow)"
 [ -x "$bin" ] || { echo "no cpusim binary"; exit 1; }
 
 left() { echo $(( budget - ($(date +%s) - t0) )); }
