@@ -76,16 +76,16 @@ inline void foreach_mul_(std::vector<torch::Tensor>& ts, const torch::Tensor& s)
 }
 
 // libtorch's per-operator profiler (its legacy one, in 1.13 and 2.x) while the object lives;
-// finish() writes every operator call as a chrome://tracing event: host begin and duration,
-// and with `device` (CUDA) the device time between the call's begin and end events in
-// args.device_us. A libtorch without the profiler gets a stand-in that refuses.
+// finish() writes every operator call as a chrome://tracing event: host begin and duration, the
+// input shapes (args.input_shapes), and with `device` (CUDA) the device time between the call's
+// begin and end events (args.device_us). A libtorch without the profiler gets a stand-in that refuses.
 #ifdef CPUSIM_HAS_OPERATOR_TRACE
 class OperatorTrace {
  public:
   OperatorTrace(const std::string& path, bool device) : path_(path) {
     namespace impl = torch::profiler::impl;
     torch::autograd::profiler::enableProfilerLegacy(
-        impl::ProfilerConfig(device ? impl::ProfilerState::CUDA : impl::ProfilerState::CPU));
+        impl::ProfilerConfig(device ? impl::ProfilerState::CUDA : impl::ProfilerState::CPU, /*report_input_shapes=*/true));
   }
   OperatorTrace(const OperatorTrace&) = delete;
   OperatorTrace& operator=(const OperatorTrace&) = delete;
@@ -113,7 +113,8 @@ class OperatorTrace {
           nlohmann::json ev = {{"name", b.name()}, {"ph", "X"},   {"cat", "cpu_op"},
                                {"ts", b.cpuUs()},  {"dur", b.cpuElapsedUs(e)},
                                {"pid", 0},         {"tid", b.threadId()}};
-          if (b.hasCuda() && e.hasCuda()) ev["args"] = {{"device_us", b.cudaElapsedUs(e)}};
+          ev["args"] = {{"input_shapes", b.shapes()}};
+          if (b.hasCuda() && e.hasCuda()) ev["args"]["device_us"] = b.cudaElapsedUs(e);
           out.push_back(std::move(ev));
           open.erase(it);
         }
