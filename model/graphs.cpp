@@ -6,6 +6,7 @@
 #include <array>
 #include <iostream>
 #include <map>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -77,6 +78,23 @@ void fill_padded(OnDevice& g, const OnDevice& b) {
   g.bytes = b.bytes;  // rows are renumbered for T patches per trace
 }
 
+std::pair<torch::Tensor, std::vector<torch::Tensor>> loss_and_grads(BGPT& m, const OnDevice& b,
+                                                                     const torch::Device& dev, bool bf16, int accum) {
+  auto loss = forward_loss(m, b, dev, bf16);
+  auto grads = torch::autograd::grad({loss / accum}, m->parameters(), {}, false, false, /*allow_unused=*/true);
+  return {loss.detach(), grads};
+}
+
+void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads, bool first,
+                bool alias) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    auto& grad = params[i].mutable_grad();
+    if (first || !grad.defined()) grad = alias ? grads[i] : grads[i].clone();
+    else grad.add_(grads[i]);
+  }
+}
+
 OnDevice padded(const OnDevice& b, int64_t T, int64_t N) {
   const auto lo = torch::TensorOptions().dtype(torch::kLong).device(b.inputs.device());
   const int64_t B = b.inputs.size(0), S = b.inputs.size(2);
@@ -123,16 +141,11 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::fun
         c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool();
         {
           c10::cuda::CUDAStreamGuard guard(stream);
-          {  // once eagerly on the capture stream: libraries initialise outside the capture
-            auto loss = forward_loss(m_, g->in, dev_, bf16_);
-            torch::autograd::grad({loss / accum_}, params, {}, false, false, /*allow_unused=*/true);
-          }
-          stream.synchronize();
+          loss_and_grads(m_, g->in, dev_, bf16_, accum_);  // once eagerly on the capture stream: libraries
+          stream.synchronize();                            // initialise outside the capture
           g->graph.capture_begin(gs.pool);
           try {
-            auto loss = forward_loss(m_, g->in, dev_, bf16_);
-            g->grads = torch::autograd::grad({loss / accum_}, params, {}, false, false, /*allow_unused=*/true);
-            g->loss = loss.detach();
+            std::tie(g->loss, g->grads) = loss_and_grads(m_, g->in, dev_, bf16_, accum_);
           } catch (...) {
             try {
               g->graph.capture_end();
@@ -157,12 +170,9 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::fun
       fill_padded(g.in, b);
       g.graph.replay();
       ++gs.replays;
-      for (size_t i = 0; i < params.size(); ++i) {
-        if (!g.grads[i].defined()) continue;
-        auto& grad = params[i].mutable_grad();
-        if (first || !grad.defined()) grad = accum_ == 1 ? g.grads[i] : g.grads[i].clone();
-        else grad.add_(g.grads[i]);
-      }
+      // With one micro-batch per step the parameters' gradients are the graph's outputs (the
+      // step uses them before the next replay); with more, a copy is summed.
+      take_grads(params, g.grads, first, accum_ == 1);
       return g.loss.clone();
     }
     ++gs.eager;

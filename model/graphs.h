@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/bgpt.h"
 #include "model/internal.h"
@@ -25,6 +27,14 @@ bool cuda_graphs_built();
 // into such a batch made before, in place (for a graph's static inputs).
 OnDevice padded(const OnDevice& b, int64_t T, int64_t N);
 void fill_padded(OnDevice& g, const OnDevice& b);
+// What a graph captures: the batch's mean loss (detached) and d(loss / accum) / d(parameter) as
+// tensors of their own (undefined for a parameter the loss does not reach).
+std::pair<torch::Tensor, std::vector<torch::Tensor>> loss_and_grads(BGPT& m, const OnDevice& b,
+                                                                     const torch::Device& dev, bool bf16, int accum);
+// Puts such gradients into the parameters' gradients: the first micro-batch's become them
+// (alias: the very tensors, else copies), later ones are added.
+void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads, bool first,
+                bool alias);
 
 class ForwardBackward {
  public:

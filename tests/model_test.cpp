@@ -364,6 +364,50 @@ TEST(Training, PaddedBatchesGiveTheSameLossAndGradients) {
     EXPECT_TRUE(torch::equal(x, y));
 }
 
+TEST(Training, GraphStepArithmeticEqualsBackward) {
+  // What a graph runs and how its outputs become the gradients, without the graph: two padded
+  // micro-batches through loss_and_grads and take_grads give the gradients that two eager
+  // backward passes accumulate (accum 2); with one micro-batch the gradients are the very
+  // tensors the graph computed.
+  const std::string d = test::temp_dir("graphstep");
+  const auto data = small_set(d, 40, 8, 8);
+  torch::manual_seed(6);
+  BGPT m(tiny(true));
+  datagen::H5Reader r(data);
+  const model::Split split = model::load_split(r, 0, 0);
+  const model::Layout l = model::layout_of(r.info().isa);
+  std::vector<model::OnDevice> batches;
+  for (const std::vector<uint64_t>& idx : std::vector<std::vector<uint64_t>>{{0, 1, 2}, {3, 4, 5}})
+    batches.push_back(model::to_device(model::make_batch(split, idx, l, false, 64), torch::kCPU));
+  auto params = m->parameters();
+  model::clear_grads(params);
+  double eager_loss = 0;
+  for (const auto& b : batches) {
+    auto loss = model::forward_loss(m, b, torch::kCPU, false);
+    (loss / 2).backward();
+    eager_loss += loss.item<double>();
+  }
+  std::vector<torch::Tensor> eager;
+  for (const auto& p : params) eager.push_back(p.grad().clone());
+  model::clear_grads(params);
+  double graph_loss = 0;
+  for (size_t a = 0; a < batches.size(); ++a) {
+    const auto& b = batches[a];
+    auto [loss, grads] = model::loss_and_grads(m, model::padded(b, b.inputs.size(1) + 3, b.rows.size(0) + 9),
+                                               torch::kCPU, false, 2);
+    model::take_grads(params, grads, a == 0, false);
+    graph_loss += loss.item<double>();
+    if (a == 0) EXPECT_NE(params[0].grad().data_ptr(), grads[0].data_ptr());  // a copy when summing
+  }
+  EXPECT_NEAR(graph_loss, eager_loss, 1e-6 * eager_loss);
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_TRUE(torch::allclose(params[i].grad(), eager[i], 1e-4, 1e-7)) << "parameter " << i;
+  // One micro-batch: the parameters take the computed tensors themselves.
+  auto [loss, grads] = model::loss_and_grads(m, batches[0], torch::kCPU, false, 1);
+  model::take_grads(params, grads, true, true);
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_EQ(params[i].grad().data_ptr(), grads[i].data_ptr());
+}
+
 TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
   const std::string d = test::temp_dir("graphs");
   const auto data = small_set(d, 40, 8, 8);
