@@ -73,10 +73,12 @@ int cmd_train(const Args& args) {
   if (t.data.empty()) throw Error("--data is required (an HDF5 set from cpusim datagen)");
   if (t.out_dir.empty()) throw Error("-o RUN_DIR is required");
   const auto s = model::train(t);
-  char line[256];
+  char line[320];
   std::snprintf(line, sizeof line,
-                "train: %lld steps in %.1f s; final loss %.4f; held-out loss %.4f, teacher-forced byte accuracy %.2f%%\n",
-                (long long)s.steps, s.seconds, s.final_loss, s.eval_loss, 100 * s.eval_byte_accuracy);
+                "train: %lld steps in %.1f s; final loss %.4f; held-out loss %.4f (%.4f at step %lld), "
+                "teacher-forced byte accuracy %.2f%% (%.2f%%)\n",
+                (long long)s.steps, s.seconds, s.final_loss, s.eval_loss, s.start_eval_loss, (long long)s.start_step,
+                100 * s.eval_byte_accuracy, 100 * s.start_eval_byte_accuracy);
   std::cerr << line;
   return s.stopped_on_nan ? 1 : 0;
 }

@@ -24,6 +24,10 @@ struct TrainSummary {
   double final_loss = 0;
   double eval_loss = 0;
   double eval_byte_accuracy = 0;
+  // The held-out figures before this invocation's first step (the start, or the resumed model).
+  double start_eval_loss = 0;
+  double start_eval_byte_accuracy = 0;
+  int64_t start_step = 0;
   bool stopped_on_nan = false;
 };
 TrainSummary train(const TrainConfig& t);

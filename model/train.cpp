@@ -528,6 +528,18 @@ TrainSummary train(const TrainConfig& t) {
   ForwardBackward step_fb(m, dev, bf16, t.accum, t.cuda_graphs);
 
   TrainSummary sum;
+  sum.start_step = step;
+  if (test_set.count()) {  // where held-out loss and accuracy start (before the time budget starts)
+    const EvalResult e0 = evaluate(m, test_set, l, loss_on_all, t.batch, dev, bf16);
+    sum.start_eval_loss = e0.loss;
+    sum.start_eval_byte_accuracy = e0.byte_accuracy;
+    if (!t.quiet) {
+      char line[160];
+      std::snprintf(line, sizeof line, "train: at step %lld: held-out loss %.4f, teacher-forced byte accuracy %.2f%%\n",
+                    (long long)step, e0.loss, 100 * e0.byte_accuracy);
+      std::cerr << line;
+    }
+  }
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   int64_t bytes_done = 0;
