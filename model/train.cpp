@@ -417,6 +417,8 @@ TrainSummary train(const TrainConfig& t) {
   const bool bf16 = use_bf16(t.precision, dev);
   set_cpu_threads(t.threads, bf16, dev);
   if (t.loss_on != "states" && t.loss_on != "all") throw Error("--loss-on " + t.loss_on + ": expected states or all");
+  if (t.cuda_graphs && !t.profile.empty())  // the profiler's CUDA events would land inside captures
+    throw Error("--profile and --cuda-graphs together: a graph replay has no operators to time; profile without --cuda-graphs");
   const bool loss_on_all = t.loss_on == "all";
   datagen::H5Reader reader(t.data);
   const isa::Config isa_cfg = reader.info().isa;
