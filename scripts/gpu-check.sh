@@ -3,8 +3,9 @@
 # ../shared/GPU.md: libtorch 2.x with CUDA from its PyTorch, no Unicorn, no network).
 #   1. builds cpusim, bench_model and the model tests against that libtorch;
 #   2. correctness on the card: the model tests with their loaded models on CUDA (KV-cached
-#      rollout equal to uncached, CUDA predictions equal to the CPU's), and the smoke pipeline
-#      (datagen, train, eval both modes, reports) with --device cuda;
+#      rollout equal to uncached, CUDA predictions equal to the CPU's, CUDA graph steps equal
+#      to eager ones), and later, time allowing, the smoke pipeline (datagen, train, eval both
+#      modes, reports) with --device cuda;
 #   3. speed: bench_model --device=cuda (the paper preset's training at the paper's settings,
 #      batch 64, the exact GELU, CUDA graphs; KV-cached rollouts of 1..256 programs), `cpusim
 #      train` on the paper's task eagerly and with --cuda-graphs, `cpusim eval --mode rollout`;
@@ -65,28 +66,12 @@ bin=build-gpu/cli/cpusim
 
 left() { echo $(( budget - ($(date +%s) - t0) )); }
 budget=${GPU_CHECK_BUDGET_S:-400}
-timeout 60 $bin pipeline --preset smoke --stages datagen,train --device cuda -o "$out/smoke" > /dev/null 2>&1 || fail "smoke datagen/train"
-
 stage "model tests with the loaded models on CUDA"
 if [ -x build-gpu/tests/cpusim_model_tests ]; then
   CPUSIM_TEST_DEVICE=cuda timeout 120 build-gpu/tests/cpusim_model_tests \
     --gtest_filter='Training.CheckpointReload*:Training.CudaGraph*:Training.Padded*:Model.*' --gtest_brief=1 \
     || fail "model tests on CUDA"
 fi
-
-stage "smoke pipeline on CUDA"
-timeout 120 $bin pipeline --preset smoke --device cuda -o "$out/smoke" 2>&1 | tail -9 || fail "smoke pipeline"
-for d in cpu cuda; do
-  timeout 60 $bin eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --precision fp32 \
-    --device $d --json -q -o "$out/smoke/rollout-fp32-$d" > "$out/smoke-rollout-fp32-$d.json" || fail "eval $d"
-done
-"$py" - "$out" <<'PY' || fail "cpu/cuda comparison"
-import json, sys
-a = json.load(open(sys.argv[1] + "/smoke-rollout-fp32-cpu.json"))
-b = json.load(open(sys.argv[1] + "/smoke-rollout-fp32-cuda.json"))
-for k in ("byte_accuracy", "state_accuracy", "changed_byte_accuracy"):
-    print(f"smoke rollout fp32 {k}: cpu {a[k]:.6f}  cuda {b[k]:.6f}")
-PY
 
 stage "bench_model --device=cuda"
 timeout 240 build-gpu/bench/bench_model --device=cuda --benchmark_filter=-graphs --benchmark_out="$out/bench-model-cuda.json" \
@@ -137,6 +122,22 @@ PY
 done
 
 if [ "$(left)" -gt 60 ]; then
+  stage "smoke pipeline on CUDA"
+  timeout 120 $bin pipeline --preset smoke --device cuda -o "$out/smoke" 2>&1 | tail -9 || fail "smoke pipeline"
+  for d in cpu cuda; do
+    timeout 60 $bin eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --precision fp32 \
+      --device $d --json -q -o "$out/smoke/rollout-fp32-$d" > "$out/smoke-rollout-fp32-$d.json" || fail "eval $d"
+  done
+  "$py" - "$out" <<'PY' || fail "cpu/cuda comparison"
+import json, sys
+a = json.load(open(sys.argv[1] + "/smoke-rollout-fp32-cpu.json"))
+b = json.load(open(sys.argv[1] + "/smoke-rollout-fp32-cuda.json"))
+for k in ("byte_accuracy", "state_accuracy", "changed_byte_accuracy"):
+    print(f"smoke rollout fp32 {k}: cpu {a[k]:.6f}  cuda {b[k]:.6f}")
+PY
+fi
+
+if [ "$(left)" -gt 60 ]; then
   stage "operator profile of cpusim train (paper preset, host and device time per operator)"
   timeout 60 $bin train --data "$out/paper.h5" --preset paper --batch 16 --steps 9 --warmup 5 --eval-every 0 \
     --checkpoint-every 0 --eval-traces 16 --device cuda -q --profile "$out/paper-profile.json" -o "$out/paper-profile" \
@@ -146,6 +147,8 @@ fi
 
 if [ "$(left)" -gt 60 ]; then
   stage "bf16 rollout on this machine's CPU (libtorch 2.x; a backtrace if it crashes)"
+  [ -f "$out/smoke/model.pt" ] || timeout 60 $bin pipeline --preset smoke --stages datagen,train --device cuda \
+    -o "$out/smoke" > /dev/null 2>&1 || fail "smoke datagen/train"
   cpu_rollout=(eval --model "$out/smoke/model.pt" --data "$out/smoke/data.h5" --mode rollout --device cpu -q)
   for prec in fp32 bf16; do
     if timeout 60 $bin "${cpu_rollout[@]}" --precision $prec -o "$out/smoke/cpu-$prec" > "$out/cpu-$prec.txt" 2>&1; then
