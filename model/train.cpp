@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 
 #include "common/io.h"
 #include "datagen/dataset.h"
@@ -130,13 +131,18 @@ torch::Tensor select_rows(const torch::Tensor& feats, const torch::Tensor& rows)
   return feats.flatten(0, 1).index_select(0, rows);  // (B, T, D) -> (N, D)
 }
 
-torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
+// The teacher-forced logits of a batch's scored rows, (N, S, V) in fp32.
+static torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
   if (bf16) compat::autocast_bf16(dev, true);
   auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
   auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev);  // (N, S, V)
   if (bf16) compat::autocast_bf16(dev, false);
+  return logits.to(torch::kFloat);
+}
+
+torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
   const auto& tgt = b.loss_targets.defined() ? b.loss_targets : b.targets;  // -100: left out (ignore_index)
-  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), tgt.reshape({-1}));
+  return torch::nn::functional::cross_entropy(scored_logits(m, b, dev, bf16).view({-1, kVocab}), tgt.reshape({-1}));
 }
 
 void clear_grads(const std::vector<torch::Tensor>& params) {
@@ -295,26 +301,25 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
   torch::NoGradGuard ng;
   m->eval();
   EvalResult r;
-  double loss_sum = 0;
-  int64_t bytes = 0, correct = 0;
+  // Summed on the device (the loss in double, as the host summed it) and read once at the end.
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(dev));
+  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  int64_t bytes = 0;
   for (uint64_t first = 0; first < data.count(); first += batch) {
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
     const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches), dev);
-    if (bf16) compat::autocast_bf16(dev, true);
-    auto feats = m->patch_features(sc.inputs);  // (B, T, D)
-    const auto& tgt = sc.targets;                        // (N, S)
-    auto logits = m->byte_logits(select_rows(feats, sc.rows), tgt, sc.prev).to(torch::kFloat);  // (N, S, V)
-    if (bf16) compat::autocast_bf16(dev, false);
+    const auto& tgt = sc.targets;                       // (N, S)
+    const auto logits = scored_logits(m, sc, dev, bf16);  // (N, S, V)
     loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),
                                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    correct += (logits.argmax(-1) == tgt).sum().item<int64_t>();
+                    .to(torch::kDouble);
+    correct += (logits.argmax(-1) == tgt).sum();
     bytes += tgt.numel();
   }
   m->train();
-  r.loss = bytes ? loss_sum / bytes : 0;
-  r.byte_accuracy = bytes ? double(correct) / bytes : 0;
+  r.loss = bytes ? loss_sum.item<double>() / bytes : 0;
+  r.byte_accuracy = bytes ? double(correct.item<int64_t>()) / bytes : 0;
   return r;
 }
 
@@ -576,8 +581,7 @@ TrainSummary train(const TrainConfig& t) {
     for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     timer.start();
     if (next.empty()) next = batches_for(step);
-    const std::vector<OnDevice> batches = std::move(next);
-    next.clear();
+    const std::vector<OnDevice> batches = std::exchange(next, {});
     timer.lap(Phase::batch);
     clear_grads(m->parameters());
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev));

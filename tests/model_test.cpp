@@ -331,17 +331,31 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
   }
 }
 
+// A tiny model with the copy path and the train split of a small bgpt set, with batches made as
+// the trainer makes them: for the tests of padded batches and graph steps.
+struct TinyBatches {
+  TinyBatches(const std::string& name, uint64_t seed) : dir(test::temp_dir(name)), data(small_set(dir, 40, 8, 8)) {
+    torch::manual_seed(seed);
+    m = BGPT(tiny(true));
+    datagen::H5Reader r(data);
+    split = model::load_split(r, 0, 0);
+    layout = model::layout_of(r.info().isa);
+  }
+  model::OnDevice batch(const std::vector<uint64_t>& idx, const torch::Device& dev = torch::kCPU) const {
+    return model::to_device(model::make_batch(split, idx, layout, false, 64), dev);
+  }
+  std::string dir, data;
+  BGPT m{nullptr};
+  model::Split split;
+  model::Layout layout;
+};
+
 TEST(Training, PaddedBatchesGiveTheSameLossAndGradients) {
   // What a CUDA graph runs: the batch padded to a larger shape (more patches, more scored rows)
   // scores the same bytes: the loss and every gradient are the unpadded batch's.
-  const std::string d = test::temp_dir("padded");
-  const auto data = small_set(d, 40, 8, 8);
-  torch::manual_seed(5);
-  BGPT m(tiny(true));
-  datagen::H5Reader r(data);
-  const model::Split split = model::load_split(r, 0, 0);
-  const model::Layout l = model::layout_of(r.info().isa);
-  const model::OnDevice b = model::to_device(model::make_batch(split, {0, 1, 2, 3}, l, false, 64), torch::kCPU);
+  TinyBatches t("padded", 5);
+  BGPT& m = t.m;
+  const model::OnDevice b = t.batch({0, 1, 2, 3});
   const model::OnDevice p = model::padded(b, b.inputs.size(1) + 5, b.rows.size(0) + 37);
   ASSERT_EQ(p.inputs.size(1), b.inputs.size(1) + 5);
   auto params = m->parameters();
@@ -359,7 +373,7 @@ TEST(Training, PaddedBatchesGiveTheSameLossAndGradients) {
   for (size_t i = 0; i < params.size(); ++i)
     EXPECT_TRUE(torch::allclose(grads[1][i], grads[0][i], 1e-4, 1e-7)) << "parameter " << i;
   // Refilled in place with a batch of another shape, it holds that batch.
-  const model::OnDevice c = model::to_device(model::make_batch(split, {4, 5, 6, 7}, l, false, 64), torch::kCPU);
+  const model::OnDevice c = t.batch({4, 5, 6, 7});
   model::OnDevice q = model::padded(c, p.inputs.size(1), p.rows.size(0));
   model::OnDevice p2 = p;
   p2.inputs = p.inputs.clone(), p2.rows = p.rows.clone(), p2.targets = p.targets.clone();
@@ -375,16 +389,9 @@ TEST(Training, GraphStepArithmeticEqualsBackward) {
   // micro-batches through loss_and_grads and take_grads give the gradients that two eager
   // backward passes accumulate (accum 2); with one micro-batch the gradients are the very
   // tensors the graph computed.
-  const std::string d = test::temp_dir("graphstep");
-  const auto data = small_set(d, 40, 8, 8);
-  torch::manual_seed(6);
-  BGPT m(tiny(true));
-  datagen::H5Reader r(data);
-  const model::Split split = model::load_split(r, 0, 0);
-  const model::Layout l = model::layout_of(r.info().isa);
-  std::vector<model::OnDevice> batches;
-  for (const std::vector<uint64_t>& idx : std::vector<std::vector<uint64_t>>{{0, 1, 2}, {3, 4, 5}})
-    batches.push_back(model::to_device(model::make_batch(split, idx, l, false, 64), torch::kCPU));
+  TinyBatches t("graphstep", 6);
+  BGPT& m = t.m;
+  const std::vector<model::OnDevice> batches = {t.batch({0, 1, 2}), t.batch({3, 4, 5})};
   auto params = m->parameters();
   model::clear_grads(params);
   double eager_loss = 0;
@@ -403,7 +410,9 @@ TEST(Training, GraphStepArithmeticEqualsBackward) {
                                                torch::kCPU, false, 2);
     model::take_grads(params, grads, a == 0, false);
     graph_loss += loss.item<double>();
-    if (a == 0) EXPECT_NE(params[0].grad().data_ptr(), grads[0].data_ptr());  // a copy when summing
+    if (a == 0) {
+      EXPECT_NE(params[0].grad().data_ptr(), grads[0].data_ptr());  // a copy when summing
+    }
   }
   EXPECT_NEAR(graph_loss, eager_loss, 1e-6 * eager_loss);
   for (size_t i = 0; i < params.size(); ++i)
@@ -415,10 +424,9 @@ TEST(Training, GraphStepArithmeticEqualsBackward) {
 }
 
 TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
-  const std::string d = test::temp_dir("graphs");
-  const auto data = small_set(d, 40, 8, 8);
-  torch::manual_seed(3);
-  BGPT m(tiny(true));
+  TinyBatches t("graphs", 3);
+  BGPT& m = t.m;
+  const std::string& d = t.dir;
   // Graphs need CUDA: asked for on the CPU, they are refused in one line.
   try {
     model::ForwardBackward fb(m, torch::kCPU, false, 1, true);
@@ -431,14 +439,11 @@ TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
     GTEST_SKIP() << "the graph half needs CPUSIM_TEST_DEVICE=cuda and a build with CUDA graphs";
   const torch::Device dev = torch::kCUDA;
   m->to(dev);
-  datagen::H5Reader r(data);
-  const model::Split split = model::load_split(r, 0, 0);
-  const model::Layout l = model::layout_of(r.info().isa);
   auto params = m->parameters();
   model::ForwardBackward eager(m, dev, false, 1, false), graphed(m, dev, false, 1, true);
   // Batches of three shapes, the first twice (capture, then replay).
   for (const std::vector<uint64_t>& idx : std::vector<std::vector<uint64_t>>{{0, 1, 2}, {0, 1, 2}, {3, 4, 5, 6}, {7}}) {
-    const model::OnDevice b = model::to_device(model::make_batch(split, idx, l, false, 64), dev);
+    const model::OnDevice b = t.batch(idx, dev);
     model::clear_grads(params);
     const double le = eager.run(b, true).item<double>();
     std::vector<torch::Tensor> ge;
@@ -451,8 +456,8 @@ TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
   }
   EXPECT_EQ(graphed.describe().rfind("CUDA graphs: ", 0), 0u) << graphed.describe();
   // A training run with graphs follows the eager run's losses.
-  auto a = train_config(data, d + "/eager"), b = train_config(data, d + "/graphed");
-  for (auto* t : {&a, &b}) t->steps = 12, t->device = "cuda";
+  auto a = train_config(t.data, d + "/eager"), b = train_config(t.data, d + "/graphed");
+  for (auto* c : {&a, &b}) c->steps = 12, c->device = "cuda";
   b.cuda_graphs = true;
   model::train(a);
   model::train(b);
