@@ -44,16 +44,16 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
   return out;
 }
 
-nlohmann::json score_json(const harness::Score& s) {
-  return {{"traces", s.traces},
-          {"states", s.states},
-          {"state_bytes", s.state_bytes},
-          {"matched_bytes", s.matched_bytes},
-          {"byte_accuracy", s.byte_accuracy()},
-          {"exact_states", s.exact_states},
-          {"state_accuracy", s.state_accuracy()},
-          {"missing_bytes", s.missing_bytes},
-          {"exact_traces", s.exact_traces}};
+nlohmann::json score_json(uint64_t traces, uint64_t exact_traces, const isa::Tally& t) {
+  return {{"traces", traces},
+          {"states", t.states},
+          {"state_bytes", t.bytes},
+          {"matched_bytes", t.matched_bytes},
+          {"byte_accuracy", t.byte_accuracy()},
+          {"exact_states", t.exact_states},
+          {"state_accuracy", t.state_accuracy()},
+          {"missing_bytes", t.missing_bytes},
+          {"exact_traces", exact_traces}};
 }
 
 }  // namespace
@@ -76,23 +76,23 @@ int cmd_verify(const Args& args) {
   if (!parse("verify", "[--isa P] [--memory-size M] [--json] [--strict] PATH...", d, pos, args, vm))
     return 0;
   isa::Config c = io.config();
-  harness::Score total;
+  harness::VerifyTotals total;
   nlohmann::json files = nlohmann::json::array();
   auto score = [&](const std::string& path, std::span<const uint8_t> bytes) {
     const harness::VerifyResult r = harness::verify_trace(c, bytes, path);
-    total += r.trace.score;
-    if (per_file) {
-      if (json) {
-        auto j = score_json(r.trace.score);
-        j["path"] = path;
-        j["first_mismatch_state"] = r.trace.first_mismatch;
-        files.push_back(j);
-      } else {
-        std::cout << path << ": " << r.trace.score.matched_bytes << "/" << r.trace.score.state_bytes
-                  << " bytes, " << r.trace.score.exact_states << "/" << r.trace.score.states << " states";
-        if (r.trace.first_mismatch >= 0) std::cout << ", first mismatch at state " << r.trace.first_mismatch;
-        std::cout << "\n";
-      }
+    total.add(r);
+    if (!per_file) return;
+    const isa::Tally& t = r.trace.tally;
+    if (json) {
+      auto j = score_json(1, r.trace.exact(), t);
+      j["path"] = path;
+      j["first_mismatch_state"] = r.trace.first_mismatch;
+      files.push_back(j);
+    } else {
+      std::cout << path << ": " << t.matched_bytes << "/" << t.bytes << " bytes, " << t.exact_states << "/" << t.states
+                << " states";
+      if (r.trace.first_mismatch >= 0) std::cout << ", first mismatch at state " << r.trace.first_mismatch;
+      std::cout << "\n";
     }
   };
   for (const std::string& path : expand(inputs)) {
@@ -105,34 +105,27 @@ int cmd_verify(const Args& args) {
     if (!vm["isa"].defaulted() && set.info().isa.profile != c.profile)
       throw Error(path + ": a " + std::string(isa::profile_name(set.info().isa.profile)) + " set, not --isa " + io.isa);
     c = set.info().isa;
-    std::vector<uint8_t> bytes;
-    std::vector<uint64_t> offsets;
-    for (int s = 0; s < 2; ++s) {
-      if (split != "all" && datagen::split_index(split) != s) continue;
-      for (uint64_t first = 0; first < set.size(s); first += 4096) {
-        const uint64_t count = std::min<uint64_t>(4096, set.size(s) - first);
-        set.read(s, first, count, bytes, offsets);
-        for (uint64_t k = 0; k < count; ++k)
-          score(path + ":" + datagen::kSplits[s] + "/" + std::to_string(first + k),
-                std::span<const uint8_t>(bytes).subspan(offsets[k], offsets[k + 1] - offsets[k]));
-      }
-    }
+    for (int s = 0; s < 2; ++s)
+      if (split == "all" || datagen::split_index(split) == s)
+        set.for_each(s, set.size(s), [&](uint64_t i, std::span<const uint8_t> t) {
+          score(path + ":" + datagen::kSplits[s] + "/" + std::to_string(i), t);
+        });
   }
+  const isa::Tally& t = total.tally;
   if (json) {
-    auto j = score_json(total);
+    auto j = score_json(total.traces, total.exact_traces, t);
     j["isa"] = std::string(isa::profile_name(c.profile));
     j["memory_size"] = c.memory_size;
     if (per_file) j["files"] = files;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << std::fixed << std::setprecision(4) << "traces        " << total.traces << " ("
-              << total.exact_traces << " exact)\n"
-              << "byte accuracy " << 100 * total.byte_accuracy() << "% (" << total.matched_bytes << "/"
-              << total.state_bytes << " state bytes; " << total.missing_bytes << " missing)\n"
-              << "exact states  " << 100 * total.state_accuracy() << "% (" << total.exact_states << "/"
-              << total.states << ")\n";
+    std::cout << std::fixed << std::setprecision(4) << "traces        " << total.traces << " (" << total.exact_traces
+              << " exact)\n"
+              << "byte accuracy " << 100 * t.byte_accuracy() << "% (" << t.matched_bytes << "/" << t.bytes
+              << " state bytes; " << t.missing_bytes << " missing)\n"
+              << "exact states  " << 100 * t.state_accuracy() << "% (" << t.exact_states << "/" << t.states << ")\n";
   }
-  return strict && total.matched_bytes != total.state_bytes ? 1 : 0;
+  return strict && t.matched_bytes != t.bytes ? 1 : 0;
 }
 
 }  // namespace cpusim::cli

@@ -1,5 +1,6 @@
 // cli/options.h: helpers shared by the `cpusim` subcommands: the ISA options every command
-// takes, parsing with Boost.Program_options, and state edits given on the command line.
+// takes, parsing with Boost.Program_options, programs and initial states named on the command
+// line. Everything else a subcommand does is a library call.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -35,19 +36,8 @@ std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, c
 // Applies "NAME=VALUE" edits (PC, ACC, FLAGS, A..J / R0..R9, M[i], IR0..IR3) to a state.
 void apply_sets(const isa::Config& c, const std::vector<std::string>& sets, std::vector<uint8_t>& state);
 
-// The paper's layout (--paper-layout): its simulator writes bgpt traces with its whole
-// 1024-byte memory as the image, whatever the program's length. A bgpt set with a smaller
-// memory keeps only that many bytes of image; these convert between the two.
-inline constexpr size_t kPaperMemory = 1024;
-// Throws cpusim::Error unless c is a bgpt configuration.
-void require_paper_profile(const isa::Config& c, const std::string& option);
-// `trace` (c's layout) with its image zero-padded to the paper's 1024 bytes.
-std::vector<uint8_t> to_paper_layout(const isa::Config& c, std::span<const uint8_t> trace);
-// A paper-layout file's bytes in c's layout; empty, with `why` set, when the program does not
-// fit c's memory (a non-zero byte past it) or the file is too short. The states are not checked.
-std::vector<uint8_t> from_paper_layout(const isa::Config& c, std::span<const uint8_t> file, std::string& why);
-// Whether the paper's 1024-byte machine runs `trace`'s program (c's layout) through the same
-// states: not so when the program reaches c's PC cap (memory / 4 - 1).
-bool same_in_paper_machine(const isa::Config& c, std::span<const uint8_t> trace);
+// The initial state for `run`, `crosscheck --program` and `predict`: zeros, or the bytes of
+// `file` (state_bytes(c) of them) when given, then the "NAME=VALUE" edits.
+std::vector<uint8_t> load_state(const isa::Config& c, const std::string& file, const std::vector<std::string>& sets);
 
 }  // namespace cpusim::cli

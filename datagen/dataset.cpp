@@ -386,6 +386,27 @@ void H5Reader::read(int split, uint64_t first, uint64_t count, std::vector<uint8
   }
 }
 
+void H5Reader::for_each_chunk(int split, uint64_t n, uint64_t chunk, const ChunkFn& fn) const {
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> offsets;
+  std::vector<std::span<const uint8_t>> traces;
+  chunk = std::max<uint64_t>(1, chunk);
+  for (uint64_t first = 0; first < n; first += chunk) {
+    const uint64_t count = std::min(chunk, n - first);
+    read(split, first, count, bytes, offsets);
+    traces.clear();
+    for (uint64_t k = 0; k < count; ++k)
+      traces.push_back(std::span<const uint8_t>(bytes).subspan(offsets[k], offsets[k + 1] - offsets[k]));
+    fn(first, traces);
+  }
+}
+
+void H5Reader::for_each(int split, uint64_t n, const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const {
+  for_each_chunk(split, n, 4096, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+    for (size_t k = 0; k < traces.size(); ++k) fn(first + k, traces[k]);
+  });
+}
+
 std::vector<uint32_t> H5Reader::steps(int split) const {
   std::vector<uint32_t> v(impl_->n[split]);
   try {

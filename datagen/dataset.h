@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -69,6 +70,12 @@ class H5Reader {
   // them (starting at 0).
   void read(int split, uint64_t first, uint64_t count, std::vector<uint8_t>& bytes,
             std::vector<uint64_t>& offsets) const;
+  // Traces [0, n) of a split, read `chunk` traces at a time: fn(first, traces) for each chunk,
+  // the spans valid during the call. The one chunked read loop (verify, export, eval use it).
+  using ChunkFn = std::function<void(uint64_t first, const std::vector<std::span<const uint8_t>>& traces)>;
+  void for_each_chunk(int split, uint64_t n, uint64_t chunk, const ChunkFn& fn) const;
+  // The same, one trace at a time: fn(index, trace).
+  void for_each(int split, uint64_t n, const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const;
   std::vector<uint32_t> steps(int split) const;
   std::vector<Digest> program_hashes(int split) const;
   const std::filesystem::path& path() const;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -171,6 +172,41 @@ DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
   if (c.progress) progress.finish();
   st.seconds = progress.seconds();
   return st;
+}
+
+SetInfo set_info(const DatagenConfig& c) {
+  SetInfo info;
+  info.isa = c.gen.isa;
+  info.seed = c.seed;
+  info.min_len = c.gen.min_len;
+  info.max_len = max_len(c.gen);
+  info.backward_branch = c.gen.isa.profile == isa::Profile::toy ? c.gen.backward_branch : 0;
+  return info;
+}
+
+namespace {
+
+uint64_t path_size(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(p, ec)) return std::filesystem::file_size(p, ec);
+  uint64_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(p, ec))
+    if (e.is_regular_file()) n += e.file_size();
+  return n;
+}
+
+}  // namespace
+
+SetSummary make_set(const DatagenConfig& c, const std::string& format, const std::string& path) {
+  std::unique_ptr<SetWriter> writer;
+  if (format == "h5") writer = open_h5_writer(path, set_info(c));
+  else if (format == "bin") writer = open_bin_writer(path, set_info(c));
+  else throw Error("--format " + format + ": expected h5 or bin");
+  SetSummary s;
+  s.stats = generate(c, *writer);
+  writer->commit();
+  s.file_bytes = path_size(path);
+  return s;
 }
 
 }  // namespace cpusim::datagen

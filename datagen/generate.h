@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "datagen/dataset.h"
 #include "datagen/generator.h"
@@ -33,5 +34,16 @@ struct DatagenStats {
 
 // Generates and writes the set; `out` is committed by the caller. Throws cpusim::Error.
 DatagenStats generate(const DatagenConfig& c, SetWriter& out);
+
+// The root attributes a set generated with `c` carries.
+SetInfo set_info(const DatagenConfig& c);
+
+// `cpusim datagen`: generates the set into `path` ("h5": one HDF5 file; "bin": the paper's
+// folders) and renames it into place. Returns the counts and the bytes on disk.
+struct SetSummary {
+  DatagenStats stats;
+  uint64_t file_bytes = 0;
+};
+SetSummary make_set(const DatagenConfig& c, const std::string& format, const std::string& path);
 
 }  // namespace cpusim::datagen

@@ -11,7 +11,7 @@ namespace cpusim::datagen {
 unsigned max_len(const GenConfig& g) {
   const unsigned slots = isa::program_capacity(g.isa);
   if (g.max_len) return g.max_len;
-  return std::min(g.isa.profile == isa::Profile::bgpt ? 255u : 32u, slots);
+  return std::min(isa::profile_info(g.isa.profile).max_random_len, slots);
 }
 
 void validate(const GenConfig& g) {
@@ -70,6 +70,19 @@ void random_instance(const GenConfig& g, Rng& rng, Instance& out) {
   }
   for (int r = 0; r < isa::kNumRegs; ++r) out.init[isa::kRegs + r] = rng.byte();
   for (size_t a = isa::kHeaderBytes; a < out.init.size(); ++a) out.init[a] = rng.byte();
+}
+
+std::function<void(uint64_t, std::vector<uint8_t>&, std::vector<uint8_t>&)> random_programs(const GenConfig& g,
+                                                                                       uint64_t seed) {
+  return [g, seed](uint64_t index, std::vector<uint8_t>& image, std::vector<uint8_t>& init) {
+    Rng rng = Rng::for_item(seed, index);
+    Instance inst;
+    inst.image = std::move(image);
+    inst.init = std::move(init);
+    random_instance(g, rng, inst);
+    image = std::move(inst.image);
+    init = std::move(inst.init);
+  };
 }
 
 }  // namespace cpusim::datagen

@@ -10,6 +10,7 @@
 #include "common/io.h"
 #include "emulator/lower.h"
 #include "isa/asm.h"
+#include "isa/compare.h"
 
 namespace cpusim::xcheck {
 
@@ -104,7 +105,7 @@ struct Checker::Impl {
     self->read_state(self->actual, out_of_range);
     ++self->compared;
     const uint8_t* want = self->expected->data() + k * self->sb;
-    if (out_of_range || std::memcmp(want, self->actual.data(), self->sb) != 0) {
+    if (out_of_range || isa::first_difference({want, self->sb}, self->actual, self->sb)) {
       Mismatch m;
       m.step = k;
       m.what = out_of_range ? "a host register holds a value outside its toy range" : "states differ";
@@ -194,7 +195,8 @@ std::optional<Mismatch> Checker::check(std::span<const uint8_t> image, std::span
   set(UC_ARM64_REG_X25, 255);
   set(UC_ARM64_REG_X26, 0);
   for (int r = 0; r < isa::kNumRegs; ++r) set(UC_ARM64_REG_X9 + r, init[isa::kRegs + r]);
-  if (std::memcmp(init.data(), states.data(), m.sb) != 0) return make_mismatch(0, "initial states differ");
+  if (isa::first_difference(init.subspan(0, m.sb), std::span(states).subspan(0, m.sb), m.sb))
+    return make_mismatch(0, "initial states differ");
   const uc_err err = uc_emu_start(m.uc, m.prog.stub(pc0), m.prog.exit, /*timeout=*/10 * 1000 * 1000, /*count=*/0);
   if (m.mismatch) {
     const uint64_t k = m.mismatch->step;
@@ -255,15 +257,8 @@ std::string Checker::host_listing(int64_t slot, uint64_t addr) const {
 std::string describe(const isa::Config& c, const Checker& checker, const Mismatch& m) {
   std::string s = "step " + std::to_string(m.step) + ": " + m.what + "\n";
   if (m.step >= 1) s += "  after executing: " + isa::disassemble(c.profile, m.insn) + "\n";
-  if (!m.expected.empty() && !m.actual.empty()) {
-    s += "  field        interpreter  unicorn\n";
-    for (size_t i = 0; i < m.expected.size(); ++i) {
-      if (m.expected[i] == m.actual[i]) continue;
-      char line[96];
-      std::snprintf(line, sizeof line, "  %-12s %11u  %7u\n", isa::byte_name(c, i).c_str(), m.expected[i], m.actual[i]);
-      s += line;
-    }
-  }
+  if (!m.expected.empty() && !m.actual.empty())
+    s += isa::render_differences(c, m.expected.data(), m.actual.data(), m.actual.size(), "unicorn", "  ", "interpreter");
   if (m.host_pc) s += checker.host_listing(m.host_slot, m.host_pc);
   return s;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <span>
@@ -75,6 +76,12 @@ inline constexpr Category kCategory[] = {
 #undef CPUSIM_OP
 };
 inline constexpr int kNumOps = int(std::size(kCategory));
+// Opcode codes by mnemonic, from the table's code column (Op::PUSH == 9).
+enum class Op : uint8_t {
+#define CPUSIM_OP(code, name, forms, cat) name = code,
+#include "isa/bgpt/opcodes.def"
+#undef CPUSIM_OP
+};
 
 // ceil(65536 / y): (x * kRecip[y]) >> 16 == x / y for all 8-bit x and y >= 1 (checked by a test).
 inline constexpr auto kRecip = [] {
@@ -161,16 +168,16 @@ inline Effect execute(uint8_t* s, isa::Insn in, bool& bad_opcode) {
 inline Effect exec_move(uint8_t* s, isa::Insn in) {
   const uint8_t r1 = kReg[in.a1], r2 = kReg[in.a2];
   switch (in.op) {
-    case 9:  // PUSH: ACC = R(a1)
+    case uint8_t(Op::PUSH):  // ACC = R(a1)
       s[isa::kAcc] = Sem::PUSH(s[r1], 0);
       return r1 == kScratch ? Effect::bad_register : Effect::next;
-    case 10:  // POP: R(a1) = ACC
+    case uint8_t(Op::POP):  // R(a1) = ACC
       s[r1] = Sem::POP(s[isa::kAcc], 0);
       return r1 == kScratch ? Effect::bad_register : Effect::next;
-    case 11:  // LOADI: ACC = a1
+    case uint8_t(Op::LOADI):  // ACC = a1
       s[isa::kAcc] = Sem::LOADI(in.a1, 0);
       return Effect::next;
-    case 12: {  // SWAP: a2 == 0: ACC <-> R(a1); else R(a1) <-> R(a2)
+    case uint8_t(Op::SWAP): {  // a2 == 0: ACC <-> R(a1); else R(a1) <-> R(a2)
       const bool one = in.a2 == 0;
       const bool bad = (r1 == kScratch) | (!one & (r2 == kScratch));
       const uint8_t p = sel(bad, kScratch, sel(one, isa::kAcc, r1));
@@ -180,7 +187,7 @@ inline Effect exec_move(uint8_t* s, isa::Insn in) {
       s[q] = Sem::SWAP(vp, 0);
       return bad ? Effect::bad_register : Effect::next;
     }
-    case 20: {  // MOV: R(a1) = R(a2)
+    case uint8_t(Op::MOV): {  // R(a1) = R(a2)
       const bool bad = (r1 == kScratch) | (r2 == kScratch);
       s[sel(bad, kScratch, r1)] = Sem::MOV(s[r2], 0);
       return bad ? Effect::bad_register : Effect::next;
@@ -193,8 +200,8 @@ inline Effect exec_move(uint8_t* s, isa::Insn in) {
 // `sink(state)` sees the initial state and the state after every fetch.
 template <class Sink, class After = NoAfter>
 Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, Sink&& sink, After&& after = {}) {
-  const unsigned slots = unsigned(mem.size() / isa::kInsnBytes);
-  const unsigned cap = (slots < 256 ? slots : 256) - 1;  // the PC never passes this
+  const unsigned slots = std::min(unsigned(mem.size() / isa::kInsnBytes), 256u);
+  const unsigned cap = slots - 1;  // the PC never passes this
   alignas(32) uint8_t work[32] = {};
   std::memcpy(work, state, 16);
   struct WriteBack {
@@ -220,7 +227,7 @@ Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, S
   for (uint32_t step = 0; step < step_limit; ++step) {
     out.pc = uint8_t(pc);
     std::memcpy(state + isa::kIR, mem.data() + pc * isa::kInsnBytes, isa::kInsnBytes);
-    pc = pc < cap ? pc + 1 : cap;
+    pc = isa::next_pc(isa::Profile::bgpt, slots, pc);
     state[isa::kPC] = uint8_t(pc);
     out.steps = step + 1;
     sink(static_cast<const uint8_t*>(state));
@@ -392,7 +399,7 @@ Outcome run(std::span<const uint8_t> prog, uint8_t* state, unsigned data_size, u
     }
     const uint8_t* ip = prog.data() + pc * isa::kInsnBytes;
     std::memcpy(state + isa::kIR, ip, isa::kInsnBytes);
-    state[isa::kPC] = uint8_t((pc + 1) & c.pc_mask);
+    state[isa::kPC] = uint8_t(isa::next_pc(isa::Profile::toy, slots, pc));
     out.steps = step + 1;
     sink(static_cast<const uint8_t*>(state));
     const isa::Insn in = isa::insn_at(ip);

@@ -19,7 +19,7 @@ struct Emitter {
   uint64_t here() const { return p.base + 4 * p.code.size(); }
   // Branch to the stub of `target` (or to exit).
   void b_stub(unsigned target) { put(b(int64_t(p.stub(target)) - int64_t(here()))); }
-  void b_next() { b_stub(next_pc(c, slot)); }
+  void b_next() { b_stub(isa::next_pc(c, slot)); }
   void b_exit() { put(b(int64_t(p.exit) - int64_t(here()))); }
 };
 
@@ -252,12 +252,6 @@ void lower_insn(Emitter& e, isa::Insn in) {
 
 }  // namespace
 
-unsigned next_pc(const isa::Config& c, unsigned pc) {
-  const unsigned slots = isa::program_capacity(c);
-  if (c.profile == isa::Profile::bgpt) return pc + 1 < slots ? pc + 1 : slots - 1;
-  return (pc + 1) & (slots - 1);
-}
-
 Program lower(const isa::Config& c, std::span<const uint8_t> image, uint64_t base) {
   Program p;
   p.base = base;
@@ -282,7 +276,7 @@ Program lower(const isa::Config& c, std::span<const uint8_t> image, uint64_t bas
     const size_t w = j * kStubBytes / 4;
     const uint64_t at = p.stub(j);
     p.code[w] = ldr_w(kIr, kProg, 4 * j);
-    p.code[w + 1] = movz(kPc, next_pc(c, j));
+    p.code[w + 1] = movz(kPc, isa::next_pc(c, j));
     p.code[w + 2] = b(int64_t(p.block[j]) - int64_t(at + 8));
   }
   return p;

@@ -38,9 +38,6 @@ struct Program {
   uint64_t stub(unsigned slot) const { return base + kStubBytes * slot; }
 };
 
-// The PC after fetching slot `pc` (bgpt: capped; toy: wraps).
-unsigned next_pc(const isa::Config& c, unsigned pc);
-
 Program lower(const isa::Config& c, std::span<const uint8_t> image, uint64_t base);
 
 }  // namespace cpusim::lower

@@ -6,12 +6,6 @@
 
 namespace cpusim::harness {
 
-void Tally::add(const Tally& o) {
-  states += o.states, exact_states += o.exact_states;
-  bytes += o.bytes, matched_bytes += o.matched_bytes;
-  changed_bytes += o.changed_bytes, matched_changed += o.matched_changed;
-}
-
 std::string length_bucket(uint64_t steps) {
   uint64_t lo = 1, hi = 8;
   while (steps > hi) lo = hi + 1, hi *= 2;
@@ -23,37 +17,13 @@ void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint
   std::memcpy(out, prev, sb);
   const unsigned slots = isa::program_capacity(c), pc = prev[isa::kPC];
   if (pc < slots) std::memcpy(out + isa::kIR, image.data() + pc * isa::kInsnBytes, 4);
-  const unsigned next = c.profile == isa::Profile::bgpt ? std::min(pc + 1, slots - 1) : (pc + 1) & (slots - 1);
-  out[isa::kPC] = uint8_t(next);
+  out[isa::kPC] = uint8_t(isa::next_pc(c, pc));
 }
 
 Scorer::Scorer(const isa::Config& c, Mode mode, int worst_k)
     : c_(c), mode_(mode), worst_k_(worst_k), fields_(isa::state_fields(c)) {
   for (const auto& f : fields_) per_field_.push_back({f.name, Pair{}});
 }
-
-namespace {
-
-// Scores one predicted state (bytes available: `avail`, the rest missing) into a Tally.
-void score_state(const uint8_t* truth, const uint8_t* prev, const uint8_t* pred, size_t avail, size_t sb, Tally& t) {
-  uint64_t matched = 0, changed = 0, matched_changed = 0;
-  for (size_t i = 0; i < sb; ++i) {
-    const bool ok = i < avail && pred[i] == truth[i];
-    matched += ok;
-    if (truth[i] != prev[i]) {
-      ++changed;
-      matched_changed += ok;
-    }
-  }
-  t.states += 1;
-  t.exact_states += matched == sb;
-  t.bytes += sb;
-  t.matched_bytes += matched;
-  t.changed_bytes += changed;
-  t.matched_changed += matched_changed;
-}
-
-}  // namespace
 
 void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const uint8_t> predicted) {
   const size_t ib = isa::image_bytes(c_), sb = isa::state_bytes(c_);
@@ -75,13 +45,10 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const
     // The baseline: from the true previous state (teacher) or its own previous one (rollout).
     do_nothing(c_, image, mode_ == Mode::teacher ? prev : base_prev.data(), base.data());
     base_prev = base;
-    Pair p;
-    score_state(truth, prev, pred, avail, sb, p.model);
-    score_state(truth, prev, base.data(), sb, sb, p.baseline);
+    const Pair p{isa::score_state(truth, prev, pred, avail, sb), isa::score_state(truth, prev, base.data(), sb, sb)};
     if (diverged < 0 && p.model.exact_states == 0) diverged = int64_t(k);
-    trace_model.add(p.model);
-    total_.model.add(p.model);
-    total_.baseline.add(p.baseline);
+    trace_model += p.model;
+    total_ += p;
     // State k follows the execution of the instruction in state k-1's IR (none for k = 1).
     std::string op = "(first fetch)", form = op;
     if (k > 1) {
@@ -93,29 +60,12 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const
         op = form = "(invalid)";
       }
     }
-    per_op_[op].model.add(p.model), per_op_[op].baseline.add(p.baseline);
-    per_form_[form].model.add(p.model), per_form_[form].baseline.add(p.baseline);
-    per_len_[bucket].model.add(p.model), per_len_[bucket].baseline.add(p.baseline);
-    for (size_t fi = 0; fi < fields_.size(); ++fi) {
-      const isa::Field& f = fields_[fi];
-      Pair& fp = per_field_[fi].second;
-      bool ok = true, base_ok = true, changed = false, ok_changed = true, base_ok_changed = true;
-      for (int b = 0; b < f.size; ++b) {
-        const size_t i = f.offset + b;
-        const bool m = i < avail && pred[i] == truth[i];
-        const bool bm = base[i] == truth[i];
-        ok &= m, base_ok &= bm;
-        if (truth[i] != prev[i]) changed = true, ok_changed &= m, base_ok_changed &= bm;
-      }
-      fp.model.states += 1, fp.baseline.states += 1;
-      fp.model.exact_states += ok, fp.baseline.exact_states += base_ok;
-      fp.model.bytes += 1, fp.baseline.bytes += 1;  // a field counts once
-      fp.model.matched_bytes += ok, fp.baseline.matched_bytes += base_ok;
-      if (changed) {
-        fp.model.changed_bytes += 1, fp.baseline.changed_bytes += 1;
-        fp.model.matched_changed += ok_changed, fp.baseline.matched_changed += base_ok_changed;
-      }
-    }
+    per_op_[op] += p;
+    per_form_[form] += p;
+    per_len_[bucket] += p;
+    for (size_t fi = 0; fi < fields_.size(); ++fi)
+      per_field_[fi].second += Pair{isa::score_field(fields_[fi], truth, prev, pred, avail),
+                                    isa::score_field(fields_[fi], truth, prev, base.data(), sb)};
   }
   exact_traces_ += diverged < 0;
   if (mode_ == Mode::rollout) {

@@ -11,24 +11,21 @@
 #include <string>
 #include <vector>
 
+#include "isa/compare.h"
 #include "isa/isa.h"
 
 namespace cpusim::harness {
 
-// Counts of one slice (all states, one opcode, one field, ...).
-struct Tally {
-  uint64_t states = 0, exact_states = 0;
-  uint64_t bytes = 0, matched_bytes = 0;
-  uint64_t changed_bytes = 0, matched_changed = 0;
-  void add(const Tally& o);
-  double byte_accuracy() const { return bytes ? double(matched_bytes) / bytes : 0; }
-  double state_accuracy() const { return states ? double(exact_states) / states : 0; }
-  double changed_byte_accuracy() const { return changed_bytes ? double(matched_changed) / changed_bytes : 1; }
-};
+// Counts of one slice (all states, one opcode, one field, ...): the one count type.
+using Tally = isa::Tally;
 
 // A slice scored for the model and for the do-nothing baseline.
 struct Pair {
   Tally model, baseline;
+  Pair& operator+=(const Pair& o) {
+    model += o.model, baseline += o.baseline;
+    return *this;
+  }
 };
 
 struct WorstCase {

@@ -2,6 +2,7 @@
 #include "harness/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -30,6 +31,7 @@ json pair_json(const Pair& p) {
 }
 
 std::string pct(double v) {
+  if (std::isnan(v)) return "-";  // nothing scored
   char b[32];
   std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
   return b;
@@ -45,17 +47,6 @@ std::string row(const std::string& name, const Pair& p) {
 const char* kHeader =
     "| | states | byte acc. | baseline | exact states | baseline | changed-byte acc. | baseline |\n"
     "|---|---|---|---|---|---|---|---|\n";
-
-// Field-by-field diff of one state.
-std::string diff_state(const isa::Config& c, const uint8_t* truth, const uint8_t* pred, size_t avail) {
-  std::string s;
-  for (size_t i = 0; i < isa::state_bytes(c); ++i) {
-    if (i < avail && pred[i] == truth[i]) continue;
-    s += "    " + isa::byte_name(c, i) + ": expected " + std::to_string(truth[i]) + ", predicted " +
-         (i < avail ? std::to_string(pred[i]) : std::string("(missing)")) + "\n";
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -135,14 +126,7 @@ std::string report_markdown(const Scorer& s, const json& meta) {
     md += "\n### trace " + std::to_string(w.trace) + ": " + pct(w.byte_accuracy) + " of bytes right";
     if (w.first_divergence >= 0) md += ", first wrong state " + std::to_string(w.first_divergence);
     md += "\n\n```\n";
-    const std::string listing = isa::disassemble_program(c.profile, std::span(w.image).subspan(0, ib));
-    size_t line = 0, pos = 0;
-    while (pos < listing.size() && line < 40) {
-      const size_t nl = listing.find('\n', pos);
-      md += std::to_string(line++) + ": " + listing.substr(pos, nl - pos) + "\n";
-      pos = nl + 1;
-    }
-    if (pos < listing.size()) md += "...\n";
+    md += isa::numbered_listing(c.profile, std::span(w.image).subspan(0, ib), "", 40);
     if (w.first_divergence >= 1) {
       const size_t k = size_t(w.first_divergence);
       const uint8_t* truth = w.truth.data() + k * sb;
@@ -151,7 +135,7 @@ std::string report_markdown(const Scorer& s, const json& meta) {
       md += "state " + std::to_string(k - 1) + " (true):  " + isa::format_state(c, w.truth.data() + (k - 1) * sb) + "\n";
       md += "state " + std::to_string(k) + " expected:  " + isa::format_state(c, truth) + "\n";
       if (avail == sb) md += "state " + std::to_string(k) + " predicted: " + isa::format_state(c, w.predicted.data() + off) + "\n";
-      md += "  differences:\n" + diff_state(c, truth, avail ? w.predicted.data() + off : nullptr, avail);
+      md += "  differences:\n" + isa::render_differences(c, truth, avail ? w.predicted.data() + off : nullptr, avail);
     }
     md += "```\n";
   }

@@ -17,8 +17,14 @@ VerifyResult verify_trace(const isa::Config& c, std::span<const uint8_t> file, c
   r.outcome = emu::run(c, file.subspan(0, ib), file.subspan(ib, sb), states);
   if (r.outcome.stop == emu::Stop::fault)
     throw Error(name + ": re-execution stopped: " + emu::describe_fault(c.profile, r.outcome));
-  r.trace = compare(std::span<const uint8_t>(states).subspan(sb), file.subspan(ib + sb), sb);
+  r.trace = isa::score_trace(states, file.subspan(ib + sb), sb);
   return r;
+}
+
+void VerifyTotals::add(const VerifyResult& r) {
+  ++traces;
+  exact_traces += r.trace.exact();
+  tally += r.trace.tally;
 }
 
 }  // namespace cpusim::harness

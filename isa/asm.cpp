@@ -3,6 +3,7 @@
 #include "isa/asm.h"
 
 #include <cctype>
+#include <cstdio>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -279,6 +280,34 @@ std::string format_state(const Config& c, const uint8_t* st) {
     }
   }
   return s;
+}
+
+std::string format_states(const Config& c, std::span<const uint8_t> states) {
+  const size_t sb = state_bytes(c);
+  std::string out = "step  " + state_heading(c) + "\n";
+  for (size_t k = 0; k * sb < states.size(); ++k) {
+    char step[32];
+    std::snprintf(step, sizeof step, "%-5zu ", k);
+    if ((k + 1) * sb > states.size()) {
+      out += step + ("(truncated: " + std::to_string(states.size() - k * sb) + " of " + std::to_string(sb) + " bytes)\n");
+      break;
+    }
+    out += step + format_state(c, states.data() + k * sb) + "\n";
+  }
+  return out;
+}
+
+std::string numbered_listing(Profile p, std::span<const uint8_t> image, const std::string& prefix, size_t max_lines) {
+  const std::string listing = disassemble_program(p, image);
+  std::string out;
+  size_t line = 0, pos = 0;
+  while (pos < listing.size() && line < max_lines) {
+    const size_t nl = listing.find('\n', pos);
+    out += prefix + std::to_string(line++) + ": " + listing.substr(pos, nl - pos) + "\n";
+    pos = nl + 1;
+  }
+  if (pos < listing.size()) out += prefix + "...\n";
+  return out;
 }
 
 }  // namespace cpusim::isa

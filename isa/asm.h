@@ -33,5 +33,12 @@ namespace cpusim::isa {
 // in hex), and the column headings that go above such lines.
 std::string state_heading(const Config& c);
 std::string format_state(const Config& c, const uint8_t* state);
+// A heading line, then one numbered line per state ("step  ..."); a truncated last state is
+// noted, not shown.
+std::string format_states(const Config& c, std::span<const uint8_t> states);
+// The program image's listing with each line numbered by its slot ("<prefix>N: MNEMONIC ..."),
+// at most `max_lines` lines (then "<prefix>...").
+std::string numbered_listing(Profile p, std::span<const uint8_t> image, const std::string& prefix = "",
+                             size_t max_lines = SIZE_MAX);
 
 }  // namespace cpusim::isa

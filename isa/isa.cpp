@@ -50,17 +50,30 @@ constexpr FormInfo kForms[] = {
 static_assert(std::size(kForms) == kNumForms);
 static_assert(sizeof(FormSet) * 8 >= kNumForms);
 
-bool reg_ok(Profile p, uint8_t v) { return p == Profile::bgpt ? (v >= 1 && v <= 10) : v < 10; }
+constexpr ProfileInfo kProfiles[] = {
+    // profile, name, memory, program, step limit, first register, byte 1, data in state, random length
+    {Profile::bgpt, "bgpt", 1024, 0, 65536, 1, "ACC", false, 255},
+    {Profile::toy, "toy", 32, 256, 256, 0, "FLAGS", true, 32},
+};
+static_assert(kProfiles[unsigned(Profile::bgpt)].profile == Profile::bgpt &&
+              kProfiles[unsigned(Profile::toy)].profile == Profile::toy, "one row per profile, in enum order");
+
+bool reg_ok(Profile p, uint8_t v) {
+  const unsigned r0 = profile_info(p).first_register;
+  return v >= r0 && v < r0 + kNumRegs;
+}
 
 bool is_pow2(unsigned v) { return v && !(v & (v - 1)); }
 
 }  // namespace
 
-std::string_view profile_name(Profile p) { return p == Profile::bgpt ? "bgpt" : "toy"; }
+const ProfileInfo& profile_info(Profile p) { return kProfiles[unsigned(p)]; }
+
+std::string_view profile_name(Profile p) { return profile_info(p).name; }
 
 Profile parse_profile(std::string_view name) {
-  if (name == "bgpt") return Profile::bgpt;
-  if (name == "toy") return Profile::toy;
+  for (const ProfileInfo& row : kProfiles)
+    if (name == row.name) return row.profile;
   throw Error("unknown ISA profile '" + std::string(name) + "' (expected bgpt or toy)");
 }
 
@@ -108,18 +121,14 @@ uint64_t table_hash(Profile p) {
 Config default_config(Profile p) {
   Config c;
   c.profile = p;
-  if (p == Profile::bgpt) {
-    c.memory_size = 1024;
-  } else {
-    c.memory_size = 32;
-    c.program_size = 256;
-  }
+  c.memory_size = profile_info(p).default_memory;
+  if (profile_info(p).default_program) c.program_size = profile_info(p).default_program;
   return c;
 }
 
 unsigned step_limit(const Config& c) {
   if (c.step_limit) return c.step_limit;
-  return c.profile == Profile::bgpt ? 65536 : 256;
+  return profile_info(c.profile).default_step_limit;
 }
 
 void validate(const Config& c) {
@@ -141,7 +150,7 @@ size_t image_bytes(const Config& c) {
 }
 
 size_t state_bytes(const Config& c) {
-  return c.profile == Profile::bgpt ? kHeaderBytes : kHeaderBytes + c.memory_size;
+  return kHeaderBytes + (profile_info(c.profile).data_in_state ? c.memory_size : 0);
 }
 
 unsigned program_capacity(const Config& c) {
@@ -150,18 +159,18 @@ unsigned program_capacity(const Config& c) {
 }
 
 std::string reg_name(Profile p, unsigned v) {
-  if (p == Profile::bgpt) return std::string(1, char('A' + v - 1));
+  if (profile_info(p).first_register == 1) return std::string(1, char('A' + v - 1));  // bgpt: A..J
   return "R" + std::to_string(v);
 }
 
 std::vector<Field> state_fields(const Config& c) {
   std::vector<Field> f;
   f.push_back({"PC", kPC, 1});
-  f.push_back({c.profile == Profile::bgpt ? "ACC" : "FLAGS", kAcc, 1});
+  const ProfileInfo& p = profile_info(c.profile);
+  f.push_back({p.byte1, kAcc, 1});
   f.push_back({"IR", kIR, 4});
-  for (int r = 0; r < kNumRegs; ++r)
-    f.push_back({reg_name(c.profile, c.profile == Profile::bgpt ? r + 1 : r), uint16_t(kRegs + r), 1});
-  if (c.profile == Profile::toy)
+  for (unsigned r = 0; r < kNumRegs; ++r) f.push_back({reg_name(c.profile, p.first_register + r), uint16_t(kRegs + r), 1});
+  if (p.data_in_state)
     for (unsigned a = 0; a < c.memory_size; ++a)
       f.push_back({"M[" + std::to_string(a) + "]", uint16_t(kHeaderBytes + a), 1});
   return f;

@@ -15,6 +15,21 @@ namespace cpusim::isa {
 
 enum class Profile : uint8_t { bgpt, toy };
 
+// Everything that differs between the profiles besides their opcode tables and semantics, one
+// row each: the functions below read these rows instead of branching on the profile.
+struct ProfileInfo {
+  Profile profile;
+  const char* name;                // "bgpt", "toy"
+  unsigned default_memory;         // bgpt: the whole memory; toy: the data memory
+  unsigned default_program;        // toy: the separate program image (bgpt: 0, the program is in memory)
+  unsigned default_step_limit;     // instructions fetched at most
+  unsigned first_register;         // operand value of the first register (bgpt A = 1, toy R0 = 0)
+  const char* byte1;               // the state's byte 1: "ACC" or "FLAGS"
+  bool data_in_state;              // toy: the data memory is part of every state
+  unsigned max_random_len;         // datagen's default longest program (capped by the image)
+};
+const ProfileInfo& profile_info(Profile p);
+
 std::string_view profile_name(Profile p);
 // Parses "bgpt" or "toy"; throws cpusim::Error otherwise.
 Profile parse_profile(std::string_view name);
@@ -92,6 +107,15 @@ inline constexpr size_t kHeaderBytes = 16;  // PC, ACC|FLAGS, IR0..3, ten regist
 size_t image_bytes(const Config& c);        // bgpt: memory_size; toy: program_size
 size_t state_bytes(const Config& c);        // bgpt: 16; toy: 16 + memory_size
 unsigned program_capacity(const Config& c); // instruction slots in the image
+
+// The PC after fetching the instruction at `pc`, in a machine of `slots` instruction slots
+// (program_capacity): bgpt stays at its last slot (the cap), toy wraps (slots is a power of 2).
+// The one statement of the rule: the interpreter, the Unicorn lowering and the do-nothing
+// baseline all call it.
+constexpr unsigned next_pc(Profile p, unsigned slots, unsigned pc) {
+  return p == Profile::bgpt ? (pc + 1 < slots ? pc + 1 : slots - 1) : (pc + 1) & (slots - 1);
+}
+inline unsigned next_pc(const Config& c, unsigned pc) { return next_pc(c.profile, program_capacity(c), pc); }
 
 // Byte offsets of the state header, the same in both profiles.
 enum StateByte : uint8_t { kPC = 0, kAcc = 1, kFlags = 1, kIR = 2, kRegs = 6 };

@@ -1,5 +1,5 @@
 // model/api.h: what the rest of cpusim calls in model/, without torch headers: training,
-// parameter counts, and a loaded model that predicts states.
+// parameter counts, and a loaded model that predicts states (a harness::Predictor).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/predictor.h"
 #include "isa/isa.h"
 #include "model/config.h"
 
@@ -31,15 +32,18 @@ struct TrainSummary {
   bool stopped_on_nan = false;
 };
 TrainSummary train(const TrainConfig& t);
+// "train: N steps in S s; final loss ...; held-out loss ... (... at step K), teacher-forced byte
+// accuracy ...%" (one line, with its newline).
+std::string summary_line(const TrainSummary& s);
 
 // A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
 // (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.
-class Simulator {
+class Simulator : public harness::Predictor {
  public:
   Simulator(const std::string& checkpoint, const std::string& device = "cpu", int threads = 0,
             const std::string& precision = "fp32");
-  ~Simulator();
-  const isa::Config& isa() const;
+  ~Simulator() override;
+  const isa::Config& isa() const override;
   const ModelConfig& config() const;
   int64_t parameters() const;
 
@@ -47,14 +51,20 @@ class Simulator {
   // first from the true history before it: state_bytes * (states - 1) values per trace, each a
   // byte or 256 (the model predicted the end symbol). A state spanning several patches (toy)
   // is predicted patch by patch with the true earlier patches of that state.
-  std::vector<std::vector<int16_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces);
+  std::vector<std::vector<int16_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces) override;
 
   // Rollout: from the image and initial state only, feeding back its own states, until a
   // predicted state's IR is HLT, the model predicts the end symbol, or `max_steps` states.
   // Returns, per program, the predicted states after the first. Batched over programs; the
   // patch decoder keeps a KV cache (use_cache = false recomputes the whole history each patch).
   std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes, int max_steps,
-                                            bool use_cache = true);
+                                            bool use_cache);
+  std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes,
+                                            int max_steps) override {
+    return rollout(prefixes, max_steps, true);
+  }
+  // {"model": checkpoint path, "parameters": N, "copy_path": bool}, for reports.
+  nlohmann::json describe() const override;
 
  private:
   struct Impl;

@@ -4,11 +4,15 @@
 #include <cmath>
 
 #include "common/io.h"
+#include "isa/isa.h"
 #include "model/compat.h"
 
 namespace cpusim::model {
 
 namespace nn = torch::nn;
+
+// A machine state is a whole number of patches (isa's layouts), and the model's patch is that unit.
+static_assert(kPatchSize == int(isa::kPatchBytes), "the model's patch is the state layout's patch");
 
 ModelConfig preset(const std::string& name) {
   ModelConfig c;

@@ -7,8 +7,12 @@
 
 namespace cpusim::model {
 
+// Bytes per patch: the paper's 16, and the unit of cpusim's state layouts (isa::kPatchBytes),
+// so a state is a whole number of patches. The model assumes it (static_assert in bgpt.cpp).
+inline constexpr int kPatchSize = 16;
+
 struct ModelConfig {
-  int patch_size = 16;      // bytes per patch (the paper's 16)
+  int patch_size = kPatchSize;  // bytes per patch (the paper's 16; fixed)
   int max_patches = 512;    // patch positions, begin and end patches included (paper: 512)
   int patch_layers = 12;    // patch-level GPT-2 blocks (paper: 12)
   int byte_layers = 3;      // byte-level GPT-2 blocks (paper: 3)
@@ -19,6 +23,25 @@ struct ModelConfig {
   // two differ by under 1e-3, and erf runs ~4x faster on libtorch 1.13's CPU kernels).
   std::string gelu = "tanh";
 };
+
+// Each ModelConfig field once, for the checkpoint JSON and the CLI's overrides:
+// f(name, member, info). The one list of the fields besides the struct itself.
+struct FieldInfo {
+  const char* option;  // the `cpusim train` override (--patch-layers ...), or nullptr for none
+  const char* help;
+  bool since_v1;       // absent from checkpoints made before it: those read the struct default
+};
+template <class Config, class F>
+void for_each_field(Config& c, F&& f) {
+  f("patch_size", c.patch_size, FieldInfo{nullptr, "bytes per patch", false});
+  f("max_patches", c.max_patches, FieldInfo{"max-patches", "override the preset", false});
+  f("patch_layers", c.patch_layers, FieldInfo{"patch-layers", "override the preset", false});
+  f("byte_layers", c.byte_layers, FieldInfo{"byte-layers", "override the preset", false});
+  f("width", c.width, FieldInfo{"width", "override the preset", false});
+  f("heads", c.heads, FieldInfo{"heads", "override the preset", false});
+  f("copy_path", c.copy_path, FieldInfo{nullptr, "byte decoder also sees the previous patch's byte i", false});
+  f("gelu", c.gelu, FieldInfo{nullptr, "tanh or erf", true});
+}
 
 // "tiny", "small", "paper"; throws cpusim::Error for another name.
 ModelConfig preset(const std::string& name);

@@ -11,6 +11,7 @@
 namespace cpusim::model {
 
 struct Simulator::Impl {
+  std::string path;
   Checkpoint ckpt;
   torch::Device device{torch::kCPU};
   bool bf16 = false;
@@ -24,6 +25,7 @@ Simulator::Simulator(const std::string& checkpoint, const std::string& device, i
   impl_->device = pick_device(device);
   impl_->bf16 = use_bf16(precision, impl_->device);
   set_cpu_threads(threads, impl_->bf16, impl_->device);
+  impl_->path = checkpoint;
   impl_->ckpt = load_checkpoint(checkpoint, impl_->device);
   impl_->ckpt.model->eval();
   impl_->layout = layout_of(impl_->ckpt.isa);
@@ -34,12 +36,15 @@ Simulator::~Simulator() = default;
 const isa::Config& Simulator::isa() const { return impl_->ckpt.isa; }
 const ModelConfig& Simulator::config() const { return impl_->ckpt.model_config; }
 int64_t Simulator::parameters() const { return impl_->parameters; }
+nlohmann::json Simulator::describe() const {
+  return {{"model", impl_->path}, {"parameters", impl_->parameters}, {"copy_path", impl_->ckpt.model_config.copy_path}};
+}
 
 namespace {
 
 // Trace bytes -> patches tensor (B, T, S) with a begin patch in front, right-padded.
 torch::Tensor to_patches(const std::vector<std::span<const uint8_t>>& seqs, int64_t T) {
-  const int64_t B = int64_t(seqs.size()), S = 16;
+  const int64_t B = int64_t(seqs.size()), S = kPatchSize;
   auto t = torch::full({B, T, S}, kPad, torch::kLong);
   auto a = t.accessor<int64_t, 3>();
   for (int64_t b = 0; b < B; ++b)
@@ -53,7 +58,7 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<s
   torch::NoGradGuard ng;
   BGPT& m = impl_->ckpt.model;
   const Layout& l = impl_->layout;
-  const int64_t S = 16, first = l.image_patches + l.state_patches;
+  const int64_t S = kPatchSize, first = l.image_patches + l.state_patches;
   int64_t T = 0;
   for (const auto& t : traces) T = std::max<int64_t>(T, int64_t(t.size()) / S);
   T = std::min<int64_t>(T, m->config.max_patches);  // inputs: begin + patches 0..n-2 predict patches 0..n-1
@@ -83,7 +88,7 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
   torch::NoGradGuard ng;
   BGPT& m = impl_->ckpt.model;
   const Layout& l = impl_->layout;
-  const int64_t S = 16, B = int64_t(prefixes.size());
+  const int64_t S = kPatchSize, B = int64_t(prefixes.size());
   const int64_t T0 = 1 + l.image_patches + l.state_patches;
   for (const auto& p : prefixes)
     if (int64_t(p.size()) != (T0 - 1) * S) throw Error("rollout: a prefix is not image + initial state");

@@ -2,6 +2,8 @@
 // profiles agree; single instructions on random states agree (RapidCheck); broken semantics are
 // caught, reported field by field with host code, and shrunk to a small reproducer.
 #include <gtest/gtest.h>
+
+#include <bit>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
@@ -9,6 +11,7 @@
 
 #include "datagen/generator.h"
 #include "emulator/crosscheck.h"
+#include "emulator/crosscheck_run.h"
 #include "emulator/lower.h"
 #include "isa/asm.h"
 #include "tests/test_util.h"
@@ -122,7 +125,8 @@ TEST(Crosscheck, MutantIsCaughtReportedAndShrunk) {
   EXPECT_EQ(m->insn.op, 7);
   const std::string report = xcheck::describe(c, checker, *m);
   EXPECT_NE(report.find("after executing: ADD"), std::string::npos) << report;
-  EXPECT_NE(report.find("interpreter  unicorn"), std::string::npos) << report;
+  EXPECT_NE(report.find(": interpreter "), std::string::npos) << report;  // a field's two values
+  EXPECT_NE(report.find(", unicorn "), std::string::npos) << report;
   EXPECT_NE(report.find("add w0"), std::string::npos) << report;  // Capstone's listing of the block
   const xcheck::Repro r = xcheck::minimise(c, checker, inst.image, inst.init, &mut);
   // Shrunk to the ADD and the HLT.
@@ -138,21 +142,30 @@ TEST(Crosscheck, EveryOpcodeHasALoweringAndAllMutantsAreCaught) {
   for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
     datagen::GenConfig g;
     g.isa = isa::default_config(p);
-    xcheck::Checker checker(g.isa);
-    for (const isa::OpInfo& op : isa::opcodes(p))
-      for (int f = 0; f < isa::kNumForms; ++f) {
-        if (!(op.forms & isa::form_bit(isa::Form(f)))) continue;
-        const emu::Mutation mut{op.code, isa::Form(f), false};
-        bool caught = false;
-        datagen::Instance inst;
-        for (uint64_t i = 0; i < 300 && !caught; ++i) {
-          datagen::Rng rng = datagen::Rng::for_item(77, i);
-          datagen::random_instance(g, rng, inst);
-          caught = checker.check(inst.image, inst.init, &mut).has_value();
-        }
-        EXPECT_TRUE(caught) << op.mnemonic << " " << isa::form_info(isa::Form(f)).text;
-      }
+    const auto st = xcheck::self_test(g.isa, datagen::random_programs(g, 77), 300, /*jobs=*/2, /*edges=*/false);
+    size_t forms = 0;
+    for (const isa::OpInfo& op : isa::opcodes(p)) forms += std::popcount(unsigned(op.forms));
+    EXPECT_EQ(st.mutants.size(), forms);  // one mutant per (opcode, form) of the table
+    EXPECT_EQ(st.caught(), int(forms));
+    EXPECT_EQ(st.survivors(p), std::vector<std::string>{});
   }
+}
+
+TEST(Crosscheck, RunnerFindsTheLowestFailingProgramWhateverTheJobs) {
+  datagen::GenConfig g;
+  g.isa = isa::default_config(isa::Profile::toy);
+  const auto mut = xcheck::parse_mutation(g.isa.profile, "ADD r,r");
+  ASSERT_TRUE(mut);
+  EXPECT_EQ(xcheck::mutation_name(g.isa.profile, *mut), "ADD r,r");
+  EXPECT_FALSE(xcheck::parse_mutation(g.isa.profile, "ADD r,r,r,r"));
+  const auto one = xcheck::run_programs(g.isa, datagen::random_programs(g, 9), 400, 1, &*mut);
+  const auto two = xcheck::run_programs(g.isa, datagen::random_programs(g, 9), 400, 2, &*mut);
+  ASSERT_TRUE(one.first && two.first);
+  EXPECT_EQ(one.first->index, two.first->index);
+  EXPECT_EQ(one.first->mismatch.step, two.first->mismatch.step);
+  const auto clean = xcheck::run_programs(g.isa, datagen::random_programs(g, 9), 400, 2);
+  EXPECT_FALSE(clean.first);
+  EXPECT_EQ(clean.programs, 400u);
 }
 
 TEST(CrosscheckCli, ReportsAndErrors) {

@@ -100,7 +100,7 @@ TEST(Datagen, EveryTraceReExecutesExactly) {
       const auto t = std::span(d.bytes).subspan(d.offsets[i], d.offsets[i + 1] - d.offsets[i]);
       ASSERT_EQ(t.size(), ib + sb * (steps[i] + 1));
       const auto v = harness::verify_trace(r.info().isa, t, "t");
-      ASSERT_EQ(v.trace.score.matched_bytes, v.trace.score.state_bytes);
+      ASSERT_EQ(v.trace.tally.matched_bytes, v.trace.tally.bytes);
     }
   }
 }

@@ -50,9 +50,7 @@ TEST_P(ToyGolden, ExecutesPerSpec) {
   EXPECT_EQ(std::vector<uint8_t>(r.state(2), r.state(2) + sb), want) << g.insn;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryOpcode, ToyGolden,
-    ::testing::Values(
+const std::vector<Golden> kGolden = {
         Golden{"LDI R3, 42", {{treg(3), 42}}, -1}, Golden{"LDI R9, 0", {{treg(9), 0}}, -1},
         Golden{"MOV R0, R2", {{treg(0), 200}}, -1},
         Golden{"LD R0, [5]", {{treg(0), 15}}, -1}, Golden{"LD R9, [31]", {{treg(9), 93}}, -1},
@@ -78,14 +76,25 @@ INSTANTIATE_TEST_SUITE_P(
         Golden{"CMPI R0, 10", {}, Z}, Golden{"CMPI R0, 11", {}, C}, Golden{"CMPI R2, 0", {}, 0},
         // A branch to the next instruction (1) changes nothing.
         Golden{"JMP 1", {}, -1}, Golden{"JZ 1", {}, -1}, Golden{"JNZ 1", {}, -1},
-        Golden{"JC 1", {}, -1}, Golden{"JNC 1", {}, -1}));
+        Golden{"JC 1", {}, -1}, Golden{"JNC 1", {}, -1}};
 
-TEST(ToyEmulator, EveryOpcodeHasAGoldenCase) {
-  std::set<std::string> covered = {"HLT"};
-  for (const char* t : {"LDI", "MOV", "LD", "ST", "LDR", "STR", "ADD", "SUB", "AND", "OR", "XOR", "ADDI",
-                        "INC", "DEC", "SHL", "SHR", "CMP", "CMPI", "JMP", "JZ", "JNZ", "JC", "JNC"})
-    covered.insert(t);
-  for (const isa::OpInfo& op : isa::opcodes(isa::Profile::toy)) EXPECT_TRUE(covered.count(op.mnemonic)) << op.mnemonic;
+INSTANTIATE_TEST_SUITE_P(EveryOpcode, ToyGolden, ::testing::ValuesIn(kGolden));
+
+TEST(ToyEmulator, EveryOpcodeAndFormHasAGoldenCase) {
+  // The cases that run above (kGolden, and the HLT every case ends with) cover every (opcode,
+  // form) pair of the table.
+  std::set<std::pair<int, int>> covered;
+  std::vector<std::string> texts = {"HLT"};
+  for (const Golden& g : kGolden) texts.push_back(g.insn);
+  for (const std::string& text : texts) {
+    const auto b = isa::assemble(isa::Profile::toy, text);
+    covered.insert({b[0], int(*isa::form_of(isa::Profile::toy, isa::insn_at(b.data())))});
+  }
+  for (const isa::OpInfo& op : isa::opcodes(isa::Profile::toy))
+    for (int f = 0; f < isa::kNumForms; ++f) {
+      if (!(op.forms & isa::form_bit(isa::Form(f)))) continue;
+      EXPECT_TRUE(covered.count({op.code, f})) << op.mnemonic << " " << isa::form_info(isa::Form(f)).text;
+    }
 }
 
 // Runs `JCC 2 / LDI R0, 1 / HLT` with FLAGS = flags: R0 stays 10 when the branch is taken.

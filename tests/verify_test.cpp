@@ -22,10 +22,10 @@ std::vector<uint8_t> make_trace(const isa::Config& c) {
 TEST(Verify, PerfectTraceScoresAll) {
   const isa::Config c = test::bgpt_config();
   const auto r = harness::verify_trace(c, make_trace(c), "t.bin");
-  EXPECT_EQ(r.trace.score.state_bytes, 48u);
-  EXPECT_EQ(r.trace.score.matched_bytes, 48u);
-  EXPECT_EQ(r.trace.score.states, 3u);
-  EXPECT_EQ(r.trace.score.exact_states, 3u);
+  EXPECT_EQ(r.trace.tally.bytes, 48u);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 48u);
+  EXPECT_EQ(r.trace.tally.states, 3u);
+  EXPECT_EQ(r.trace.tally.exact_states, 3u);
   EXPECT_EQ(r.trace.first_mismatch, -1);
 }
 
@@ -37,8 +37,8 @@ TEST(Verify, CorruptedBytesCountExactly) {
   t[1024 + 16 * 1 + 7] ^= 0xff;
   t[1024 + 16 * 3 + 0] = 99;
   const auto r = harness::verify_trace(c, t, "t.bin");
-  EXPECT_EQ(r.trace.score.matched_bytes, 45u);
-  EXPECT_EQ(r.trace.score.exact_states, 1u);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 45u);
+  EXPECT_EQ(r.trace.tally.exact_states, 1u);
   EXPECT_EQ(r.trace.first_mismatch, 1);
 }
 
@@ -49,8 +49,8 @@ TEST(Verify, ReExecutesFromTheFilesFirstState) {
   auto t = make_trace(c);
   t[1024 + 9] = 5;
   const auto r = harness::verify_trace(c, t, "t.bin");
-  EXPECT_EQ(r.trace.score.matched_bytes, 45u);
-  EXPECT_EQ(r.trace.score.exact_states, 0u);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 45u);
+  EXPECT_EQ(r.trace.tally.exact_states, 0u);
   EXPECT_EQ(r.trace.first_mismatch, 1);
 }
 
@@ -59,10 +59,10 @@ TEST(Verify, TruncatedTraceCountsMissingBytes) {
   auto t = make_trace(c);
   t.resize(t.size() - 20);  // state 3 gone, 4 bytes of state 2 gone
   const auto r = harness::verify_trace(c, t, "t.bin");
-  EXPECT_EQ(r.trace.score.state_bytes, 48u);
-  EXPECT_EQ(r.trace.score.matched_bytes, 28u);
-  EXPECT_EQ(r.trace.score.missing_bytes, 20u);
-  EXPECT_EQ(r.trace.score.exact_states, 1u);
+  EXPECT_EQ(r.trace.tally.bytes, 48u);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 28u);
+  EXPECT_EQ(r.trace.tally.missing_bytes, 20u);
+  EXPECT_EQ(r.trace.tally.exact_states, 1u);
   EXPECT_EQ(r.trace.first_mismatch, 2);
 }
 
@@ -71,8 +71,8 @@ TEST(Verify, ExtraBytesAreIgnored) {
   auto t = make_trace(c);
   t.insert(t.end(), 40, 0xab);
   const auto r = harness::verify_trace(c, t, "t.bin");
-  EXPECT_EQ(r.trace.score.matched_bytes, 48u);
-  EXPECT_EQ(r.trace.score.state_bytes, 48u);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 48u);
+  EXPECT_EQ(r.trace.tally.bytes, 48u);
 }
 
 TEST(Verify, OnlyImageAndFirstStateScoresMissingEverything) {
@@ -80,9 +80,9 @@ TEST(Verify, OnlyImageAndFirstStateScoresMissingEverything) {
   auto t = make_trace(c);
   t.resize(1024 + 16);
   const auto r = harness::verify_trace(c, t, "t.bin");
-  EXPECT_EQ(r.trace.score.matched_bytes, 0u);
-  EXPECT_EQ(r.trace.score.state_bytes, 48u);
-  EXPECT_EQ(r.trace.score.exact_states, 0u);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 0u);
+  EXPECT_EQ(r.trace.tally.bytes, 48u);
+  EXPECT_EQ(r.trace.tally.exact_states, 0u);
 }
 
 TEST(Verify, TooShortFileIsAnErrorNamingIt) {
@@ -115,8 +115,8 @@ TEST(Verify, ToyTraceWithMemoryCorruption) {
   ASSERT_EQ(t.size(), 256 + sb * 4);
   t[256 + sb * 3 + 16 + 4] = 0;  // the stored byte, in the last state
   const auto r = harness::verify_trace(c, t, "t.bin");
-  EXPECT_EQ(r.trace.score.state_bytes, 3 * sb);
-  EXPECT_EQ(r.trace.score.matched_bytes, 3 * sb - 1);
+  EXPECT_EQ(r.trace.tally.bytes, 3 * sb);
+  EXPECT_EQ(r.trace.tally.matched_bytes, 3 * sb - 1);
   EXPECT_EQ(r.trace.first_mismatch, 3);
 }
 

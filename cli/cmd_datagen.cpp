@@ -1,0 +1,42 @@
+// cli/cmd_datagen.cpp: `cpusim datagen`: random programs run on the interpreter, written as a
+// train/test set (datagen/generate.h).
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "cli/print.h"
+#include "datagen/generate.h"
+
+namespace cpusim::cli {
+
+int cmd_datagen(const Args& args) {
+  IsaOptions io;
+  datagen::DatagenConfig c;
+  std::string out, format = "h5";
+  bool json = false, quiet = false;
+  po::options_description d("datagen options");
+  io.add(d);
+  d.add_options()("train", po::value(&c.train)->default_value(1000), "instances in the train split")
+      ("test", po::value(&c.test)->default_value(100), "instances in the test split")
+      ("seed", po::value(&c.seed)->default_value(0), "random seed")
+      ("min-len", po::value(&c.gen.min_len)->default_value(1), "shortest program, instructions (HLT included)")
+      ("max-len", po::value(&c.gen.max_len), "longest program (default: bgpt min(255, memory/4); toy min(32, program/4))")
+      ("backward-branch", po::value(&c.gen.backward_branch)->default_value(0.25), "toy: chance a branch jumps back")
+      ("jobs,j", po::value(&c.jobs)->default_value(std::max(1u, std::thread::hardware_concurrency())),
+       "worker threads")
+      ("format", po::value(&format)->default_value("h5"), "h5 (one HDF5 file) or bin (the paper's folders)")
+      ("output,o", po::value(&out)->required(), "output .h5 file or folder")
+      ("json", po::bool_switch(&json), "print the summary as JSON")
+      ("quiet,q", po::bool_switch(&quiet), "no progress display");
+  po::variables_map vm;
+  if (!parse("datagen", "--isa P --train N --test M --seed S [--jobs J] [--format h5|bin] -o OUT", d, {}, args, vm))
+    return 0;
+  c.gen.isa = io.config();
+  c.progress = !quiet;
+  datagen::validate(c.gen);
+  print_datagen_start(c);
+  print_datagen_summary(c, datagen::make_set(c, format, out), format, out, json);
+  return 0;
+}
+
+}  // namespace cpusim::cli

@@ -1,0 +1,95 @@
+// cli/cmd_train.cpp: `cpusim train`: fills model::TrainConfig from the command line and trains.
+#include <iostream>
+#include <map>
+#include <type_traits>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "common/io.h"
+#include "model/api.h"
+
+namespace cpusim::cli {
+
+namespace {
+
+// --patch-layers, --width, ...: the ModelConfig fields a command line may override, from the
+// field list (model/config.h); 0 keeps the preset's value.
+struct Overrides {
+  std::map<std::string, int> ints;
+  void add(po::options_description& d) {
+    model::ModelConfig c;
+    model::for_each_field(c, [&](const char*, auto& v, const model::FieldInfo& f) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, int>)
+        if (f.option) d.add_options()(f.option, po::value(&ints[f.option]), f.help);
+    });
+  }
+  void apply(model::ModelConfig& c) {
+    model::for_each_field(c, [&](const char*, auto& v, const model::FieldInfo& f) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, int>)
+        if (f.option && ints[f.option]) v = ints[f.option];
+    });
+  }
+};
+
+}  // namespace
+
+int cmd_train(const Args& args) {
+  model::TrainConfig t;
+  bool dry_run = false, copy_path = false, no_copy_path = false;
+  Overrides over;
+  std::string gelu;
+  po::options_description d("train options");
+  d.add_options()("data", po::value(&t.data), "HDF5 trace set (cpusim datagen)")
+      ("output,o", po::value(&t.out_dir), "run folder (checkpoint.pt, model.pt, log.jsonl, config.json)")
+      ("preset", po::value(&t.preset)->default_value("small"), "tiny, small or paper")
+      ("copy-path", po::bool_switch(&copy_path), "byte decoder also sees the previous patch's byte i")
+      ("no-copy-path", po::bool_switch(&no_copy_path), "the paper's architecture (the default)")
+      ("gelu", po::value(&gelu)->default_value("tanh"), "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)");
+  over.add(d);
+  d.add_options()("steps", po::value(&t.steps)->default_value(0), "optimizer steps (0: --epochs)")
+      ("epochs", po::value(&t.epochs)->default_value(1), "passes over the train split")
+      ("batch", po::value(&t.batch)->default_value(16), "traces per micro-batch")
+      ("accum", po::value(&t.accum)->default_value(1), "micro-batches per step")
+      ("lr", po::value(&t.lr)->default_value(1e-3), "peak learning rate")
+      ("warmup", po::value(&t.warmup)->default_value(100), "warm-up steps")
+      ("weight-decay", po::value(&t.weight_decay)->default_value(0.01), "AdamW weight decay")
+      ("clip", po::value(&t.clip)->default_value(1.0), "gradient norm clip (0: none)")
+      ("loss-on", po::value(&t.loss_on)->default_value("states"), "states (after the first) or all (the paper)")
+      ("device", po::value(&t.device)->default_value("cpu"), "cpu or cuda")
+      ("precision", po::value(&t.precision)->default_value("auto"), "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
+      ("cuda-graphs", po::bool_switch(&t.cuda_graphs), "on CUDA, replay each step's forward and backward from a CUDA graph captured per padded batch shape")
+      ("resume", po::bool_switch(&t.resume), "continue from RUN_DIR/checkpoint.pt")
+      ("eval-every", po::value(&t.eval_every)->default_value(200), "steps between held-out evaluations")
+      ("eval-traces", po::value(&t.eval_traces)->default_value(256), "test traces for held-out figures")
+      ("checkpoint-every", po::value(&t.checkpoint_every)->default_value(500), "steps between checkpoints")
+      ("max-minutes", po::value(&t.max_minutes)->default_value(0), "stop after this much training time (the learning-rate schedule follows the clock too)")
+      ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
+      ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
+      ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
+      ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
+      ("quiet,q", po::bool_switch(&t.quiet), "no progress output")
+      ("profile", po::value(&t.profile), "write libtorch's per-operator trace of steps 3..7 (host time per call and, on CUDA, device time; chrome://tracing JSON) to this file")
+      ("timing", po::bool_switch(&t.timing), "at the end, print where a step's time went (batch, forward, backward, clip, optimizer; waits for the device after each)");
+  po::variables_map vm;
+  if (!parse("train", "--data D.h5 --preset P [--steps N | --epochs E] [--batch B] [--lr X] -o RUN_DIR", d, {}, args, vm))
+    return 0;
+  t.model = model::preset(t.preset);
+  if (copy_path && no_copy_path) throw Error("--copy-path and --no-copy-path together");
+  t.model.copy_path = copy_path;
+  over.apply(t.model);
+  if (gelu != "tanh" && gelu != "erf") throw Error("--gelu " + gelu + ": expected tanh or erf");
+  t.model.gelu = gelu;
+  if (t.model.width % t.model.heads) throw Error("--width must be a multiple of --heads");
+  if (t.batch < 1 || t.accum < 1) throw Error("--batch and --accum must be at least 1");
+  if (dry_run) {
+    std::cout << model::config_json(t, model::parameter_count(t.model)) << "\n";
+    return 0;
+  }
+  if (t.data.empty()) throw Error("--data is required (an HDF5 set from cpusim datagen)");
+  if (t.out_dir.empty()) throw Error("-o RUN_DIR is required");
+  const auto s = model::train(t);
+  std::cerr << model::summary_line(s);
+  return s.stopped_on_nan ? 1 : 0;
+}
+
+}  // namespace cpusim::cli

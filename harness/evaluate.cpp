@@ -1,0 +1,158 @@
+// harness/evaluate.cpp: the evaluation loop behind `cpusim eval` and `cpusim pipeline`.
+#include "harness/evaluate.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include "common/io.h"
+#include "common/progress.h"
+#include "datagen/dataset.h"
+#include "datagen/paper_layout.h"
+#include "harness/report.h"
+
+namespace cpusim::harness {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void require_same_machine(const isa::Config& model, const isa::Config& data, const std::string& what) {
+  if (model.profile == data.profile && model.memory_size == data.memory_size &&
+      isa::image_bytes(model) == isa::image_bytes(data))
+    return;
+  const bool smaller_bgpt = model.profile == isa::Profile::bgpt && data.profile == isa::Profile::bgpt &&
+                            model.memory_size < data.memory_size;
+  throw Error(what + ": the model was trained on --isa " + std::string(isa::profile_name(model.profile)) +
+              " --memory-size " + std::to_string(model.memory_size) + ", the data is --isa " +
+              std::string(isa::profile_name(data.profile)) + " --memory-size " + std::to_string(data.memory_size) +
+              (smaller_bgpt ? " (to keep its programs that fit the smaller memory: `cpusim dataset export` it, then "
+                              "`cpusim dataset import --isa bgpt --memory-size " +
+                                  std::to_string(model.memory_size) + " --paper-layout --skip-invalid`)"
+                            : ""));
+}
+
+// Writes one predicted trace (prefix + predicted states) into the predictions folder.
+void write_prediction(const EvalConfig& ec, const isa::Config& c, const std::string& dir, uint64_t index,
+                      std::span<const uint8_t> prefix, const std::vector<uint8_t>& pred) {
+  std::vector<uint8_t> file(prefix.begin(), prefix.end());
+  file.insert(file.end(), pred.begin(), pred.end());
+  if (ec.paper_layout) file = datagen::to_paper_layout(c, file);
+  char name[32];
+  std::snprintf(name, sizeof name, "/%s-%07llu.bin", ec.split.c_str(), (unsigned long long)index);
+  write_file_atomic(dir + name, file);
+}
+
+// The predictor's states for a batch of traces: teacher-forced (the end symbol inside a state
+// reads as 0, and is counted) or a rollout that stops where the longest true trace stops.
+std::vector<std::vector<uint8_t>> predict(Predictor& p, Mode mode, const std::vector<std::span<const uint8_t>>& traces,
+                                          const isa::Config& c, uint64_t& end_symbols) {
+  const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
+  std::vector<std::vector<uint8_t>> pred(traces.size());
+  if (mode == Mode::teacher) {
+    const auto t = p.predict_teacher(traces);
+    for (size_t k = 0; k < traces.size(); ++k)
+      for (int16_t v : t[k]) {
+        end_symbols += v > 255;
+        pred[k].push_back(uint8_t(v > 255 ? 0 : v));
+      }
+    return pred;
+  }
+  std::vector<std::span<const uint8_t>> prefixes;
+  int max_steps = 0;
+  for (const auto& t : traces) {
+    prefixes.push_back(t.subspan(0, ib + sb));
+    max_steps = std::max<int>(max_steps, int((t.size() - ib) / sb) - 1);
+  }
+  return p.rollout(prefixes, max_steps);
+}
+
+}  // namespace
+
+EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
+  const int split = datagen::split_index(ec.split);
+  datagen::H5Reader set(ec.data);
+  const isa::Config& c = set.info().isa;
+  const nlohmann::json who = p.describe();
+  require_same_machine(p.isa(), c, who.value("model", std::string("the predictor")));
+  if (ec.paper_layout) {
+    datagen::require_paper_profile(c, "--paper-layout");
+    if (ec.predictions.empty()) throw Error("--paper-layout: it is the layout of --write-predictions, which is missing");
+  }
+  const uint64_t n = ec.limit ? std::min(ec.limit, set.size(split)) : set.size(split);
+  if (n == 0) throw Error(ec.data + ": the " + ec.split + " split is empty");
+  const std::string preds_tmp = ec.predictions.empty() ? "" : temp_sibling(ec.predictions).string();
+  if (!ec.predictions.empty()) {
+    std::error_code err;
+    if (fs::exists(ec.predictions, err))
+      throw Error(ec.predictions + ": already exists; remove it or choose another --write-predictions");
+    fs::create_directories(preds_tmp, err);
+    if (err) throw Error(ec.predictions + ": cannot create: " + err.message());
+  }
+  EvalResult r{Scorer(c, ec.mode, ec.worst), {}, {}, 0};
+  const std::string mode = ec.mode == Mode::teacher ? "teacher" : "rollout";
+  Progress progress("eval " + mode, n, "traces");
+  const size_t sb = isa::state_bytes(c), prefix_bytes = isa::image_bytes(c) + sb;
+  uint64_t end_symbols = 0, predicted_states = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  set.for_each_chunk(split, n, uint64_t(ec.batch), [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+    const auto pred = predict(p, ec.mode, traces, c, end_symbols);
+    for (size_t k = 0; k < traces.size(); ++k) {
+      predicted_states += pred[k].size() / sb;
+      r.scorer.add(first + k, traces[k], pred[k]);
+      if (!ec.predictions.empty()) {
+        write_prediction(ec, c, preds_tmp, first + k, traces[k].subspan(0, prefix_bytes), pred[k]);
+        if (ec.paper_layout) r.traces_run_differently += !datagen::same_in_paper_machine(c, traces[k]);
+      }
+    }
+    if (ec.progress) progress.update(first + traces.size());
+  });
+  if (ec.progress) progress.finish();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!ec.predictions.empty()) {
+    std::error_code err;
+    fs::rename(preds_tmp, ec.predictions, err);
+    if (err) throw Error(ec.predictions + ": cannot rename into place: " + err.message());
+  }
+  r.meta = who;
+  r.meta.update(nlohmann::json{{"data", ec.data},
+                               {"split", ec.split},
+                               {"isa", std::string(isa::profile_name(c.profile))},
+                               {"memory_size", c.memory_size},
+                               {"seconds", secs},
+                               {"predicted_states_per_s", secs > 0 ? predicted_states / secs : 0}});
+  if (ec.mode == Mode::teacher) r.meta["end_symbols_in_states"] = end_symbols;
+  if (ec.paper_layout) {
+    r.meta["predictions_layout"] = "paper (1024-byte image)";
+    r.meta["traces_run_differently_in_1024_bytes"] = r.traces_run_differently;
+  }
+  r.chart = write_report(r.scorer, r.meta, ec.report_dir);
+  return r;
+}
+
+nlohmann::json headline_json(const EvalResult& r) {
+  nlohmann::json head = report_json(r.scorer, r.meta);
+  head.erase("per_form");
+  head.erase("per_length");
+  head.erase("per_field");
+  return head;
+}
+
+std::string headline_text(const EvalResult& r, const std::string& report_dir) {
+  const auto& t = r.scorer.total();
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(2) << "eval " << (r.scorer.mode() == Mode::teacher ? "teacher" : "rollout")
+     << ": " << r.scorer.traces() << " traces, " << t.model.states << " states\n"
+     << "  byte accuracy        " << 100 * t.model.byte_accuracy() << "%  (do-nothing baseline "
+     << 100 * t.baseline.byte_accuracy() << "%)\n"
+     << "  exact states         " << 100 * t.model.state_accuracy() << "%  (baseline "
+     << 100 * t.baseline.state_accuracy() << "%)\n"
+     << "  changed-byte acc.    " << 100 * t.model.changed_byte_accuracy() << "%  (baseline "
+     << 100 * t.baseline.changed_byte_accuracy() << "%)\n"
+     << "  report: " << report_dir << "/report.md" << (r.chart.empty() ? " (no chart: gnuplot missing)" : "") << "\n";
+  return os.str();
+}
+
+}  // namespace cpusim::harness

@@ -1,0 +1,45 @@
+// harness/evaluate.h: `cpusim eval` as a library: a Predictor (a trained model, or anything
+// else that predicts states) scored on a trace set against the emulator's states, teacher-forced
+// or in rollouts, with the do-nothing baseline beside every figure; optionally the predicted
+// traces written for `cpusim verify`; the report written. Printing is the caller's.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "harness/metrics.h"
+#include "harness/predictor.h"
+
+namespace cpusim::harness {
+
+struct EvalConfig {
+  std::string data;            // HDF5 trace set
+  std::string split = "test";  // train or test
+  Mode mode = Mode::teacher;
+  uint64_t limit = 0;          // the first N traces (0: all)
+  int batch = 64;              // traces per predictor call
+  int worst = 5;               // worst cases kept for the report
+  std::string predictions;     // folder for the predicted traces (.bin); "" for none
+  bool paper_layout = false;   // bgpt: predictions written with the paper's 1024-byte image
+  std::string report_dir;      // report.json, report.md, per-opcode chart
+  bool progress = true;        // progress display on stderr
+};
+
+struct EvalResult {
+  Scorer scorer;
+  nlohmann::json meta;                  // what was evaluated, as the report states it
+  std::string chart;                    // per-opcode PNG, "" when gnuplot is missing
+  uint64_t traces_run_differently = 0;  // paper layout: traces the 1024-byte machine runs otherwise
+};
+
+// Throws cpusim::Error for a set of another machine than the predictor's, an empty split, an
+// existing predictions folder, or --paper-layout without predictions or on a toy set.
+EvalResult evaluate(Predictor& p, const EvalConfig& c);
+
+// The report's headline: its JSON without the per-form, per-length and per-field tables.
+nlohmann::json headline_json(const EvalResult& r);
+// The same for people: byte accuracy, exact states and changed-byte accuracy beside the baseline.
+std::string headline_text(const EvalResult& r, const std::string& report_dir);
+
+}  // namespace cpusim::harness

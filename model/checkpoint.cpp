@@ -1,0 +1,116 @@
+// model/checkpoint.cpp: checkpoints on disk (model/checkpoint.h).
+#include "model/checkpoint.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "common/io.h"
+
+namespace cpusim::model {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+json to_json(const ModelConfig& c) {
+  json j = json::object();
+  for_each_field(c, [&](const char* name, const auto& v, const FieldInfo&) { j[name] = v; });
+  return j;
+}
+
+ModelConfig model_from_json(const json& j) {
+  ModelConfig c;
+  for_each_field(c, [&](const char* name, auto& v, const FieldInfo& f) {
+    if (!j.contains(name) && f.since_v1) return;  // an older checkpoint: the struct default
+    try {
+      j.at(name).get_to(v);
+    } catch (const json::exception&) {
+      throw Error(std::string("model field '") + name + "' is missing or of the wrong type");
+    }
+  });
+  if (c.patch_size != kPatchSize)
+    throw Error("patch_size " + std::to_string(c.patch_size) + ": cpusim models use " + std::to_string(kPatchSize));
+  return c;
+}
+
+json isa_json(const isa::Config& c) {
+  return {{"profile", std::string(isa::profile_name(c.profile))},
+          {"memory_size", c.memory_size},
+          {"program_size", c.program_size},
+          {"step_limit", isa::step_limit(c)},
+          {"table_hash", std::to_string(isa::table_hash(c.profile))}};
+}
+
+static torch::Tensor string_tensor(const std::string& s) {
+  auto t = torch::empty({int64_t(s.size())}, torch::kUInt8);
+  std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
+  return t;
+}
+static std::string tensor_string(const torch::Tensor& t) {
+  auto c = t.contiguous().to(torch::kCPU);
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), size_t(c.numel()));
+}
+
+void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* opt, const json& meta) {
+  torch::serialize::OutputArchive a, ma, oa;
+  m->save(ma);
+  a.write("model", ma);
+  if (opt) {
+    opt->save(oa);
+    a.write("optimizer", oa);
+  }
+  a.write("meta", string_tensor(meta.dump()));
+  const std::string tmp = temp_sibling(path).string();
+  try {
+    a.save_to(tmp);
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write checkpoint: " + e.what());
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(path + ": cannot rename checkpoint into place: " + ec.message());
+}
+
+Checkpoint load_checkpoint(const std::string& path, const torch::Device& device) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such checkpoint");
+  Checkpoint c;
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path, device);
+  } catch (const std::exception&) {
+    throw Error(path + ": not a cpusim checkpoint (unreadable archive); make one with cpusim train");
+  }
+  torch::Tensor meta;
+  std::string table_hash;
+  try {
+    a.read("meta", meta);
+    c.meta = json::parse(tensor_string(meta));
+    if (c.meta.value("format", "") != "cpusim-checkpoint") throw std::runtime_error("format");
+    c.model_config = model_from_json(c.meta.at("model"));
+    c.isa = isa::default_config(isa::parse_profile(c.meta.at("isa").at("profile").get<std::string>()));
+    c.isa.memory_size = c.meta.at("isa").at("memory_size");
+    c.isa.program_size = c.meta.at("isa").at("program_size");
+    c.isa.step_limit = c.meta.at("isa").at("step_limit");
+    table_hash = c.meta.at("isa").at("table_hash").get<std::string>();
+  } catch (const std::exception& e) {
+    throw Error(path + ": damaged or foreign checkpoint (" + e.what() + "); make one with cpusim train");
+  }
+  if (table_hash != std::to_string(isa::table_hash(c.isa.profile)))
+    throw Error(path + ": made for another version of the " + std::string(isa::profile_name(c.isa.profile)) +
+                " opcode table");
+  c.model = BGPT(c.model_config);
+  try {
+    torch::serialize::InputArchive ma;
+    a.read("model", ma);
+    c.model->load(ma);
+  } catch (const std::exception& e) {
+    throw Error(path + ": checkpoint weights do not match its configuration");
+  }
+  c.model->to(device);
+  c.archive = std::move(a);
+  return c;
+}
+
+}  // namespace cpusim::model

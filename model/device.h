@@ -1,0 +1,17 @@
+// model/device.h: the device, the precision and the CPU threads of a run. Internal to model/.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace cpusim::model {
+
+torch::Device pick_device(const std::string& name);
+// Whether --precision P means bf16 autocast on dev ("auto": on CUDA, and on CPUs with bf16
+// instructions, where bf16 matrix products run ~2x faster than fp32).
+bool use_bf16(const std::string& precision, const torch::Device& dev);
+// libtorch's CPU threads: `threads` when > 0; else, for bf16 on the CPU, one per core.
+void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
+
+}  // namespace cpusim::model

@@ -1,0 +1,50 @@
+// model/loss.cpp: the trainer's forward pass (teacher-forced logits of the scored rows and their
+// mean cross-entropy) and the held-out evaluation that uses the same logits.
+#include "model/loss.h"
+
+#include "model/compat.h"
+
+namespace cpusim::model {
+
+// The teacher-forced logits of a batch's scored rows, (N, S, V) in fp32.
+torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
+  if (bf16) compat::autocast_bf16(dev, true);
+  auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
+  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev);  // (N, S, V)
+  if (bf16) compat::autocast_bf16(dev, false);
+  return logits.to(torch::kFloat);
+}
+
+torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
+  const auto& tgt = b.loss_targets.defined() ? b.loss_targets : b.targets;  // -100: left out (ignore_index)
+  return torch::nn::functional::cross_entropy(scored_logits(m, b, dev, bf16).view({-1, kVocab}), tgt.reshape({-1}));
+}
+
+EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_all, int batch,
+                    const torch::Device& dev, bool bf16) {
+  torch::NoGradGuard ng;
+  m->eval();
+  EvalResult r;
+  // Summed on the device (the loss in double, as the host summed it) and read once at the end.
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(dev));
+  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  int64_t bytes = 0;
+  for (uint64_t first = 0; first < data.count(); first += batch) {
+    std::vector<uint64_t> idx;
+    for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
+    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches), dev);
+    const auto& tgt = sc.targets;                       // (N, S)
+    const auto logits = scored_logits(m, sc, dev, bf16);  // (N, S, V)
+    loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),
+                                                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .to(torch::kDouble);
+    correct += (logits.argmax(-1) == tgt).sum();
+    bytes += tgt.numel();
+  }
+  m->train();
+  r.loss = bytes ? loss_sum.item<double>() / bytes : 0;
+  r.byte_accuracy = bytes ? double(correct.item<int64_t>()) / bytes : 0;
+  return r;
+}
+
+}  // namespace cpusim::model

@@ -1,0 +1,26 @@
+// model/loss.h: the trainer's forward pass and the held-out evaluation, which share the
+// teacher-forced logits of a batch's scored rows. Internal to model/.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "model/batch.h"
+#include "model/bgpt.h"
+
+namespace cpusim::model {
+
+// The teacher-forced logits of a batch's scored rows, (N, S, V) in fp32, with the model's
+// matrix products in bf16 autocast when `bf16`.
+torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16);
+// The mean cross-entropy of the scored bytes (a 0-dim fp32 tensor, with its graph), with the
+// model's matrix products in bf16 autocast when `bf16`. The trainer's forward pass.
+torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16);
+struct EvalResult {
+  double loss = 0;
+  double byte_accuracy = 0;
+};
+// Held-out loss and teacher-forced byte accuracy of `m` over `data` (eval mode, no gradients).
+EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_all, int batch,
+                    const torch::Device& dev, bool bf16);
+
+}  // namespace cpusim::model

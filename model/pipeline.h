@@ -1,0 +1,42 @@
+// model/pipeline.h: `cpusim pipeline` as a library: a preset's recipe (the datagen, training and
+// evaluation configurations) and the stages that run it, each reading and writing files in one
+// folder so any stage can be re-run alone. Torch-free; printing goes through the callbacks.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "datagen/generate.h"
+#include "harness/evaluate.h"
+#include "model/api.h"
+#include "model/config.h"
+
+namespace cpusim::model {
+
+struct PipelinePlan {
+  std::string dir;            // DIR: data.h5, run/, model.pt, report-teacher/, report-rollout/, predictions-rollout/
+  datagen::DatagenConfig gen;
+  TrainConfig train;
+  harness::EvalConfig eval;   // shared by both modes; each stage sets mode, report and predictions
+  std::string device = "cpu";
+};
+
+// "quickstart" (CPU: 20 minutes of training, or `minutes`) or "smoke" (seconds); throws
+// cpusim::Error for another name.
+PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed, double minutes,
+                           const std::string& device);
+
+// What the stages report as they go (any may be empty).
+struct PipelineOutput {
+  std::function<void(const std::string& stage, double seconds)> stage;
+  std::function<void(const datagen::DatagenConfig&)> datagen_start;
+  std::function<void(const datagen::DatagenConfig&, const datagen::SetSummary&)> datagen_done;
+  std::function<void(const TrainSummary&)> train_done;
+  std::function<void(const harness::EvalResult&, const std::string& report_dir)> eval_done;
+};
+
+// Runs the stages named in `stages` ("datagen,train,eval" or a part); returns the exit code
+// (non-zero when training stopped on a non-finite loss).
+int run_pipeline(const PipelinePlan& plan, const std::string& stages, const PipelineOutput& out);
+
+}  // namespace cpusim::model
