@@ -70,103 +70,112 @@ void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
   }
 }
 
+// Workers fill chunks of consecutive candidates ahead of the consumer, at most `in_flight` at
+// once; the consumer takes them strictly in order. The destructor stops and joins the workers.
+class ChunkPool {
+ public:
+  ChunkPool(const DatagenConfig& c, unsigned jobs) : c_(c), in_flight_(4 * jobs + 2), slots_(in_flight_) {
+    for (unsigned j = 0; j < jobs; ++j) threads_.emplace_back([this] { work(); });
+  }
+  ~ChunkPool() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  // The next chunk in order, once a worker has filled it.
+  const Chunk& next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] {
+      const Chunk& s = slots_[consumed_ % in_flight_];
+      return s.ready && s.index == consumed_;
+    });
+    return slots_[consumed_ % in_flight_];
+  }
+  // Hands the chunk next() returned back to the workers.
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      slots_[consumed_ % in_flight_].ready = false;
+      ++consumed_;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      uint64_t mine;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || next_chunk_ < consumed_ + in_flight_; });
+        if (stop_) return;
+        mine = next_chunk_++;
+      }
+      Chunk& slot = slots_[mine % in_flight_];
+      fill(c_, mine, slot);
+      {
+        std::lock_guard lock(mu_);
+        slot.index = mine;
+        slot.ready = true;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const DatagenConfig& c_;
+  const size_t in_flight_;
+  std::vector<Chunk> slots_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t next_chunk_ = 0, consumed_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
 DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
   validate(c.gen);
-  const unsigned jobs = std::max(1u, c.jobs);
   const uint64_t want[2] = {c.train, c.test};
   const uint64_t total = c.train + c.test;
   // Give up when duplicates make the requested size unreachable (short programs).
   const uint64_t max_candidates = 20 * total + 1000000;
-  const size_t in_flight = 4 * jobs + 2;
-
-  std::vector<Chunk> slots(in_flight);
-  std::mutex mu;
-  std::condition_variable cv;
-  uint64_t next_chunk = 0, consumed = 0;
-  bool stop = false;
-
-  auto worker = [&] {
-    for (;;) {
-      uint64_t mine;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return stop || next_chunk < consumed + in_flight; });
-        if (stop) return;
-        mine = next_chunk++;
-      }
-      Chunk& slot = slots[mine % in_flight];
-      fill(c, mine, slot);
-      {
-        std::lock_guard lock(mu);
-        slot.index = mine;
-        slot.ready = true;
-      }
-      cv.notify_all();
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
-  auto shutdown = [&] {
-    {
-      std::lock_guard lock(mu);
-      stop = true;
-    }
-    cv.notify_all();
-    for (auto& t : threads) t.join();
-  };
-
   DatagenStats st;
   Progress progress("datagen", total, "instances");
   std::unordered_set<Digest, DigestHash> seen;
   seen.reserve(total);
   uint64_t done = 0;
   int split = want[0] ? 0 : 1;
-  try {
+  {
+    ChunkPool pool(c, std::max(1u, c.jobs));
     while (done < total) {
-      Chunk* chunk;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] {
-          const Chunk& s = slots[consumed % in_flight];
-          return s.ready && s.index == consumed;
-        });
-        chunk = &slots[consumed % in_flight];
-      }
-      if (!chunk->error.empty()) throw Error(chunk->error);
-      for (size_t k = 0; k < chunk->steps.size() && done < total; ++k) {
+      const Chunk& chunk = pool.next();
+      if (!chunk.error.empty()) throw Error(chunk.error);
+      for (size_t k = 0; k < chunk.steps.size() && done < total; ++k) {
         ++st.candidates;
-        if (!seen.insert(chunk->hashes[k]).second) {
+        if (!seen.insert(chunk.hashes[k]).second) {
           ++st.duplicates[split];
           continue;
         }
-        const auto bytes = std::span<const uint8_t>(chunk->bytes).subspan(
-            chunk->offsets[k], chunk->offsets[k + 1] - chunk->offsets[k]);
-        out.add(split, TraceRecord{bytes, chunk->steps[k], chunk->halted[k] != 0, chunk->hashes[k]});
+        const auto bytes = std::span<const uint8_t>(chunk.bytes).subspan(chunk.offsets[k], chunk.offsets[k + 1] - chunk.offsets[k]);
+        out.add(split, TraceRecord{bytes, chunk.steps[k], chunk.halted[k] != 0, chunk.hashes[k]});
         ++st.traces[split];
-        st.halted[split] += chunk->halted[k];
+        st.halted[split] += chunk.halted[k];
         st.bytes += bytes.size();
-        st.instructions += chunk->steps[k];
+        st.instructions += chunk.steps[k];
         ++done;
         if (st.traces[split] == want[split]) split = 1;
       }
       if (st.candidates >= max_candidates && done < total)
         throw Error("found only " + std::to_string(done) + " distinct programs in " + std::to_string(st.candidates) +
                     " candidates; widen --min-len/--max-len or ask for fewer instances");
-      {
-        std::lock_guard lock(mu);
-        chunk->ready = false;
-        ++consumed;
-      }
-      cv.notify_all();
+      pool.release();
       if (c.progress) progress.update(done);
     }
-  } catch (...) {
-    shutdown();
-    throw;
   }
-  shutdown();
   out.set_duplicates(0, st.duplicates[0]);
   out.set_duplicates(1, st.duplicates[1]);
   if (c.progress) progress.finish();

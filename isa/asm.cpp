@@ -82,12 +82,15 @@ struct Line {
 
 }  // namespace
 
-std::vector<uint8_t> assemble(Profile p, std::string_view text, std::string_view source) {
-  auto fail = [&](int line, const std::string& what) -> Error {
-    return Error(std::string(source) + ":" + std::to_string(line) + ": " + what);
-  };
-  // Pass 1: strip comments, collect labels and instruction lines.
-  std::map<std::string, unsigned> labels;
+namespace {
+
+Error line_error(std::string_view source, int line, const std::string& what) {
+  return Error(std::string(source) + ":" + std::to_string(line) + ": " + what);
+}
+
+// Pass 1: comments stripped, labels collected (label -> instruction index), instruction lines kept.
+std::vector<Line> read_lines(Profile p, std::string_view text, std::string_view source,
+                             std::map<std::string, unsigned>& labels) {
   std::vector<Line> lines;
   int number = 0;
   size_t pos = 0;
@@ -103,15 +106,89 @@ std::vector<uint8_t> assemble(Profile p, std::string_view text, std::string_view
       size_t colon = l.find(':');
       if (colon == std::string_view::npos) break;
       std::string_view name = trim(l.substr(0, colon));
-      if (!is_ident(name)) throw fail(number, "bad label '" + std::string(name) + "'");
-      if (parse_reg(p, name)) throw fail(number, "label '" + std::string(name) + "' is a register name");
+      if (!is_ident(name)) throw line_error(source, number, "bad label '" + std::string(name) + "'");
+      if (parse_reg(p, name)) throw line_error(source, number, "label '" + std::string(name) + "' is a register name");
       if (!labels.emplace(upper(name), unsigned(lines.size())).second)
-        throw fail(number, "label '" + std::string(name) + "' defined twice");
+        throw line_error(source, number, "label '" + std::string(name) + "' defined twice");
       l = trim(l.substr(colon + 1));
     }
     if (!l.empty()) lines.push_back({number, l});
     if (end == text.size()) break;
   }
+  return lines;
+}
+
+// One operand text as the value of a slot; nullopt, with `why` set, when it is not one.
+std::optional<unsigned> operand(Profile p, Slot slot, std::string_view o, const std::map<std::string, unsigned>& labels,
+                                std::string& why) {
+  const bool bracket = o.size() >= 2 && o.front() == '[' && o.back() == ']';
+  const std::string_view inner = bracket ? trim(o.substr(1, o.size() - 2)) : o;
+  std::optional<unsigned> v;
+  switch (slot) {
+    case Slot::Reg:
+      if (auto r = bracket ? std::nullopt : parse_reg(p, o)) v = *r;
+      else why = "'" + std::string(o) + "' is not a register";
+      break;
+    case Slot::Ind:
+      if (auto r = bracket ? parse_reg(p, inner) : std::nullopt) v = *r;
+      else why = "'" + std::string(o) + "' is not [register]";
+      break;
+    case Slot::Imm:
+    case Slot::Addr:
+      if (bracket != (slot == Slot::Addr)) {
+        why = "'" + std::string(o) + "' is not " + (bracket ? "an immediate" : "[address]");
+        break;
+      }
+      v = parse_number(inner);
+      if (!v || *v > 255) {
+        why = "'" + std::string(o) + "' is not a number 0..255";
+        v.reset();
+      }
+      break;
+    case Slot::Tgt:
+      if (auto n = parse_number(o)) {
+        v = *n;
+      } else if (auto it = labels.find(upper(o)); it != labels.end()) {
+        v = it->second;
+      } else {
+        why = "unknown label '" + std::string(o) + "'";
+      }
+      if (v && *v > 255) {
+        why = "target '" + std::string(o) + "' is past instruction 255";
+        v.reset();
+      }
+      break;
+    case Slot::No:
+      break;
+  }
+  return v;
+}
+
+// The first form of `op` whose slots all take the operands, encoded; nullopt with `why` set.
+std::optional<Insn> encode(Profile p, const OpInfo& op, const std::vector<std::string_view>& ops,
+                           const std::map<std::string, unsigned>& labels, std::string& why) {
+  why = "wrong number of operands";
+  for (int f = 0; f < kNumForms; ++f) {
+    if (!(op.forms & form_bit(Form(f)))) continue;
+    const FormInfo& fi = form_info(Form(f));
+    if (fi.arity != int(ops.size())) continue;
+    uint8_t a[3] = {0, 0, 0};
+    bool ok = true;
+    for (int i = 0; i < fi.arity && ok; ++i) {
+      const auto v = operand(p, fi.slot[i], ops[i], labels, why);
+      ok = v.has_value();
+      if (ok) a[i] = uint8_t(*v);
+    }
+    if (ok) return Insn{op.code, a[0], a[1], a[2]};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<uint8_t> assemble(Profile p, std::string_view text, std::string_view source) {
+  std::map<std::string, unsigned> labels;
+  const std::vector<Line> lines = read_lines(p, text, source, labels);
   // Pass 2: encode.
   std::vector<uint8_t> out;
   out.reserve(lines.size() * kInsnBytes);
@@ -121,78 +198,22 @@ std::vector<uint8_t> assemble(Profile p, std::string_view text, std::string_view
     const std::string_view mnem = line.text.substr(0, sp);
     const auto ops = split_operands(line.text.substr(sp));
     if (mnem == ".insn") {
-      if (ops.size() != 4) throw fail(line.number, ".insn takes 4 bytes");
+      if (ops.size() != 4) throw line_error(source, line.number, ".insn takes 4 bytes");
       for (auto o : ops) {
         auto v = parse_number(o);
-        if (!v || *v > 255) throw fail(line.number, "bad byte '" + std::string(o) + "'");
+        if (!v || *v > 255) throw line_error(source, line.number, "bad byte '" + std::string(o) + "'");
         out.push_back(uint8_t(*v));
       }
       continue;
     }
     const OpInfo* op = find_opcode(p, mnem);
     if (!op)
-      throw fail(line.number, "unknown mnemonic '" + std::string(mnem) + "' for ISA " +
-                                  std::string(profile_name(p)));
-    // Try each form of the opcode with as many slots as operands given.
-    std::string why = "wrong number of operands";
-    bool done = false;
-    for (int f = 0; f < kNumForms && !done; ++f) {
-      if (!(op->forms & form_bit(Form(f)))) continue;
-      const FormInfo& fi = form_info(Form(f));
-      if (fi.arity != int(ops.size())) continue;
-      uint8_t a[3] = {0, 0, 0};
-      bool ok = true;
-      for (int i = 0; i < fi.arity && ok; ++i) {
-        const std::string_view o = ops[i];
-        const bool bracket = o.size() >= 2 && o.front() == '[' && o.back() == ']';
-        const std::string_view inner = bracket ? trim(o.substr(1, o.size() - 2)) : o;
-        std::optional<unsigned> v;
-        switch (fi.slot[i]) {
-          case Slot::Reg:
-            if (auto r = bracket ? std::nullopt : parse_reg(p, o)) v = *r;
-            else why = "'" + std::string(o) + "' is not a register";
-            break;
-          case Slot::Ind:
-            if (auto r = bracket ? parse_reg(p, inner) : std::nullopt) v = *r;
-            else why = "'" + std::string(o) + "' is not [register]";
-            break;
-          case Slot::Imm:
-          case Slot::Addr:
-            if (bracket != (fi.slot[i] == Slot::Addr)) {
-              why = "'" + std::string(o) + "' is not " + (bracket ? "an immediate" : "[address]");
-              break;
-            }
-            v = parse_number(inner);
-            if (!v || *v > 255) {
-              why = "'" + std::string(o) + "' is not a number 0..255";
-              v.reset();
-            }
-            break;
-          case Slot::Tgt:
-            if (auto n = parse_number(o)) {
-              v = *n;
-            } else if (auto it = labels.find(upper(o)); it != labels.end()) {
-              v = it->second;
-            } else {
-              why = "unknown label '" + std::string(o) + "'";
-            }
-            if (v && *v > 255) {
-              why = "target '" + std::string(o) + "' is past instruction 255";
-              v.reset();
-            }
-            break;
-          case Slot::No:
-            break;
-        }
-        if (!v) ok = false;
-        else a[i] = uint8_t(*v);
-      }
-      if (ok) {
-        out.insert(out.end(), {op->code, a[0], a[1], a[2]});
-        done = true;
-      }
-    }
-    if (!done) throw fail(line.number, std::string(op->mnemonic) + ": " + why);
+      throw line_error(source, line.number,
+                       "unknown mnemonic '" + std::string(mnem) + "' for ISA " + std::string(profile_name(p)));
+    std::string why;
+    const auto in = encode(p, *op, ops, labels, why);
+    if (!in) throw line_error(source, line.number, std::string(op->mnemonic) + ": " + why);
+    out.insert(out.end(), {in->op, in->a1, in->a2, in->a3});
   }
   return out;
 }
