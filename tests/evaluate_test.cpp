@@ -9,7 +9,9 @@
 #include "datagen/generate.h"
 #include "emulator/emulator.h"
 #include "harness/evaluate.h"
+#include "harness/predict.h"
 #include "harness/verify.h"
+#include "isa/asm.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -51,6 +53,7 @@ class FakePredictor : public harness::Predictor {
   bool exact_;
 };
 
+// A 20 + 40 trace set in `dir`/set.h5 (bgpt: 64-byte memory).
 std::string make_set(const std::string& dir, isa::Profile p) {
   datagen::DatagenConfig c;
   c.gen.isa = isa::default_config(p);
@@ -93,12 +96,18 @@ TEST(Evaluate, TheEmulatorScoresEverythingRightInBothModes) {
   }
 }
 
-TEST(Evaluate, CopyingThePreviousStateGetsNoChangedByteRight) {
-  const std::string dir = test::temp_dir("evaluate-copy");
+// An evaluation of a fresh bgpt set in `dir`, its report in `dir`/report.
+harness::EvalConfig bgpt_eval(const std::string& dir) {
   harness::EvalConfig ec;
   ec.data = make_set(dir, isa::Profile::bgpt);
   ec.progress = false;
   ec.report_dir = dir + "/report";
+  return ec;
+}
+
+TEST(Evaluate, CopyingThePreviousStateGetsNoChangedByteRight) {
+  const std::string dir = test::temp_dir("evaluate-copy");
+  harness::EvalConfig ec = bgpt_eval(dir);
   ec.limit = 25;
   FakePredictor copy(datagen::H5Reader(ec.data).info().isa, false);
   const harness::EvalResult r = harness::evaluate(copy, ec);
@@ -114,10 +123,7 @@ TEST(Evaluate, CopyingThePreviousStateGetsNoChangedByteRight) {
 
 TEST(Evaluate, RefusesAnotherMachineAndBadOptions) {
   const std::string dir = test::temp_dir("evaluate-refusals");
-  harness::EvalConfig ec;
-  ec.data = make_set(dir, isa::Profile::bgpt);
-  ec.progress = false;
-  ec.report_dir = dir + "/report";
+  harness::EvalConfig ec = bgpt_eval(dir);
   isa::Config other = datagen::H5Reader(ec.data).info().isa;
   other.memory_size = 128;
   FakePredictor wrong(other, true);
@@ -133,6 +139,24 @@ TEST(Evaluate, RefusesAnotherMachineAndBadOptions) {
   ec.paper_layout = false;
   ec.split = "validation";
   EXPECT_THROW(harness::evaluate(right, ec), Error);
+}
+
+TEST(Predict, RendersEachStateAndTheWrongFields) {
+  const isa::Config c = test::bgpt_config(64);
+  // 0: LOADI 9   1: POP B   2: HLT
+  auto image = isa::assemble(c.profile, "LOADI 9\nPOP B\nHLT");
+  image.resize(64, 0);
+  const std::vector<uint8_t> init(16, 0);
+  FakePredictor exact(c, true), copy(c, false);
+  const auto good = harness::predict_program(exact, image, init, "p");
+  EXPECT_EQ(good.truth.size(), 4u * 16);
+  EXPECT_EQ(good.predicted.size(), 3u * 16);
+  EXPECT_NE(harness::render_prediction(c, good, false).find("3/3 states predicted exactly"), std::string::npos);
+  const std::string bad = harness::render_prediction(c, harness::predict_program(copy, image, init, "p"), false);
+  EXPECT_NE(bad.find("0/3 states predicted exactly"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("      ACC: expected 9, predicted 0\n"), std::string::npos) << bad;
+  image[4] = 99;  // POP B -> an unknown opcode: the emulator refuses, naming the program
+  EXPECT_THROW(harness::predict_program(exact, image, init, "p"), Error);
 }
 
 }  // namespace

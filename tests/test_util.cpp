@@ -1,4 +1,4 @@
-// tests/test_util.cpp: shell helpers for the command-line tests.
+// tests/test_util.cpp: shell helpers for the command-line tests, and the golden-case coverage check.
 #include "tests/test_util.h"
 
 #include <sys/wait.h>
@@ -6,6 +6,9 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+
+#include "isa/asm.h"
 
 namespace cpusim::test {
 
@@ -29,6 +32,20 @@ std::string temp_dir(const std::string& name) {
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
+}
+
+std::vector<std::string> forms_without_case(isa::Profile p, const std::vector<std::string>& texts) {
+  std::set<std::pair<int, int>> covered;
+  for (const std::string& text : texts) {
+    const auto b = isa::assemble(p, text);
+    covered.insert({b[0], int(*isa::form_of(p, isa::insn_at(b.data())))});
+  }
+  std::vector<std::string> missing;
+  for (const isa::OpInfo& op : isa::opcodes(p))
+    for (int f = 0; f < isa::kNumForms; ++f)
+      if ((op.forms & isa::form_bit(isa::Form(f))) && !covered.count({op.code, f}))
+        missing.push_back(std::string(op.mnemonic) + " " + isa::form_info(isa::Form(f)).text);
+  return missing;
 }
 
 }  // namespace cpusim::test

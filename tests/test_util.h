@@ -56,6 +56,10 @@ struct Shell {
 };
 Shell shell(const std::string& command);
 
+// The (opcode, form) pairs of the profile's table that no assembly line of `texts` encodes,
+// as "MNEMONIC form" (the golden-case coverage tests).
+std::vector<std::string> forms_without_case(isa::Profile p, const std::vector<std::string>& texts);
+
 // The cpusim binary under test.
 std::string cpusim_bin();
 // A fresh, empty temporary folder for one test.
