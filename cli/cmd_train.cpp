@@ -35,7 +35,7 @@ struct Overrides {
 
 int cmd_train(const Args& args) {
   model::TrainConfig t;
-  bool dry_run = false, copy_path = false, no_copy_path = false;
+  bool dry_run = false, copy_path = false, no_copy_path = false, prefix_memory = false;
   Overrides over;
   std::string gelu;
   po::options_description d("train options");
@@ -44,6 +44,8 @@ int cmd_train(const Args& args) {
       ("preset", po::value(&t.preset)->default_value("small"), "tiny, small or paper")
       ("copy-path", po::bool_switch(&copy_path), "byte decoder also sees the previous patch's byte i")
       ("no-copy-path", po::bool_switch(&no_copy_path), "the paper's architecture (the default)")
+      ("state-prefix", po::bool_switch(&t.state_prefix), "byte decoder reads the whole previous state as a prefix (attention over each of its bytes)")
+      ("prefix-memory", po::bool_switch(&prefix_memory), "--state-prefix as attention memory in each byte block (cheaper; the prefix is not transformed)")
       ("gelu", po::value(&gelu)->default_value("tanh"), "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)");
   over.add(d);
   d.add_options()("steps", po::value(&t.steps)->default_value(0), "optimizer steps (0: --epochs)")
@@ -76,6 +78,8 @@ int cmd_train(const Args& args) {
   t.model = model::preset(t.preset);
   if (copy_path && no_copy_path) throw Error("--copy-path and --no-copy-path together");
   t.model.copy_path = copy_path;
+  t.model.prefix_memory = prefix_memory;
+  t.state_prefix = t.state_prefix || prefix_memory;
   over.apply(t.model);
   if (gelu != "tanh" && gelu != "erf") throw Error("--gelu " + gelu + ": expected tanh or erf");
   t.model.gelu = gelu;

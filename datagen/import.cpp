@@ -28,8 +28,8 @@ std::vector<fs::path> bin_files(const fs::path& dir) {
   return v;
 }
 
-// Why `bytes` (read from a file, before any layout conversion) cannot be imported; "" if it can.
-// `bytes` is converted to c's layout in place.
+// Why `bytes` (read from a file, then converted to c's layout in place) cannot be imported;
+// "" if it can, with its re-execution's outcome in `o`.
 std::string check_file(const ImportConfig& ic, std::vector<uint8_t>& bytes, emu::Outcome& o) {
   const isa::Config& c = ic.isa;
   if (ic.paper_layout) {
@@ -37,15 +37,16 @@ std::string check_file(const ImportConfig& ic, std::vector<uint8_t>& bytes, emu:
     bytes = from_paper_layout(c, bytes, why);
     if (bytes.empty()) return why;
   }
-  std::string why = recheck(c, bytes, &o);
-  if (why.empty() || why.rfind("its ", 0) != 0) return why;  // valid, too short, or a fault
+  const Recheck r = recheck(c, bytes);
+  o = r.outcome;
+  if (r.verdict != Recheck::Verdict::differs) return r.why;  // "" when the same
   // The states differ: say what to check.
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
-  if (ic.paper_layout) return why + " (a memory smaller than 1024 bytes caps the PC lower; this program reaches the cap)";
+  if (ic.paper_layout) return r.why + " (a memory smaller than 1024 bytes caps the PC lower; this program reaches the cap)";
   if (c.profile == isa::Profile::bgpt && ib < kPaperMemory && bytes.size() >= kPaperMemory + sb &&
       (bytes.size() - kPaperMemory) % sb == 0)
-    return why + "; is --isa/--memory-size right? (files with the paper's 1024-byte image: --paper-layout)";
-  return why + "; is --isa/--memory-size right?";
+    return r.why + "; is --isa/--memory-size right? (files with the paper's 1024-byte image: --paper-layout)";
+  return r.why + "; is --isa/--memory-size right?";
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ bool same_in_paper_machine(const isa::Config& c, std::span<const uint8_t> trace)
   if (isa::image_bytes(c) >= kPaperMemory) return true;
   isa::Config paper = c;
   paper.memory_size = unsigned(kPaperMemory);
-  return recheck(paper, to_paper_layout(c, trace)).empty();
+  return recheck(paper, to_paper_layout(c, trace)).ok();
 }
 
 }  // namespace cpusim::datagen

@@ -12,10 +12,15 @@
 
 namespace cpusim::datagen {
 
-// "" when `file` (c's layout: image, then states) is exactly the emulator's trace of its image
-// from its first state; else why not, as one phrase ("too short ...", "re-execution stopped:
-// ...", "its length differs ...", "its state K differs from the emulator's"). `outcome`, when
-// given, receives the re-execution's outcome.
-std::string recheck(const isa::Config& c, std::span<const uint8_t> file, emu::Outcome* outcome = nullptr);
+// Whether `file` (c's layout: image, then states) is exactly the emulator's trace of its image
+// from its first state; if not, why, as one phrase ("too short ...", "re-execution stopped:
+// ...", "its length differs ...", "its state K differs from the emulator's").
+struct Recheck {
+  enum class Verdict { same, too_short, fault, differs } verdict = Verdict::same;
+  std::string why;      // empty when same
+  emu::Outcome outcome;  // of the re-execution (when it ran)
+  bool ok() const { return verdict == Verdict::same; }
+};
+Recheck recheck(const isa::Config& c, std::span<const uint8_t> file);
 
 }  // namespace cpusim::datagen

@@ -20,8 +20,15 @@ Split load_split(const datagen::H5Reader& r, int split, uint64_t limit) {
   return s;
 }
 
+void previous_state(const uint8_t* trace, int64_t n, int64_t p, const Layout& l, int64_t P, int64_t* out) {
+  const int64_t S = kPatchSize;
+  const int64_t k = (p - l.image_patches) / l.state_patches;  // the state patch p belongs to
+  const int64_t from = (l.image_patches + (k - 1) * l.state_patches) * S;
+  for (int64_t j = 0; j < P; ++j) out[j] = p >= l.image_patches + l.state_patches && from + j < n * S ? trace[from + j] : kPad;
+}
+
 Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,
-                 int64_t max_patches) {
+                 int64_t max_patches, int64_t prefix) {
   const int64_t S = kPatchSize;
   int64_t T = 0;
   for (uint64_t i : idx) T = std::max<int64_t>(T, int64_t(data.size(i) / S) + 1);
@@ -48,6 +55,15 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
     for (int64_t p = first; p <= n && p < T; ++p) mk[r][p] = true;
   }
   b.rows = mask.view({-1}).nonzero().view({-1});  // on the host: no device wait
+  if (prefix > 0) {  // rows in the order nonzero() lists them: trace by trace, patch by patch
+    const int64_t N = b.rows.size(0);
+    b.context = torch::empty({N, prefix}, torch::kLong);
+    auto rows = b.rows.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < N; ++i) {
+      const int64_t r = rows[i] / T, p = rows[i] % T;
+      previous_state(data.trace(idx[r]), int64_t(data.size(idx[r]) / S), p, l, prefix, b.context[i].data_ptr<int64_t>());
+    }
+  }
   return b;
 }
 
@@ -61,6 +77,7 @@ OnDevice to_device(const Batch& b, const torch::Device& dev) {
   d.rows = put(b.rows);
   d.targets = put(b.targets.view({-1, S}).index_select(0, b.rows));  // (N, S)
   d.prev = put(b.inputs.view({-1, S}).index_select(0, b.rows));      // (N, S)
+  if (b.context.defined()) d.context = put(b.context);                 // (N, P)
   d.bytes = b.bytes;
   return d;
 }

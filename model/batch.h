@@ -33,10 +33,17 @@ Split load_split(const datagen::H5Reader& r, int split, uint64_t limit);
 struct Batch {
   torch::Tensor inputs, targets;  // (B, T, S) int64: [begin, p0..p(n-1)] and [p0..p(n-1), end]
   torch::Tensor rows;             // (N) int64: the scored targets' positions in the flattened (B * T)
+  torch::Tensor context;          // (N, P) int64: each scored row's previous state (P = prefix > 0 only)
   int64_t bytes = 0;              // trace bytes in the batch
 };
+// `prefix`: the model's state_prefix (0: no context).
 Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,
-                 int64_t max_patches);
+                 int64_t max_patches, int64_t prefix = 0);
+
+// The P bytes of the state before the one trace patch `p` belongs to (the patch a model predicts
+// at that position), from a trace of `n` whole patches; padding (256) where there is none (the
+// image, the first state) or past the trace's end.
+void previous_state(const uint8_t* trace, int64_t n, int64_t p, const Layout& l, int64_t P, int64_t* out);
 
 // A batch on `dev`: the patch decoder's inputs (B, T, S), and the scored rows: their positions
 // in the flattened (B * T), their targets and previous patches (N, S), gathered on the host (a
@@ -44,6 +51,7 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
 // through pinned memory without waiting for the device.
 struct OnDevice {
   torch::Tensor inputs, rows, targets, prev;
+  torch::Tensor context;       // (N, P) the previous states (undefined without a state prefix)
   torch::Tensor loss_targets;  // (N, S) the loss's targets when they differ from targets (padded rows: -100)
   int64_t bytes = 0;           // trace bytes in the batch
 };

@@ -79,8 +79,10 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   for (int i = 0; i < c.byte_layers; ++i) byte_blocks->push_back(Block(D, c.heads, c.byte_layers, c.gelu));
   byte_ln = register_module("byte_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
   if (c.copy_path) copy_emb = register_module("copy_emb", nn::Embedding(kVocab, D));
+  if (c.state_prefix > 0) prefix_pos = register_module("prefix_pos", nn::Embedding(c.state_prefix, D));
   for (auto* e : {&patch_emb, &patch_pos, &byte_emb, &byte_pos}) nn::init::normal_((*e)->weight, 0.0, 0.02);
   if (c.copy_path) nn::init::normal_(copy_emb->weight, 0.0, 0.02);
+  if (c.state_prefix > 0) nn::init::normal_(prefix_pos->weight, 0.0, 0.02);
   byte_offsets = register_buffer("byte_offsets", torch::arange(S, torch::kLong) * kVocab);
 }
 
@@ -111,20 +113,44 @@ torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos, const to
   return y;
 }
 
-torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev) {
-  const int64_t S = config.patch_size;
+KV BlockImpl::memory(const torch::Tensor& m) {
+  const int64_t B = m.size(0), T = m.size(1), D = m.size(2), K = D / heads;
+  // The key and value rows of qkv only: (B, T, 2, H, K) -> (2, B, H, T, K).
+  auto kv = torch::nn::functional::linear(ln1(m), qkv->weight.narrow(0, D, 2 * D), qkv->bias.narrow(0, D, 2 * D))
+                .view({B, T, 2, heads, K})
+                .permute({2, 0, 3, 1, 4});
+  return KV{kv[0], kv[1]};
+}
+
+std::vector<KV> BGPTImpl::prefix_cache(const torch::Tensor& context) {
+  std::vector<KV> cache(byte_blocks->size());
+  if (config.state_prefix <= 0) return cache;
+  auto h = byte_emb(context) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
+  for (size_t l = 0; l < byte_blocks->size(); ++l) {
+    auto* b = byte_blocks[l]->as<BlockImpl>();
+    if (config.prefix_memory) cache[l] = b->memory(h);
+    else h = b->forward(h, &cache[l]);  // (N, P, D)
+  }
+  return cache;
+}
+
+torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev,
+                                    const torch::Tensor& context) {
+  const int64_t S = config.patch_size, P = config.state_prefix;
   // Inputs: [feature, byte 0 .. byte S-2], each plus its position (and the copy embedding).
   auto emb = byte_emb(target.narrow(1, 0, S - 1));                         // (N, S-1, D)
   auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                      // (N, S, D)
   x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);                 // (N, S, D)
   if (config.copy_path) x = x + copy_emb(prev);                          // (N, S, D)
-  for (size_t i = 0; i < byte_blocks->size(); ++i) x = byte_blocks[i]->as<BlockImpl>()->forward(x);
+  auto cache = prefix_cache(context);  // the previous state's keys and values come first
+  for (size_t i = 0; i < byte_blocks->size(); ++i)
+    x = byte_blocks[i]->as<BlockImpl>()->forward(x, P > 0 ? &cache[i] : nullptr);
   return byte_head(x);  // (N, S, V)
 }
 
-torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev) {
+torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const torch::Tensor& context) {
   const int64_t S = config.patch_size, N = feat.size(0);
-  std::vector<KV> cache(byte_blocks->size());
+  std::vector<KV> cache = prefix_cache(context);  // the previous state first
   auto out = torch::empty({N, S}, torch::TensorOptions().dtype(torch::kLong).device(feat.device()));
   auto x = byte_input(feat, 0, prev.select(1, 0));  // (N, D)
   for (int64_t i = 0; i < S; ++i) {

@@ -3,7 +3,8 @@
 // path. Internal to model/: the rest of cpusim goes through model/api.h.
 //
 // Dimension legend: B batch, T patches, S bytes per patch (16), D width, H heads, K = D / H,
-// N patches decoded at once by the byte decoder, V = 257 byte values (256 = padding/end).
+// N patches decoded at once by the byte decoder, V = 257 byte values (256 = padding/end), P bytes
+// of the previous state in the byte decoder's prefix.
 #pragma once
 
 #include <torch/torch.h>
@@ -26,6 +27,9 @@ struct BlockImpl : torch::nn::Module {
   BlockImpl(int width, int heads, int layers_total, const std::string& gelu = "tanh");
   // x (B, T, D) -> (B, T, D); with `cache`, x holds only new positions, appended to the cache.
   torch::Tensor forward(const torch::Tensor& x, KV* cache = nullptr);
+  // This block's keys and values of `m` (B, T, D), without running `m` through the block: the
+  // attention memory a prefix gives later positions.
+  KV memory(const torch::Tensor& m);
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc{nullptr}, out{nullptr};
   int heads;
@@ -42,14 +46,19 @@ struct BGPTImpl : torch::nn::Module {
   // (B, T, S) -> (B, T, D)
   torch::Tensor patch_features(const torch::Tensor& patches, int64_t pos0 = 0, std::vector<KV>* cache = nullptr);
   // Teacher-forced byte decoder: features (N, D), target patches (N, S), previous patches
-  // (N, S) for the copy path -> logits (N, S, V).
-  torch::Tensor byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev);
-  // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S) -> (N, S).
-  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev);
+  // (N, S) for the copy path, previous states (N, P) for the state prefix -> logits (N, S, V).
+  // The decoder's sequence: [previous state's P bytes (state_prefix > 0), feature, byte 0 .. S-2].
+  torch::Tensor byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev,
+                            const torch::Tensor& context = {});
+  // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S), (N, P) -> (N, S).
+  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const torch::Tensor& context = {});
+  // The byte blocks' KV caches holding the previous state (N, P), as tokens run through the
+  // blocks or as memory (config.prefix_memory); empty caches without a state prefix.
+  std::vector<KV> prefix_cache(const torch::Tensor& context);
 
   ModelConfig config;
   torch::nn::Embedding patch_emb{nullptr}, patch_pos{nullptr}, byte_emb{nullptr}, byte_pos{nullptr},
-      copy_emb{nullptr};
+      copy_emb{nullptr}, prefix_pos{nullptr};
   torch::Tensor patch_bias;
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};

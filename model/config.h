@@ -22,6 +22,14 @@ struct ModelConfig {
   // GELU form: "tanh" (GPT-2's and the paper's approximation) or "erf" (the exact function; the
   // two differ by under 1e-3, and erf runs ~4x faster on libtorch 1.13's CPU kernels).
   std::string gelu = "tanh";
+  // Bytes of the previous machine state the byte decoder reads as a prefix before the patch
+  // feature (0: none, the paper's architecture; else the state's size: 16 for bgpt). Gives each
+  // byte position attention over every byte of the previous state (`cpusim train --state-prefix`).
+  int state_prefix = 0;
+  // How the byte decoder reads that prefix: false, as tokens that run through its blocks like the
+  // bytes do; true, as attention memory (each block's keys and values of the prefix's
+  // embeddings; ~4x cheaper per prefix byte, the prefix itself is not transformed).
+  bool prefix_memory = false;
 };
 
 // Each ModelConfig field once, for the checkpoint JSON and the CLI's overrides:
@@ -41,6 +49,8 @@ void for_each_field(Config& c, F&& f) {
   f("heads", c.heads, FieldInfo{"heads", "override the preset", false});
   f("copy_path", c.copy_path, FieldInfo{nullptr, "byte decoder also sees the previous patch's byte i", false});
   f("gelu", c.gelu, FieldInfo{nullptr, "tanh or erf", true});
+  f("state_prefix", c.state_prefix, FieldInfo{nullptr, "bytes of the previous state read as a prefix", true});
+  f("prefix_memory", c.prefix_memory, FieldInfo{nullptr, "the prefix as attention memory", true});
 }
 
 // "tiny", "small", "paper"; throws cpusim::Error for another name.
@@ -75,6 +85,7 @@ struct TrainConfig {
   bool quiet = false;
   bool timing = false;             // print where each step's time went (waits for the device per phase)
   std::string profile;             // write libtorch's per-operator trace (chrome://tracing JSON) of steps 3..7 here
+  bool state_prefix = false;       // model.state_prefix set to the data's state size (--state-prefix, --prefix-memory)
 };
 
 }  // namespace cpusim::model

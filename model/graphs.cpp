@@ -68,8 +68,10 @@ void fill_padded(OnDevice& g, const OnDevice& b) {
   g.rows.narrow(0, 0, N0).copy_(b.rows.div(T0, "floor") * T + b.rows.remainder(T0));
   g.targets.narrow(0, 0, N0).copy_(b.targets);
   g.prev.narrow(0, 0, N0).copy_(b.prev);
+  if (b.context.defined()) g.context.narrow(0, 0, N0).copy_(b.context);
   g.loss_targets.narrow(0, 0, N0).copy_(b.targets);
   if (N > N0) {
+    if (b.context.defined()) g.context.narrow(0, N0, N - N0).fill_(kPad);
     g.rows.narrow(0, N0, N - N0).fill_(0);
     g.targets.narrow(0, N0, N - N0).fill_(kPad);
     g.prev.narrow(0, N0, N - N0).fill_(kPad);
@@ -103,6 +105,7 @@ OnDevice padded(const OnDevice& b, int64_t T, int64_t N) {
   g.rows = torch::empty({N}, lo);
   g.targets = torch::empty({N, S}, lo);
   g.prev = torch::empty({N, S}, lo);
+  if (b.context.defined()) g.context = torch::empty({N, b.context.size(1)}, lo);
   g.loss_targets = torch::empty({N, S}, lo);
   fill_padded(g, b);
   return g;

@@ -10,7 +10,7 @@ namespace cpusim::model {
 torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
   if (bf16) compat::autocast_bf16(dev, true);
   auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
-  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev);  // (N, S, V)
+  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev, b.context);  // (N, S, V)
   if (bf16) compat::autocast_bf16(dev, false);
   return logits.to(torch::kFloat);
 }
@@ -28,22 +28,27 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
   // Summed on the device (the loss in double, as the host summed it) and read once at the end.
   auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(dev));
   auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
-  int64_t bytes = 0;
+  auto exact = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
+  int64_t bytes = 0, patches = 0;
   for (uint64_t first = 0; first < data.count(); first += batch) {
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
-    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches), dev);
+    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches, m->config.state_prefix), dev);
     const auto& tgt = sc.targets;                       // (N, S)
     const auto logits = scored_logits(m, sc, dev, bf16);  // (N, S, V)
     loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),
                                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
-    correct += (logits.argmax(-1) == tgt).sum();
+    const auto right = logits.argmax(-1) == tgt;  // (N, S)
+    correct += right.sum();
+    exact += right.all(1).sum();  // a patch whose every byte is right: greedy decoding writes it exactly
     bytes += tgt.numel();
+    patches += tgt.size(0);
   }
   m->train();
   r.loss = bytes ? loss_sum.item<double>() / bytes : 0;
   r.byte_accuracy = bytes ? double(correct.item<int64_t>()) / bytes : 0;
+  r.exact_patches = patches ? double(exact.item<int64_t>()) / patches : 0;
   return r;
 }
 

@@ -52,6 +52,17 @@ torch::Tensor to_patches(const std::vector<std::span<const uint8_t>>& seqs, int6
   return t;
 }
 
+// The previous state of trace patches first..T-1 of each trace: (B * (T - first), P).
+torch::Tensor contexts(const std::vector<std::span<const uint8_t>>& seqs, int64_t first, int64_t T, const Layout& l,
+                       int64_t P) {
+  const int64_t B = int64_t(seqs.size()), Tp = T - first;
+  auto t = torch::empty({B * Tp, P}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t p = first; p < T; ++p)
+      previous_state(seqs[b].data(), int64_t(seqs[b].size()) / kPatchSize, p, l, P, t[b * Tp + p - first].data_ptr<int64_t>());
+  return t;
+}
+
 }  // namespace
 
 std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<std::span<const uint8_t>>& traces) {
@@ -72,7 +83,9 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<s
   auto f = feats.narrow(1, first, T - first);                        // (B, T', D)
   auto prev = inputs.narrow(1, first, T - first);                    // (B, T', S)
   const int64_t B = f.size(0), Tp = f.size(1);
-  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S})).view({B, Tp, S}).to(torch::kCPU);
+  const int64_t P = m->config.state_prefix;
+  const auto ctx = P > 0 ? contexts(traces, first, T, l, P).to(impl_->device) : torch::Tensor();  // (B * T', P)
+  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S}), ctx).view({B, Tp, S}).to(torch::kCPU);
   if (bf16) compat::autocast_bf16(impl_->device, false);
   auto a = pred.accessor<int64_t, 3>();
   for (int64_t b = 0; b < B; ++b) {
@@ -102,11 +115,21 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
   std::vector<std::vector<uint8_t>> out(prefixes.size());
   std::vector<bool> done(prefixes.size(), false);
   std::vector<std::vector<int64_t>> state(prefixes.size());
+  // The state prefix: each program's last whole state, the initial one first.
+  const int64_t P = m->config.state_prefix, ib = l.image_patches * S;
+  torch::Tensor ctx;  // (B, P)
+  if (P > 0) {
+    ctx = torch::empty({B, P}, torch::kLong);
+    auto c = ctx.accessor<int64_t, 2>();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t k = 0; k < P; ++k) c[b][k] = int64_t(prefixes[b][size_t(ib + k)]);
+    ctx = ctx.to(impl_->device);
+  }
   int64_t pos = T0;
   for (int step = 0; step < max_steps; ++step) {
     for (int64_t j = 0; j < l.state_patches; ++j) {
       if (pos >= m->config.max_patches) goto finish;
-      auto patch = m->byte_generate(feat, prev);  // (B, S)
+      auto patch = m->byte_generate(feat, prev, ctx);  // (B, S)
       auto cpu = patch.to(torch::kCPU);
       auto a = cpu.accessor<int64_t, 2>();
       for (int64_t b = 0; b < B; ++b)
@@ -119,6 +142,13 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
       }
       prev = patch;
       ++pos;
+    }
+    if (P > 0) {
+      auto next = torch::empty({B, P}, torch::kLong);
+      auto c = next.accessor<int64_t, 2>();
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t k = 0; k < P; ++k) c[b][k] = state[b][size_t(k)];
+      ctx = next.to(impl_->device);
     }
     bool all_done = true;
     for (int64_t b = 0; b < B; ++b) {

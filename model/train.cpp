@@ -41,7 +41,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
-            {"timing", t.timing}, {"profile", t.profile}};
+            {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix}};
   return j.dump(2);
 }
 
@@ -166,7 +166,7 @@ class RunLog {
   void row(int64_t step, int64_t total, int64_t first, double loss, double lr, double secs, int64_t bytes,
            const EvalResult* ev, double budget_s) {
     json r = {{"step", step}, {"loss", loss}, {"lr", lr}, {"seconds", secs}, {"bytes_per_s", bytes / secs}};
-    if (ev) r["eval_loss"] = ev->loss, r["eval_byte_accuracy"] = ev->byte_accuracy;
+    if (ev) r["eval_loss"] = ev->loss, r["eval_byte_accuracy"] = ev->byte_accuracy, r["eval_exact_patches"] = ev->exact_patches;
     out_ << r.dump() << "\n";
     out_.flush();
     const bool tty = isatty(2);
@@ -211,22 +211,28 @@ void check_run(const TrainConfig& t) {
 class Trainer {
  public:
   explicit Trainer(const TrainConfig& t)
-      : t_(t), dev_(pick_device(t.device)), bf16_(use_bf16(t.precision, dev_)), data_((prepare(t, dev_, bf16_), load_data(t))),
-        dir_(t.out_dir), per_step_(uint64_t(t.batch) * uint64_t(t.accum)), m_(make_model(t, dev_)),
-        opt_(m_->parameters(), torch::optim::AdamWOptions(t.lr).betas({0.9, 0.95}).weight_decay(t.weight_decay)),
-        sampler_(data_.train.count(), t.seed) {
-    total_ = t.steps > 0 ? t.steps
-                         : std::max<int64_t>(1, int64_t(std::ceil(t.epochs * data_.train.count() / double(per_step_))));
-    first_ = t.resume ? resume(t, data_, path("checkpoint.pt"), m_, opt_, dev_) : 0;
+      : t_(resolve(t)), dev_(pick_device(t_.device)), bf16_(use_bf16(t_.precision, dev_)),
+        data_((prepare(t_, dev_, bf16_), load_data(t_))), dir_(t_.out_dir), per_step_(uint64_t(t_.batch) * uint64_t(t_.accum)),
+        m_(make_model(t_, dev_)),
+        opt_(m_->parameters(), torch::optim::AdamWOptions(t_.lr).betas({0.9, 0.95}).weight_decay(t_.weight_decay)),
+        sampler_(data_.train.count(), t_.seed) {
+    total_ = t_.steps > 0 ? t_.steps
+                         : std::max<int64_t>(1, int64_t(std::ceil(t_.epochs * data_.train.count() / double(per_step_))));
+    first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_) : 0;
     int64_t params = 0;
     for (const auto& p : m_->parameters()) params += p.numel();
-    write_file_atomic(path("config.json"), config_json(t, params) + "\n");
-    meta_ = checkpoint_meta(t, data_, total_);
+    write_file_atomic(path("config.json"), config_json(t_, params) + "\n");
+    meta_ = checkpoint_meta(t_, data_, total_);
   }
 
   TrainSummary run();
 
  private:
+  // Options that depend on the data: --state-prefix reads one whole state of it.
+  static TrainConfig resolve(TrainConfig t) {
+    if (t.state_prefix) t.model.state_prefix = int(isa::state_bytes(datagen::H5Reader(t.data).info().isa));
+    return t;
+  }
   static void prepare(const TrainConfig& t, const torch::Device& dev, bool bf16) {
     set_cpu_threads(t.threads, bf16, dev);
     check_run(t);
@@ -245,7 +251,9 @@ class Trainer {
     for (int a = 0; a < t_.accum; ++a) {
       std::vector<uint64_t> idx;
       for (int i = 0; i < t_.batch; ++i) idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
-      v.push_back(to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all", t_.model.max_patches), dev_));
+      v.push_back(to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all", t_.model.max_patches,
+                                       t_.model.state_prefix),
+                            dev_));
     }
     return v;
   }
@@ -259,7 +267,7 @@ class Trainer {
   double step(int64_t s, double lr, StepRunner& runner);
   void save_final(int64_t s);
 
-  const TrainConfig& t_;
+  const TrainConfig t_;
   torch::Device dev_;
   bool bf16_;
   TrainData data_;

@@ -3,6 +3,7 @@
 // uncached, and refusal of bad checkpoints.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -84,6 +85,64 @@ TEST(Model, ByteGenerateMatchesTeacherForcedArgmax) {
   auto g = m->byte_generate(feat, prev);
   auto logits = m->byte_logits(feat, g, prev);
   EXPECT_TRUE(torch::equal(logits.argmax(-1), g));
+}
+
+TEST(Model, StatePrefixIsReadCausallyAndGenerateMatchesTeacherForcing) {
+  // With the previous state as a prefix (tokens or memory): greedy decoding (the prefix in the
+  // KV cache first) equals re-running the decoder on its own outputs; the prefix changes the
+  // logits; later bytes still never change earlier logits.
+  for (const bool memory : {false, true}) {
+    torch::NoGradGuard ng;
+    torch::manual_seed(4);
+    auto c = tiny(true);
+    c.state_prefix = 16;
+    c.prefix_memory = memory;
+    BGPT m(c);
+    auto feat = torch::randn({5, 64});
+    auto prev = torch::randint(0, 256, {5, 16}, torch::kLong), ctx = torch::randint(0, 257, {5, 16}, torch::kLong);
+    auto g = m->byte_generate(feat, prev, ctx);
+    EXPECT_TRUE(torch::equal(m->byte_logits(feat, g, prev, ctx).argmax(-1), g)) << memory;
+    auto ctx2 = ctx.clone();
+    ctx2.select(1, 7).fill_(3);
+    EXPECT_FALSE(torch::allclose(m->byte_logits(feat, g, prev, ctx), m->byte_logits(feat, g, prev, ctx2))) << memory;
+    auto g2 = g.clone();
+    g2.select(1, 9).fill_(7);
+    EXPECT_TRUE(torch::allclose(m->byte_logits(feat, g, prev, ctx).narrow(1, 0, 10),
+                                m->byte_logits(feat, g2, prev, ctx).narrow(1, 0, 10), 1e-5, 1e-6))
+        << memory;
+  }
+}
+
+TEST(Model, PrefixTokensThroughTheCacheEqualConcatenation) {
+  // The prefix as tokens in the KV cache computes what one causal pass over [prefix, bytes] does.
+  torch::NoGradGuard ng;
+  torch::manual_seed(5);
+  auto c = tiny(false);
+  c.state_prefix = 16;
+  BGPT m(c);
+  auto ctx = torch::randint(0, 257, {3, 16}, torch::kLong);
+  auto x = torch::randn({3, 16, 64});
+  auto cache = m->prefix_cache(ctx);
+  auto h = x, whole = torch::cat({m->byte_emb(ctx) + m->prefix_pos->weight.unsqueeze(0), x}, 1);
+  for (size_t l = 0; l < m->byte_blocks->size(); ++l) {
+    h = m->byte_blocks[l]->as<model::BlockImpl>()->forward(h, &cache[l]);
+    whole = m->byte_blocks[l]->as<model::BlockImpl>()->forward(whole);
+  }
+  EXPECT_TRUE(torch::allclose(h, whole.narrow(1, 16, 16), 1e-5, 1e-5));
+}
+
+TEST(Model, PreviousStateOfAPatch) {
+  // toy-like layout: 2 image patches, states of 3 patches; a trace of the image and 3 states.
+  const model::Layout l{2, 3};
+  std::vector<uint8_t> trace(11 * 16);
+  for (size_t i = 0; i < trace.size(); ++i) trace[i] = uint8_t(i / 16);  // each byte holds its patch index
+  std::vector<int64_t> out(48);
+  model::previous_state(trace.data(), 11, 6, l, 48, out.data());  // patch 6: 2nd patch of state 1
+  for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], 2 + j / 16) << j;  // state 0: patches 2..4
+  model::previous_state(trace.data(), 11, 11, l, 48, out.data());  // the end patch: after state 2
+  for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], 8 + j / 16) << j;
+  model::previous_state(trace.data(), 11, 3, l, 48, out.data());  // the first state has none
+  for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], model::kPad) << j;
 }
 
 TEST(Model, GeluFormsDifferOnlySlightly) {
@@ -335,6 +394,41 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
     EXPECT_GT(all, 0u);
     EXPECT_GE(double(same), 0.99 * double(all)) << same << " of " << all << " bytes agree";
   }
+}
+
+TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
+  const std::string d = test::temp_dir("prefix");
+  const auto data = small_set(d, 40, 8, 8);
+  auto t = train_config(data, d + "/run");
+  t.steps = 30;
+  t.state_prefix = true;
+  const auto sum = model::train(t);
+  EXPECT_LT(sum.eval_loss, sum.start_eval_loss - 0.5);
+  model::Simulator sim(d + "/run/model.pt");
+  EXPECT_EQ(sim.config().state_prefix, 16);  // the data's state size, recorded in the checkpoint
+  datagen::H5Reader r(data);
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> off;
+  r.read(1, 0, 8, bytes, off);
+  std::vector<std::span<const uint8_t>> traces, prefixes;
+  for (int i = 0; i < 8; ++i) {
+    traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+    prefixes.push_back(traces.back().subspan(0, 48));
+  }
+  EXPECT_EQ(sim.rollout(prefixes, 12, true), sim.rollout(prefixes, 12, false));
+  // A rollout's first state is a teacher-forced prediction from the true initial state.
+  const auto teacher = sim.predict_teacher(traces);
+  const auto roll = sim.rollout(prefixes, 1, true);
+  for (int i = 0; i < 8; ++i) {
+    const bool ended = std::any_of(teacher[i].begin(), teacher[i].begin() + 16, [](int16_t v) { return v > 255; });
+    if (ended) continue;
+    ASSERT_GE(roll[i].size(), 16u);
+    for (int k = 0; k < 16; ++k) EXPECT_EQ(roll[i][k], teacher[i][k]) << "trace " << i << " byte " << k;
+  }
+  // Resuming with the option checks it against the checkpoint like every other model field.
+  t.resume = true;
+  t.state_prefix = false;
+  EXPECT_THROW(model::train(t), Error);
 }
 
 // A tiny model with the copy path and the train split of a small bgpt set, with batches made as
