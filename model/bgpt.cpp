@@ -83,6 +83,11 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   for (auto* e : {&patch_emb, &patch_pos, &byte_emb, &byte_pos}) nn::init::normal_((*e)->weight, 0.0, 0.02);
   if (c.copy_path) nn::init::normal_(copy_emb->weight, 0.0, 0.02);
   if (c.state_prefix > 0) nn::init::normal_(prefix_pos->weight, 0.0, 0.02);
+  if (c.program_memory > 0) {
+    if (c.program_memory % S) throw Error("program_memory " + std::to_string(c.program_memory) + ": not whole patches");
+    program_pos = register_module("program_pos", nn::Embedding(c.program_memory, D));
+    nn::init::normal_(program_pos->weight, 0.0, 0.02);
+  }
   byte_offsets = register_buffer("byte_offsets", torch::arange(S, torch::kLong) * kVocab);
 }
 
@@ -122,35 +127,53 @@ KV BlockImpl::memory(const torch::Tensor& m) {
   return KV{kv[0], kv[1]};
 }
 
-std::vector<KV> BGPTImpl::prefix_cache(const torch::Tensor& context) {
+std::vector<KV> BGPTImpl::program_kv(const torch::Tensor& inputs) {
+  const int64_t Pm = config.program_memory;
+  if (Pm <= 0) return {};
+  const int64_t B = inputs.size(0);
+  auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});  // (B, Pm)
+  auto h = byte_emb(image) + program_pos->weight.unsqueeze(0);                 // (B, Pm, D)
+  std::vector<KV> kv;
+  for (size_t l = 0; l < byte_blocks->size(); ++l) kv.push_back(byte_blocks[l]->as<BlockImpl>()->memory(h));
+  return kv;
+}
+
+std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
   std::vector<KV> cache(byte_blocks->size());
+  if (!mem.program.empty())  // each row's trace's image, (N, H, Pm, K)
+    for (size_t l = 0; l < cache.size(); ++l)
+      cache[l] = KV{mem.program[l].k.index_select(0, mem.row_trace), mem.program[l].v.index_select(0, mem.row_trace)};
   if (config.state_prefix <= 0) return cache;
-  auto h = byte_emb(context) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
+  auto h = byte_emb(mem.context) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
   for (size_t l = 0; l < byte_blocks->size(); ++l) {
     auto* b = byte_blocks[l]->as<BlockImpl>();
-    if (config.prefix_memory) cache[l] = b->memory(h);
-    else h = b->forward(h, &cache[l]);  // (N, P, D)
+    if (!config.prefix_memory) {
+      h = b->forward(h, &cache[l]);  // (N, P, D), appended to the cache
+      continue;
+    }
+    const KV m = b->memory(h);
+    cache[l] = cache[l].k.defined() ? KV{torch::cat({cache[l].k, m.k}, 2), torch::cat({cache[l].v, m.v}, 2)} : m;
   }
   return cache;
 }
 
 torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev,
-                                    const torch::Tensor& context) {
-  const int64_t S = config.patch_size, P = config.state_prefix;
+                                    const ByteMemory& mem) {
+  const int64_t S = config.patch_size;
   // Inputs: [feature, byte 0 .. byte S-2], each plus its position (and the copy embedding).
   auto emb = byte_emb(target.narrow(1, 0, S - 1));                         // (N, S-1, D)
   auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                      // (N, S, D)
   x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);                 // (N, S, D)
   if (config.copy_path) x = x + copy_emb(prev);                          // (N, S, D)
-  auto cache = prefix_cache(context);  // the previous state's keys and values come first
+  auto cache = prefix_cache(mem);  // the program's and the previous state's keys and values come first
   for (size_t i = 0; i < byte_blocks->size(); ++i)
-    x = byte_blocks[i]->as<BlockImpl>()->forward(x, P > 0 ? &cache[i] : nullptr);
+    x = byte_blocks[i]->as<BlockImpl>()->forward(x, cache[i].k.defined() ? &cache[i] : nullptr);
   return byte_head(x);  // (N, S, V)
 }
 
-torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const torch::Tensor& context) {
+torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const ByteMemory& mem) {
   const int64_t S = config.patch_size, N = feat.size(0);
-  std::vector<KV> cache = prefix_cache(context);  // the previous state first
+  std::vector<KV> cache = prefix_cache(mem);  // the program and the previous state first
   auto out = torch::empty({N, S}, torch::TensorOptions().dtype(torch::kLong).device(feat.device()));
   auto x = byte_input(feat, 0, prev.select(1, 0));  // (N, D)
   for (int64_t i = 0; i < S; ++i) {

@@ -23,6 +23,14 @@ struct KV {
   torch::Tensor k, v;  // (B, H, T, K)
 };
 
+// What the byte decoder attends to besides its own positions (model/config.h): the previous
+// state (state_prefix) and the program image (program_memory), whichever the model has.
+struct ByteMemory {
+  torch::Tensor context;     // (N, P) each row's previous state
+  std::vector<KV> program;   // per byte block, keys and values of each trace's image (B, H, Pm, K)
+  torch::Tensor row_trace;   // (N) the trace of each row (indexes `program`)
+};
+
 struct BlockImpl : torch::nn::Module {
   BlockImpl(int width, int heads, int layers_total, const std::string& gelu = "tanh");
   // x (B, T, D) -> (B, T, D); with `cache`, x holds only new positions, appended to the cache.
@@ -49,16 +57,20 @@ struct BGPTImpl : torch::nn::Module {
   // (N, S) for the copy path, previous states (N, P) for the state prefix -> logits (N, S, V).
   // The decoder's sequence: [previous state's P bytes (state_prefix > 0), feature, byte 0 .. S-2].
   torch::Tensor byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev,
-                            const torch::Tensor& context = {});
-  // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S), (N, P) -> (N, S).
-  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const torch::Tensor& context = {});
+                            const ByteMemory& mem = {});
+  // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S) -> (N, S).
+  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const ByteMemory& mem = {});
+  // The program memory of a batch's traces, from their input patches (B, T, S) (the image is
+  // patches 1 .. Pm/S); empty without program_memory.
+  std::vector<KV> program_kv(const torch::Tensor& inputs);
   // The byte blocks' KV caches holding the previous state (N, P), as tokens run through the
   // blocks or as memory (config.prefix_memory); empty caches without a state prefix.
-  std::vector<KV> prefix_cache(const torch::Tensor& context);
+  // With program memory, the cache starts with each row's trace's image.
+  std::vector<KV> prefix_cache(const ByteMemory& mem);
 
   ModelConfig config;
   torch::nn::Embedding patch_emb{nullptr}, patch_pos{nullptr}, byte_emb{nullptr}, byte_pos{nullptr},
-      copy_emb{nullptr}, prefix_pos{nullptr};
+      copy_emb{nullptr}, prefix_pos{nullptr}, program_pos{nullptr};
   torch::Tensor patch_bias;
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};

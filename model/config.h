@@ -30,6 +30,11 @@ struct ModelConfig {
   // bytes do; true, as attention memory (each block's keys and values of the prefix's
   // embeddings; ~4x cheaper per prefix byte, the prefix itself is not transformed).
   bool prefix_memory = false;
+  // Bytes of the program image the byte decoder reads as attention memory (0: none; else the
+  // image's size: 64 for a 64-byte bgpt memory): each byte block gets the keys and values of the
+  // image's byte embeddings (with positions of their own), once per trace, so a fetch can be a
+  // lookup (`cpusim train --program-memory`).
+  int program_memory = 0;
 };
 
 // Each ModelConfig field once, for the checkpoint JSON and the CLI's overrides:
@@ -51,6 +56,7 @@ void for_each_field(Config& c, F&& f) {
   f("gelu", c.gelu, FieldInfo{nullptr, "tanh or erf", true});
   f("state_prefix", c.state_prefix, FieldInfo{nullptr, "bytes of the previous state read as a prefix", true});
   f("prefix_memory", c.prefix_memory, FieldInfo{nullptr, "the prefix as attention memory", true});
+  f("program_memory", c.program_memory, FieldInfo{nullptr, "image bytes read as attention memory", true});
 }
 
 // "tiny", "small", "paper"; throws cpusim::Error for another name.
@@ -86,6 +92,7 @@ struct TrainConfig {
   bool timing = false;             // print where each step's time went (waits for the device per phase)
   std::string profile;             // write libtorch's per-operator trace (chrome://tracing JSON) of steps 3..7 here
   bool state_prefix = false;       // model.state_prefix set to the data's state size (--state-prefix, --prefix-memory)
+  bool program_memory = false;     // model.program_memory set to the data's image size (--program-memory)
 };
 
 }  // namespace cpusim::model

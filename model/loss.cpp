@@ -10,7 +10,9 @@ namespace cpusim::model {
 torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
   if (bf16) compat::autocast_bf16(dev, true);
   auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
-  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev, b.context);  // (N, S, V)
+  ByteMemory mem{b.context, m->program_kv(b.inputs), {}};
+  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");  // (N)
+  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev, mem);  // (N, S, V)
   if (bf16) compat::autocast_bf16(dev, false);
   return logits.to(torch::kFloat);
 }

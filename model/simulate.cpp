@@ -85,7 +85,10 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<s
   const int64_t B = f.size(0), Tp = f.size(1);
   const int64_t P = m->config.state_prefix;
   const auto ctx = P > 0 ? contexts(traces, first, T, l, P).to(impl_->device) : torch::Tensor();  // (B * T', P)
-  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S}), ctx).view({B, Tp, S}).to(torch::kCPU);
+  ByteMemory mem{ctx, m->program_kv(inputs), {}};
+  if (!mem.program.empty())
+    mem.row_trace = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device)).repeat_interleave(Tp);
+  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S}), mem).view({B, Tp, S}).to(torch::kCPU);
   if (bf16) compat::autocast_bf16(impl_->device, false);
   auto a = pred.accessor<int64_t, 3>();
   for (int64_t b = 0; b < B; ++b) {
@@ -125,11 +128,14 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
       for (int64_t k = 0; k < P; ++k) c[b][k] = int64_t(prefixes[b][size_t(ib + k)]);
     ctx = ctx.to(impl_->device);
   }
+  ByteMemory mem{ctx, m->program_kv(seq), {}};
+  if (!mem.program.empty()) mem.row_trace = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device));
   int64_t pos = T0;
   for (int step = 0; step < max_steps; ++step) {
     for (int64_t j = 0; j < l.state_patches; ++j) {
       if (pos >= m->config.max_patches) goto finish;
-      auto patch = m->byte_generate(feat, prev, ctx);  // (B, S)
+      mem.context = ctx;
+      auto patch = m->byte_generate(feat, prev, mem);  // (B, S)
       auto cpu = patch.to(torch::kCPU);
       auto a = cpu.accessor<int64_t, 2>();
       for (int64_t b = 0; b < B; ++b)

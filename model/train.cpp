@@ -41,7 +41,8 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
-            {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix}};
+            {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix},
+            {"program_memory", t.program_memory}};
   return j.dump(2);
 }
 
@@ -228,9 +229,13 @@ class Trainer {
   TrainSummary run();
 
  private:
-  // Options that depend on the data: --state-prefix reads one whole state of it.
+  // Options that depend on the data: --state-prefix reads one whole state, --program-memory its image.
   static TrainConfig resolve(TrainConfig t) {
-    if (t.state_prefix) t.model.state_prefix = int(isa::state_bytes(datagen::H5Reader(t.data).info().isa));
+    if (t.state_prefix || t.program_memory) {
+      const isa::Config c = datagen::H5Reader(t.data).info().isa;
+      if (t.state_prefix) t.model.state_prefix = int(isa::state_bytes(c));
+      if (t.program_memory) t.model.program_memory = int(isa::image_bytes(c));
+    }
     return t;
   }
   static void prepare(const TrainConfig& t, const torch::Device& dev, bool bf16) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -100,15 +101,15 @@ TEST(Model, StatePrefixIsReadCausallyAndGenerateMatchesTeacherForcing) {
     BGPT m(c);
     auto feat = torch::randn({5, 64});
     auto prev = torch::randint(0, 256, {5, 16}, torch::kLong), ctx = torch::randint(0, 257, {5, 16}, torch::kLong);
-    auto g = m->byte_generate(feat, prev, ctx);
-    EXPECT_TRUE(torch::equal(m->byte_logits(feat, g, prev, ctx).argmax(-1), g)) << memory;
+    auto g = m->byte_generate(feat, prev, model::ByteMemory{ctx, {}, {}});
+    EXPECT_TRUE(torch::equal(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}).argmax(-1), g)) << memory;
     auto ctx2 = ctx.clone();
     ctx2.select(1, 7).fill_(3);
-    EXPECT_FALSE(torch::allclose(m->byte_logits(feat, g, prev, ctx), m->byte_logits(feat, g, prev, ctx2))) << memory;
+    EXPECT_FALSE(torch::allclose(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}), m->byte_logits(feat, g, prev, model::ByteMemory{ctx2, {}, {}}))) << memory;
     auto g2 = g.clone();
     g2.select(1, 9).fill_(7);
-    EXPECT_TRUE(torch::allclose(m->byte_logits(feat, g, prev, ctx).narrow(1, 0, 10),
-                                m->byte_logits(feat, g2, prev, ctx).narrow(1, 0, 10), 1e-5, 1e-6))
+    EXPECT_TRUE(torch::allclose(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}).narrow(1, 0, 10),
+                                m->byte_logits(feat, g2, prev, model::ByteMemory{ctx, {}, {}}).narrow(1, 0, 10), 1e-5, 1e-6))
         << memory;
   }
 }
@@ -122,7 +123,7 @@ TEST(Model, PrefixTokensThroughTheCacheEqualConcatenation) {
   BGPT m(c);
   auto ctx = torch::randint(0, 257, {3, 16}, torch::kLong);
   auto x = torch::randn({3, 16, 64});
-  auto cache = m->prefix_cache(ctx);
+  auto cache = m->prefix_cache(model::ByteMemory{ctx, {}, {}});
   auto h = x, whole = torch::cat({m->byte_emb(ctx) + m->prefix_pos->weight.unsqueeze(0), x}, 1);
   for (size_t l = 0; l < m->byte_blocks->size(); ++l) {
     h = m->byte_blocks[l]->as<model::BlockImpl>()->forward(h, &cache[l]);
@@ -396,16 +397,21 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
   }
 }
 
-TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
-  const std::string d = test::temp_dir("prefix");
+// Trains 30 steps with the byte decoder's extra memory (`configure` sets the options) and checks
+// what the checkpoint records, that rollouts with and without the patch cache agree, and that a
+// rollout's first state is the teacher-forced prediction from the true initial state.
+void check_byte_memory(const std::string& name, const std::function<void(model::TrainConfig&)>& configure,
+                       int prefix, int program) {
+  const std::string d = test::temp_dir(name);
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
   t.steps = 30;
-  t.state_prefix = true;
+  configure(t);
   const auto sum = model::train(t);
   EXPECT_LT(sum.eval_loss, sum.start_eval_loss - 0.5);
   model::Simulator sim(d + "/run/model.pt");
-  EXPECT_EQ(sim.config().state_prefix, 16);  // the data's state size, recorded in the checkpoint
+  EXPECT_EQ(sim.config().state_prefix, prefix);  // the data's state size, recorded in the checkpoint
+  EXPECT_EQ(sim.config().program_memory, program);  // its image size
   datagen::H5Reader r(data);
   std::vector<uint8_t> bytes;
   std::vector<uint64_t> off;
@@ -416,7 +422,6 @@ TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
     prefixes.push_back(traces.back().subspan(0, 48));
   }
   EXPECT_EQ(sim.rollout(prefixes, 12, true), sim.rollout(prefixes, 12, false));
-  // A rollout's first state is a teacher-forced prediction from the true initial state.
   const auto teacher = sim.predict_teacher(traces);
   const auto roll = sim.rollout(prefixes, 1, true);
   for (int i = 0; i < 8; ++i) {
@@ -425,10 +430,22 @@ TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
     ASSERT_GE(roll[i].size(), 16u);
     for (int k = 0; k < 16; ++k) EXPECT_EQ(roll[i][k], teacher[i][k]) << "trace " << i << " byte " << k;
   }
-  // Resuming with the option checks it against the checkpoint like every other model field.
+  // Resuming without the options is refused like any other change of the model.
   t.resume = true;
-  t.state_prefix = false;
+  t.state_prefix = t.program_memory = false;
+  t.model.prefix_memory = false;
   EXPECT_THROW(model::train(t), Error);
+}
+
+TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory("prefix", [](model::TrainConfig& t) { t.state_prefix = true; }, 16, 0);
+}
+
+TEST(Training, ProgramAndPrefixMemoryRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory("program-memory", [](model::TrainConfig& t) {
+    t.state_prefix = t.program_memory = true;
+    t.model.prefix_memory = true;
+  }, 16, 32);
 }
 
 // A tiny model with the copy path and the train split of a small bgpt set, with batches made as
