@@ -15,9 +15,11 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
                            const std::string& device) {
   // The recipe: the paper's CPU (bgpt) at a size two CPU cores can learn: 64-byte memory,
   // programs of 1..16 instructions; a small bGPT with the copy path and 8 heads (the best
-  // held-out loss of the head counts tried, results/quickstart/README.md) and the exact GELU
-  // (~25% more steps in the time than GPT-2's tanh form on this CPU); loss on states only;
-  // bf16 where the CPU has it.
+  // held-out loss of the head counts tried, results/quickstart/README.md), the exact GELU
+  // (~25% more steps in the time than GPT-2's tanh form on an AVX512-BF16 CPU), and a byte
+  // decoder that attends to the previous state and to the program image as attention memory
+  // (the fetch and the operand lookups become lookups: results/learning.md); loss on states
+  // only; bf16 where the CPU has it.
   PipelinePlan p;
   p.dir = dir;
   p.device = device;
@@ -36,6 +38,7 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
     t.preset = "small";
     t.model = model::preset("small");
     t.model.copy_path = true, t.model.heads = 8, t.model.gelu = "erf";
+    t.model.prefix_memory = t.state_prefix = t.program_memory = true;
     t.batch = 32, t.lr = 2e-3, t.warmup = 200, t.steps = 6000;
     t.eval_every = 500, t.eval_traces = 256, t.checkpoint_every = 500;
     t.max_minutes = minutes > 0 ? minutes : 20.0;
@@ -44,7 +47,8 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
     p.gen.train = 300, p.gen.test = 30, p.gen.gen.max_len = 6;
     t.preset = "tiny";
     t.model = model::preset("tiny");
-    t.model.copy_path = true;
+    t.model.copy_path = true;  // the quickstart's architecture at the tiny size
+    t.model.prefix_memory = t.state_prefix = t.program_memory = true;
     t.steps = 20, t.batch = 8, t.warmup = 5, t.eval_every = 10, t.eval_traces = 16, t.quiet = true;
     if (minutes > 0) t.max_minutes = minutes;
     p.eval.limit = 30, p.eval.progress = false;
