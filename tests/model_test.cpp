@@ -217,6 +217,22 @@ std::string small_set(const std::string& dir, uint64_t train, uint64_t test, uns
   return path;
 }
 
+// The first 8 test traces of a small_set and their prefixes (32-byte image + initial state).
+struct TestTraces {
+  explicit TestTraces(const std::string& data) {
+    datagen::H5Reader r(data);
+    r.read(1, 0, 8, bytes, off);
+    for (int i = 0; i < 8; ++i) {
+      traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+      prefixes.push_back(traces.back().subspan(0, 48));
+    }
+  }
+  TestTraces(const TestTraces&) = delete;  // the spans point into `bytes`
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> off;
+  std::vector<std::span<const uint8_t>> traces, prefixes;
+};
+
 model::TrainConfig train_config(const std::string& data, const std::string& out) {
   model::TrainConfig t;
   t.data = data;
@@ -373,15 +389,9 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
   const std::string device = env ? env : "cpu";
   model::Simulator s1(d + "/run/model.pt", device), s2(d + "/run/checkpoint.pt", device);
   EXPECT_EQ(s1.config().gelu, "erf");  // the checkpoint records the GELU form
-  datagen::H5Reader r(data);
-  std::vector<uint8_t> bytes;
-  std::vector<uint64_t> off;
-  r.read(1, 0, 8, bytes, off);
-  std::vector<std::span<const uint8_t>> traces, prefixes;
-  for (int i = 0; i < 8; ++i) {
-    traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
-    prefixes.push_back(traces.back().subspan(0, 48));
-  }
+  const TestTraces tt(data);
+  const auto& traces = tt.traces;
+  const auto& prefixes = tt.prefixes;
   EXPECT_EQ(s1.predict_teacher(traces), s2.predict_teacher(traces));
   const auto cached = s1.rollout(prefixes, 12, true), uncached = s1.rollout(prefixes, 12, false);
   EXPECT_EQ(cached, uncached);
@@ -412,15 +422,9 @@ void check_byte_memory(const std::string& name, const std::function<void(model::
   model::Simulator sim(d + "/run/model.pt");
   EXPECT_EQ(sim.config().state_prefix, prefix);  // the data's state size, recorded in the checkpoint
   EXPECT_EQ(sim.config().program_memory, program);  // its image size
-  datagen::H5Reader r(data);
-  std::vector<uint8_t> bytes;
-  std::vector<uint64_t> off;
-  r.read(1, 0, 8, bytes, off);
-  std::vector<std::span<const uint8_t>> traces, prefixes;
-  for (int i = 0; i < 8; ++i) {
-    traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
-    prefixes.push_back(traces.back().subspan(0, 48));
-  }
+  const TestTraces tt(data);
+  const auto& traces = tt.traces;
+  const auto& prefixes = tt.prefixes;
   EXPECT_EQ(sim.rollout(prefixes, 12, true), sim.rollout(prefixes, 12, false));
   const auto teacher = sim.predict_teacher(traces);
   const auto roll = sim.rollout(prefixes, 1, true);
