@@ -97,7 +97,7 @@ int dataset_export(const Args& args) {
   const datagen::ExportResult r = datagen::export_set(in, out, paper_layout);
   std::cerr << "exported " << r.traces << " traces to " << out << "\n";
   if (r.run_differently)
-    std::cerr << "export: note: " << r.run_differently << " of them reach the " << datagen::H5Reader(in).info().isa.memory_size
+    std::cerr << "export: note: " << r.run_differently << " of them reach the " << r.memory_size
               << "-byte memory's PC cap, so the paper's 1024-byte machine runs them to other states\n";
   return 0;
 }

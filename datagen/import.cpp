@@ -98,6 +98,7 @@ ExportResult export_set(const std::string& input, const std::string& output, boo
   if (paper_layout) require_paper_profile(c, "--paper-layout");
   auto writer = open_bin_writer(output, reader.info());
   ExportResult r;
+  r.memory_size = c.memory_size;
   for (int s = 0; s < 2; ++s) {
     const auto steps = reader.steps(s);
     const auto hashes = reader.program_hashes(s);

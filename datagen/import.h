@@ -37,6 +37,7 @@ ImportResult import_folder(const ImportConfig& c);
 struct ExportResult {
   uint64_t traces = 0;
   uint64_t run_differently = 0;  // paper layout: traces the 1024-byte machine runs to other states
+  unsigned memory_size = 0;      // the set's memory size
 };
 // Writes `input`'s traces as `output`/train/<md5>.bin and test/<md5>.bin (paper_layout: images
 // zero-padded to 1024 bytes, bgpt only).

@@ -160,7 +160,7 @@ void print_heldout(int64_t step, const EvalResult& e) {
 // every 10 s otherwise, and at each evaluation).
 class RunLog {
  public:
-  RunLog(const std::string& path, bool append, bool quiet) : path_(path), quiet_(quiet) {
+  RunLog(const std::string& path, bool append, bool quiet) : quiet_(quiet) {
     out_.open(path, append ? std::ios::app : std::ios::trunc);
     if (!out_) throw Error(path + ": cannot write");
   }
@@ -187,7 +187,6 @@ class RunLog {
   }
 
  private:
-  std::string path_;
   bool quiet_;
   std::ofstream out_;
   double last_print_ = -1;
