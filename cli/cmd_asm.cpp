@@ -22,7 +22,7 @@ int cmd_asm(const Args& args) {
   const isa::Config c = io.config();
   const auto bytes = isa::assemble(c.profile, read_text(input), input);
   write_file_atomic(output, bytes);
-  std::cerr << "wrote " << output << ": " << bytes.size() / 4 << " instructions\n";
+  if (!quiet(vm)) std::cerr << "wrote " << output << ": " << bytes.size() / 4 << " instructions\n";
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -36,7 +37,7 @@ int check_one(const XOptions& o, const emu::Mutation* mut) {
               << "\n";
   if (m) {
     std::cerr << o.program << ": MISMATCH\n" << xcheck::describe(c, checker, *m);
-    return 1;
+    return kExitDifferences;
   }
   if (!o.json) std::cout << o.program << ": " << checker.instructions() << " instructions agree\n";
   return 0;
@@ -60,7 +61,7 @@ int self_test(const XOptions& o) {
               << "\n";
   else
     std::cout << "mutants " << st.mutants.size() << ", caught " << st.caught() << ", survivors " << survivors.size() << "\n";
-  return survivors.empty() ? 0 : 1;
+  return survivors.empty() ? kExitOk : kExitDifferences;
 }
 
 // Shrinks the first failing program, writes the reproducer and says how to rerun it.
@@ -99,7 +100,7 @@ int check_random(const XOptions& o, const emu::Mutation* mut) {
     std::cout << std::fixed << std::setprecision(1) << r.programs << " programs, " << r.instructions
               << " instructions compared, " << (r.first ? 1 : 0) << " mismatches, " << r.seconds << " s ("
               << std::setprecision(0) << pps << " programs/s, " << ips << " instructions/s)\n";
-  return r.first ? 1 : 0;
+  return r.first ? kExitDifferences : kExitOk;
 }
 
 }  // namespace
@@ -112,7 +113,7 @@ int cmd_crosscheck(const Args& args) {
   io.add(d);
   d.add_options()("programs", po::value(&o.programs)->default_value(2000), "random programs to check")
       ("seed", po::value(&o.seed)->default_value(0), "random seed")
-      ("jobs,j", po::value(&o.jobs)->default_value(1), "worker threads, one Unicorn each")
+      ("jobs,j", po::value(&o.jobs)->default_value(std::max(1u, std::thread::hardware_concurrency())), "worker threads, one Unicorn each (default: one per core, as datagen; the report is the same whatever the number)")
       ("min-len", po::value(&min_len)->default_value(1), "shortest random program")
       ("max-len", po::value(&max_len), "longest random program (datagen's default)")
       ("program", po::value(&o.program), "check this program (assembly or bytes) instead of random ones")

@@ -34,7 +34,7 @@ int cmd_datagen(const Args& args) {
   c.gen.isa = io.config();
   c.progress = !quiet;
   datagen::validate(c.gen);
-  print_datagen_start(c);
+  if (!quiet) print_datagen_start(c);
   print_datagen_summary(c, datagen::make_set(c, format, out), format, out, json);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "cli/options.h"
 #include "common/io.h"
 #include "datagen/dataset.h"
+#include "datagen/folder_meta.h"
 #include "datagen/import.h"
 
 namespace cpusim::cli {
@@ -70,7 +71,16 @@ int dataset_import(const Args& args) {
   pos.add("input", 1);
   po::variables_map vm;
   if (!parse("dataset import", "--isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5", d, pos, args, vm)) return 0;
-  c.isa = io.config();
+  // The folder's cpusim.json (written by datagen --format bin and dataset export) says the machine
+  // and the layout when no machine option is given.
+  const auto meta = datagen::find_folder_meta(c.input);
+  auto given = [&](const char* o) { return vm.count(o) && !vm[o].defaulted(); };
+  if (meta && !given("isa") && !given("memory-size") && !given("program-size")) {
+    c.isa = meta->files;
+    if (meta->paper_layout) c.isa.memory_size = meta->set_memory_size, c.paper_layout = true;
+  } else {
+    c.isa = io.config();
+  }
   const datagen::ImportResult r = datagen::import_folder(c);
   for (size_t i = 0; i < std::min(kListed, r.refused.size()); ++i)
     std::cerr << r.refused[i].path << ": " << r.refused[i].why << "\n";
@@ -78,7 +88,7 @@ int dataset_import(const Args& args) {
   if (!r.written)
     throw Error(c.input + ": " + std::to_string(r.refused.size()) + " trace files refused (listed above); nothing written "
                 "(--skip-invalid imports the rest)");
-  std::cerr << "imported " << r.imported << " traces into " << c.output << " (" << r.refused.size() << " refused, "
+  std::cout << "imported " << r.imported << " traces into " << c.output << " (" << r.refused.size() << " refused, "
             << r.duplicates << " duplicate programs skipped)\n";
   return 0;
 }
@@ -95,8 +105,8 @@ int dataset_export(const Args& args) {
   po::variables_map vm;
   if (!parse("dataset export", "FILE.h5 [--paper-layout] -o DIR", d, pos, args, vm)) return 0;
   const datagen::ExportResult r = datagen::export_set(in, out, paper_layout);
-  std::cerr << "exported " << r.traces << " traces to " << out << "\n";
-  if (r.run_differently)
+  std::cout << "exported " << r.traces << " traces to " << out << "\n";
+  if (r.run_differently && !quiet(vm))
     std::cerr << "export: note: " << r.run_differently << " of them reach the " << r.memory_size
               << "-byte memory's PC cap, so the paper's 1024-byte machine runs them to other states\n";
   return 0;
@@ -106,12 +116,13 @@ int dataset_export(const Args& args) {
 
 int cmd_dataset(const Args& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: cpusim dataset info|import|export ...\n"
+    (args.empty() ? std::cerr : std::cout) << "usage: cpusim dataset info|import|export ...\n"
                  "  info FILE.h5 [--json]                          describe a trace set\n"
                  "  import --isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5\n"
                  "                                                 read the paper's train/ test/ folders\n"
-                 "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n";
-    return args.empty() ? 2 : 0;
+                 "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n\n"
+              << kExitCodesHelp;
+    return args.empty() ? kExitUsage : kExitOk;
   }
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "info") return dataset_info(rest);

@@ -41,7 +41,7 @@ int cmd_eval(const Args& args) {
   c.progress = !quiet;
   model::Simulator sim(ckpt, device, threads, precision);
   const harness::EvalResult r = harness::evaluate(sim, c);
-  if (r.traces_run_differently)
+  if (r.traces_run_differently && !quiet)
     std::cerr << "eval: note: " << r.traces_run_differently << " of " << r.scorer.traces() << " traces reach the "
               << r.scorer.config().memory_size << "-byte memory's PC cap; the paper's 1024-byte machine runs them to "
               << "other states, so its scores of " << c.predictions << " differ from these for them\n";

@@ -1,7 +1,8 @@
 // cli/cmd_pipeline.cpp: `cpusim pipeline`: datagen -> train -> eval (teacher, rollout) ->
 // reports, each stage reading and writing files in DIR (model/pipeline.h), with each stage's
-// usual output.
+// usual output (or one JSON object with each stage's summary).
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -12,32 +13,48 @@ namespace cpusim::cli {
 
 int cmd_pipeline(const Args& args) {
   std::string preset = "quickstart", dir, stages = "datagen,train,eval", device = "cpu";
-  double minutes = 0;
+  double minutes = 0, old_minutes = 0;
   uint64_t seed = 1;
+  bool json = false, quiet = false;
   po::options_description d("pipeline options");
-  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 20 min of training, ~21 min in all) or smoke (seconds)")
+  d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 20 min of training, ~25 min in all) or smoke (seconds)")
       ("output,o", po::value(&dir)->required(), "pipeline folder")
-      ("stages", po::value(&stages)->default_value("datagen,train,eval"), "which stages to run")
-      ("minutes", po::value(&minutes)->default_value(0), "training time budget (default: the preset's)")
+      ("stages", po::value(&stages)->default_value("datagen,train,eval"), "which stages to run: a comma-separated list of datagen, train, eval")
+      ("max-minutes", po::value(&minutes)->default_value(0), "training time budget (default: the preset's)")
+      ("minutes", po::value(&old_minutes), "the same as --max-minutes (older spelling)")
       ("seed", po::value(&seed)->default_value(1), "seed for data and training")
-      ("device", po::value(&device)->default_value("cpu"), "cpu or cuda");
+      ("device", po::value(&device)->default_value("cpu"), "cpu or cuda")
+      ("json", po::bool_switch(&json), "print one JSON object with each stage's summary on stdout")
+      ("quiet,q", po::bool_switch(&quiet), "no progress display");
   po::variables_map vm;
   if (!parse("pipeline", "--preset quickstart -o DIR [--stages datagen,train,eval]", d, {}, args, vm)) return 0;
-  const model::PipelinePlan plan = model::pipeline_plan(preset, dir, seed, minutes, device);
+  if (vm.count("minutes")) minutes = old_minutes;
+  model::check_stages(stages);
+  model::PipelinePlan plan = model::pipeline_plan(preset, dir, seed, minutes, device);
+  if (quiet || json) plan.gen.progress = false, plan.train.quiet = true, plan.eval.progress = false;
+  nlohmann::json result = {{"dir", dir}, {"preset", preset}, {"stages", stages}};
   model::PipelineOutput out;
-  out.stage = [](const std::string& name, double s) {
-    std::cerr << "== pipeline: " << name << " (" << long(s) << " s elapsed)\n";
+  out.stage = [&](const std::string& name, double s) {
+    if (!quiet && !json) std::cerr << "== pipeline: " << name << " (" << long(s) << " s elapsed)\n";
   };
-  out.datagen_start = print_datagen_start;
+  if (!quiet && !json) out.datagen_start = print_datagen_start;
   out.datagen_done = [&](const datagen::DatagenConfig& c, const datagen::SetSummary& s) {
-    print_datagen_summary(c, s, "h5", plan.train.data, false);
+    if (json) result["datagen"] = datagen_summary_json(c, s, "h5", plan.train.data);
+    else print_datagen_summary(c, s, "h5", plan.train.data, false);
   };
-  out.train_done = [](const model::TrainSummary& s) { std::cerr << model::summary_line(s); };
-  out.eval_done = [](const harness::EvalResult& r, const std::string& report) {
-    std::cout << harness::headline_text(r, report);
+  out.train_done = [&](const model::TrainSummary& s) {
+    if (json) result["train"] = nlohmann::json::parse(model::summary_json(s, plan.train.out_dir));
+    else std::cout << model::summary_line(s);
   };
-  if (int rc = model::run_pipeline(plan, stages, out)) return rc;
-  std::cerr << "pipeline: reports in " << dir << "/report-teacher/report.md and " << dir << "/report-rollout/report.md\n";
+  out.eval_done = [&](const harness::EvalResult& r, const std::string& report) {
+    if (json) result["eval"][r.scorer.mode() == harness::Mode::teacher ? "teacher" : "rollout"] = harness::headline_json(r);
+    else std::cout << harness::headline_text(r, report);
+  };
+  const int rc = model::run_pipeline(plan, stages, out);
+  if (json) std::cout << result.dump(2) << "\n";
+  if (rc) return rc;
+  if (!quiet && !json)
+    std::cerr << "pipeline: reports in " << dir << "/report-teacher/report.md and " << dir << "/report-rollout/report.md\n";
   return 0;
 }
 

@@ -21,9 +21,9 @@ int cmd_trace(const Args& args) {
   pos.add("trace", -1);
   po::variables_map vm;
   if (!parse("trace", "[--isa P] TRACE.bin...", d, pos, args, vm)) return 0;
-  const isa::Config c = io.config();
-  const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
   for (const std::string& path : inputs) {
+    const isa::Config c = io.config_for(path, vm);
+    const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
     const auto bytes = read_file(path);
     if (bytes.size() < ib + sb)
       throw Error(path + ": too short (" + std::to_string(bytes.size()) +

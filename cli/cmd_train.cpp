@@ -35,7 +35,8 @@ struct Overrides {
 
 int cmd_train(const Args& args) {
   model::TrainConfig t;
-  bool dry_run = false, copy_path = false, no_copy_path = false, prefix_memory = false;
+  bool dry_run = false, copy_path = false, no_copy_path = false, prefix_memory = false, json = false;
+  double minutes = 0;
   Overrides over;
   std::string gelu;
   po::options_description d("train options");
@@ -47,6 +48,7 @@ int cmd_train(const Args& args) {
       ("state-prefix", po::bool_switch(&t.state_prefix), "byte decoder reads the whole previous state as a prefix (attention over each of its bytes)")
       ("program-memory", po::bool_switch(&t.program_memory), "byte decoder attends to every byte of the trace's program image (keys and values once per trace)")
       ("prefix-memory", po::bool_switch(&prefix_memory), "--state-prefix as attention memory in each byte block (cheaper; the prefix is not transformed)")
+      ("byte-bits", po::bool_switch(&t.model.byte_bits), "each byte's embedding (input and output) also maps its 8 bits, so bitwise results and carries can be computed bit by bit")
       ("gelu", po::value(&gelu)->default_value("tanh"), "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)");
   over.add(d);
   d.add_options()("steps", po::value(&t.steps)->default_value(0), "optimizer steps (0: --epochs)")
@@ -62,21 +64,27 @@ int cmd_train(const Args& args) {
       ("precision", po::value(&t.precision)->default_value("auto"), "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
       ("cuda-graphs", po::bool_switch(&t.cuda_graphs), "on CUDA, replay each step's forward and backward from a CUDA graph captured per padded batch shape")
       ("resume", po::bool_switch(&t.resume), "continue from RUN_DIR/checkpoint.pt")
+      ("overwrite", po::bool_switch(&t.overwrite), "replace the run already in RUN_DIR (without it or --resume, one is refused)")
       ("eval-every", po::value(&t.eval_every)->default_value(200), "steps between held-out evaluations")
       ("eval-traces", po::value(&t.eval_traces)->default_value(256), "test traces for held-out figures")
       ("checkpoint-every", po::value(&t.checkpoint_every)->default_value(500), "steps between checkpoints")
       ("max-minutes", po::value(&t.max_minutes)->default_value(0), "stop after this much training time (the learning-rate schedule follows the clock too)")
+      ("minutes", po::value(&minutes), "the same as --max-minutes (the pipeline's older spelling)")
       ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
       ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
       ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
       ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
+      ("json", po::bool_switch(&json), "print the summary as JSON on stdout")
       ("quiet,q", po::bool_switch(&t.quiet), "no progress output")
       ("profile", po::value(&t.profile), "write libtorch's per-operator trace of steps 3..7 (host time per call and, on CUDA, device time; chrome://tracing JSON) to this file")
       ("timing", po::bool_switch(&t.timing), "at the end, print where a step's time went (batch, forward, backward, clip, optimizer; waits for the device after each)");
   po::variables_map vm;
   if (!parse("train", "--data D.h5 --preset P [--steps N | --epochs E] [--batch B] [--lr X] -o RUN_DIR", d, {}, args, vm))
     return 0;
+  const bool byte_bits = t.model.byte_bits;
+  if (vm.count("minutes")) t.max_minutes = minutes;
   t.model = model::preset(t.preset);
+  t.model.byte_bits = byte_bits;
   if (copy_path && no_copy_path) throw Error("--copy-path and --no-copy-path together");
   t.model.copy_path = copy_path;
   t.model.prefix_memory = prefix_memory;
@@ -92,9 +100,11 @@ int cmd_train(const Args& args) {
   }
   if (t.data.empty()) throw Error("--data is required (an HDF5 set from cpusim datagen)");
   if (t.out_dir.empty()) throw Error("-o RUN_DIR is required");
+  if (t.resume && t.overwrite) throw Error("--resume and --overwrite together");
   const auto s = model::train(t);
-  std::cerr << model::summary_line(s);
-  return s.stopped_on_nan ? 1 : 0;
+  if (json) std::cout << model::summary_json(s, t.out_dir) << "\n";
+  else std::cout << model::summary_line(s);
+  return s.stopped_on_nan ? kExitDifferences : kExitOk;
 }
 
 }  // namespace cpusim::cli

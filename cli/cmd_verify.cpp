@@ -97,6 +97,7 @@ int cmd_verify(const Args& args) {
   };
   for (const std::string& path : expand(inputs)) {
     if (!is_h5(path)) {
+      c = io.config_for(path, vm);
       score(path, read_file(path));
       continue;
     }
@@ -125,7 +126,7 @@ int cmd_verify(const Args& args) {
               << " state bytes; " << t.missing_bytes << " missing)\n"
               << "exact states  " << 100 * t.state_accuracy() << "% (" << t.exact_states << "/" << t.states << ")\n";
   }
-  return strict && t.matched_bytes != t.bytes ? 1 : 0;
+  return strict && t.matched_bytes != t.bytes ? kExitDifferences : kExitOk;
 }
 
 }  // namespace cpusim::cli

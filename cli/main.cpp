@@ -1,11 +1,19 @@
 // cli/main.cpp: the `cpusim` entry point: dispatches to a subcommand and turns errors into one
-// line on stderr and a non-zero exit.
+// line on stderr ("cpusim CMD: ...") and the exit codes of cli/commands.h.
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <new>
 
 #include "cli/commands.h"
 #include "common/io.h"
+#include "common/version.h"
+#ifdef CPUSIM_WITH_UNICORN
+#include "emulator/crosscheck.h"
+#endif
+#ifdef CPUSIM_WITH_TORCH
+#include "model/api.h"
+#endif
 
 namespace {
 
@@ -30,38 +38,63 @@ const std::map<std::string, Command>& commands() {
       {"eval", {cmd_eval, "score a checkpoint against the emulator (teacher or rollout), write a report"}},
       {"predict", {cmd_predict, "one program simulated by the model beside the emulator"}},
       {"pipeline", {cmd_pipeline, "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},
+      {"model", {cmd_model, "info, export (safetensors, torch, paper), import (the paper's checkpoints)"}},
 #endif
       {"datagen", {cmd_datagen, "generate train/test trace sets (HDF5 or the paper's folders)"}},
       {"dataset", {cmd_dataset, "info, import (paper folders -> HDF5), export (HDF5 -> folders)"}},
+      {"plot", {cmd_plot, "training curves of runs (loss, held-out accuracy against steps and minutes) as PNG"}},
   };
   return table;
 }
 
 void usage(std::ostream& os) {
-  os << "usage: cpusim <command> [options]   (cpusim <command> --help for each)\n\ncommands:\n";
+  os << "usage: cpusim <command> [options]   (cpusim <command> --help for each)\n"
+        "       cpusim --version\n\ncommands:\n";
   for (const auto& [name, c] : commands()) os << "  " << name << std::string(12 - name.size(), ' ') << c.summary << "\n";
+  os << "\n" << cpusim::cli::kExitCodesHelp;
+}
+
+void print_version() {
+  std::cout << "cpusim " << cpusim::version() << " (commit " << cpusim::commit() << ")\n";
+#ifdef CPUSIM_WITH_TORCH
+  std::cout << "libtorch " << cpusim::model::torch_version() << "\n";
+#else
+  std::cout << "libtorch: not built in\n";
+#endif
+#ifdef CPUSIM_WITH_UNICORN
+  std::cout << "unicorn " << cpusim::xcheck::unicorn_version() << "\n";
+#else
+  std::cout << "unicorn: not built in\n";
+#endif
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace cpusim::cli;
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage(argc < 2 ? std::cerr : std::cout);
-    return argc < 2 ? 2 : 0;
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    print_version();
+    return kExitOk;
   }
   const auto it = commands().find(argv[1]);
   if (it == commands().end()) {
-    std::cerr << "cpusim: unknown command '" << argv[1] << "'\n";
-    usage(std::cerr);
-    return 2;
+    std::cerr << "cpusim: unknown command '" << argv[1] << "' (see cpusim --help)\n";
+    return kExitUsage;
   }
   try {
-    return it->second.fn(cpusim::cli::Args(argv + 2, argv + argc));
+    return it->second.fn(Args(argv + 2, argv + argc));
   } catch (const cpusim::Error& e) {
     std::cerr << "cpusim " << argv[1] << ": " << e.what() << "\n";
-    return 1;
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "cpusim " << argv[1] << ": out of memory\n";
+    return kExitInternal;
   } catch (const std::exception& e) {
     std::cerr << "cpusim " << argv[1] << ": internal error: " << e.what() << "\n";
-    return 3;
+    return kExitInternal;
   }
 }

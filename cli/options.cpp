@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/commands.h"
 #include "common/io.h"
+#include "datagen/folder_meta.h"
 #include "emulator/emulator.h"
 #include "isa/asm.h"
 
@@ -34,22 +36,41 @@ isa::Config IsaOptions::config() const {
   return c;
 }
 
+isa::Config IsaOptions::config_for(const std::string& path, const po::variables_map& vm) const {
+  const auto meta = datagen::find_folder_meta(path);
+  if (!meta) return config();
+  const isa::Config& m = meta->files;
+  auto given = [&](const char* o) { return vm.count(o) && !vm[o].defaulted(); };
+  const bool isa_given = given("isa"), size_given = given("memory-size"), prog_given = given("program-size");
+  if (!isa_given && !size_given && !prog_given) return m;
+  const isa::Config c = config();
+  if ((isa_given && c.profile != m.profile) || (size_given && c.memory_size != m.memory_size) ||
+      (prog_given && c.program_size != m.program_size))
+    throw Error(path + ": its folder's " + datagen::kFolderMetaName + " says --isa " + std::string(isa::profile_name(m.profile)) +
+                " --memory-size " + std::to_string(m.memory_size) + "; the options given disagree (drop them)");
+  return m;
+}
+
 bool parse(const std::string& command, const std::string& usage, po::options_description& opts,
            const po::positional_options_description& pos, const std::vector<std::string>& args,
            po::variables_map& vm) {
+  if (!opts.find_nothrow("quiet", false))  // every command takes --quiet
+    opts.add_options()("quiet,q", po::bool_switch(), "no progress or messages on stderr (errors still)");
   opts.add_options()("help,h", "show this help");
   try {
     po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
     if (vm.count("help")) {
-      std::cout << "usage: cpusim " << command << " " << usage << "\n\n" << opts << "\n";
+      std::cout << "usage: cpusim " << command << " " << usage << "\n\n" << opts << "\n" << kExitCodesHelp;
       return false;
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw Error("cpusim " + command + ": " + e.what() + " (see cpusim " + command + " --help)");
+    throw Error(std::string(e.what()) + " (see cpusim " + command + " --help)");
   }
   return true;
 }
+
+bool quiet(const po::variables_map& vm) { return vm.count("quiet") && vm["quiet"].as<bool>(); }
 
 std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, const std::string& format) {
   const std::vector<uint8_t> raw = read_file(path);

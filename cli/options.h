@@ -22,12 +22,18 @@ struct IsaOptions {
   unsigned step_limit = 0;
   void add(po::options_description& d);
   isa::Config config() const;  // validated; throws cpusim::Error
+  // The machine for trace files at `path`: the folder's cpusim.json (datagen/folder_meta.h) where
+  // there is one and no --isa/--memory-size/--program-size was given (given ones must agree with
+  // it), else config().
+  isa::Config config_for(const std::string& path, const po::variables_map& vm) const;
 };
 
-// Parses args (without the subcommand name). Returns false when --help was printed.
+// Parses args (without the subcommand name). Returns false when --help was printed. Adds
+// --quiet (-q) where the command has not declared it; quiet(vm) reads it.
 bool parse(const std::string& command, const std::string& usage, po::options_description& opts,
            const po::positional_options_description& pos, const std::vector<std::string>& args,
            po::variables_map& vm);
+bool quiet(const po::variables_map& vm);
 
 // A program file (assembly, or raw instruction bytes; `format` asm, bytes or auto: by extension,
 // then by content) as a zero-padded program image of image_bytes(c).

@@ -25,31 +25,38 @@ void print_datagen_start(const datagen::DatagenConfig& c) {
             << c.jobs << " jobs\n";
 }
 
+nlohmann::json datagen_summary_json(const datagen::DatagenConfig& c, const datagen::SetSummary& s,
+                                    const std::string& format, const std::string& out) {
+  const datagen::DatagenStats& st = s.stats;
+  const double secs = st.seconds;
+  const uint64_t n = st.traces[0] + st.traces[1], halted = st.halted[0] + st.halted[1];
+  return {{"output", out},
+          {"format", format},
+          {"isa", std::string(isa::profile_name(c.gen.isa.profile))},
+          {"train", st.traces[0]},
+          {"test", st.traces[1]},
+          {"duplicates_removed", st.duplicates[0] + st.duplicates[1]},
+          {"halted", halted},
+          {"step_limit_stops", n - halted},
+          {"instructions", st.instructions},
+          {"trace_bytes", st.bytes},
+          {"file_bytes", s.file_bytes},
+          {"seconds", secs},
+          {"instances_per_s", secs > 0 ? n / secs : 0},
+          {"mb_per_s", secs > 0 ? st.bytes / secs / 1e6 : 0},
+          {"peak_rss_mib", peak_rss_mib()}};
+}
+
 void print_datagen_summary(const datagen::DatagenConfig& c, const datagen::SetSummary& s, const std::string& format,
                            const std::string& out, bool json) {
+  if (json) {
+    std::cout << datagen_summary_json(c, s, format, out).dump(2) << "\n";
+    return;
+  }
   const datagen::DatagenStats& st = s.stats;
   const double secs = st.seconds;
   const uint64_t n = st.traces[0] + st.traces[1], halted = st.halted[0] + st.halted[1];
   const uint64_t dups = st.duplicates[0] + st.duplicates[1];
-  if (json) {
-    nlohmann::json j = {{"output", out},
-                        {"format", format},
-                        {"isa", std::string(isa::profile_name(c.gen.isa.profile))},
-                        {"train", st.traces[0]},
-                        {"test", st.traces[1]},
-                        {"duplicates_removed", dups},
-                        {"halted", halted},
-                        {"step_limit_stops", n - halted},
-                        {"instructions", st.instructions},
-                        {"trace_bytes", st.bytes},
-                        {"file_bytes", s.file_bytes},
-                        {"seconds", secs},
-                        {"instances_per_s", secs > 0 ? n / secs : 0},
-                        {"mb_per_s", secs > 0 ? st.bytes / secs / 1e6 : 0},
-                        {"peak_rss_mib", peak_rss_mib()}};
-    std::cout << j.dump(2) << "\n";
-    return;
-  }
   std::cout << std::fixed << std::setprecision(1) << "wrote " << out << ": " << st.traces[0] << " train + "
             << st.traces[1] << " test instances (" << dups << " duplicate programs removed)\n"
             << "halted " << halted << ", stopped at the step limit " << n - halted << "\n"

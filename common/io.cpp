@@ -50,4 +50,11 @@ void write_file_atomic(const fs::path& path, const void* data, size_t size) {
   }
 }
 
+std::string hex(const uint8_t* p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string s(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) s[2 * i] = digits[p[i] >> 4], s[2 * i + 1] = digits[p[i] & 15];
+  return s;
+}
+
 }  // namespace cpusim

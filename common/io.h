@@ -18,6 +18,9 @@ class Error : public std::runtime_error {
 };
 
 std::vector<uint8_t> read_file(const std::filesystem::path& path);
+
+// Lower-case hex of n bytes, two digits each ("00ff10").
+std::string hex(const uint8_t* p, size_t n);
 std::string read_text(const std::filesystem::path& path);
 
 // Writes `bytes` to `path` through `path.tmp-<pid>` and a rename.

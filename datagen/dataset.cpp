@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/io.h"
+#include "datagen/folder_meta.h"
 
 namespace cpusim::datagen {
 
@@ -203,7 +204,8 @@ class H5Writer : public SetWriter {
 
 class BinWriter : public SetWriter {
  public:
-  BinWriter(const fs::path& dir, const SetInfo&) : dir_(dir), tmp_(temp_sibling(dir)) {
+  BinWriter(const fs::path& dir, const SetInfo& info, bool paper_layout)
+      : dir_(dir), tmp_(temp_sibling(dir)), isa_(info.isa), paper_layout_(paper_layout) {
     std::error_code ec;
     if (fs::exists(dir, ec)) throw Error(dir.string() + ": already exists; remove it or choose another -o");
     fs::create_directories(tmp_ / "train", ec);
@@ -225,6 +227,7 @@ class BinWriter : public SetWriter {
   }
   void set_duplicates(int, uint64_t) override {}
   void commit() override {
+    write_folder_meta(tmp_, isa_, paper_layout_);
     std::error_code ec;
     fs::rename(tmp_, dir_, ec);
     if (ec) throw Error(dir_.string() + ": cannot rename into place: " + ec.message());
@@ -233,6 +236,8 @@ class BinWriter : public SetWriter {
 
  private:
   fs::path dir_, tmp_;
+  isa::Config isa_;
+  bool paper_layout_;
   bool committed_ = false;
 };
 
@@ -241,8 +246,8 @@ class BinWriter : public SetWriter {
 std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info) {
   return std::make_unique<H5Writer>(path, info);
 }
-std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info) {
-  return std::make_unique<BinWriter>(dir, info);
+std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info, bool paper_layout) {
+  return std::make_unique<BinWriter>(dir, info, paper_layout);
 }
 
 int split_index(const std::string& name) {

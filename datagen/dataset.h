@@ -56,7 +56,10 @@ class SetWriter {
 };
 
 std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info);
-std::unique_ptr<SetWriter> open_bin_writer(const std::filesystem::path& dir, const SetInfo& info);
+// The paper's folders, with cpusim.json at the root (datagen/folder_meta.h); paper_layout: the
+// traces added hold the paper's 1024-byte images of info's bgpt machine.
+std::unique_ptr<SetWriter> open_bin_writer(const std::filesystem::path& dir, const SetInfo& info,
+                                           bool paper_layout = false);
 
 class H5Reader {
  public:

@@ -96,7 +96,7 @@ ExportResult export_set(const std::string& input, const std::string& output, boo
   H5Reader reader(input);
   const isa::Config& c = reader.info().isa;
   if (paper_layout) require_paper_profile(c, "--paper-layout");
-  auto writer = open_bin_writer(output, reader.info());
+  auto writer = open_bin_writer(output, reader.info(), paper_layout);
   ExportResult r;
   r.memory_size = c.memory_size;
   for (int s = 0; s < 2; ++s) {

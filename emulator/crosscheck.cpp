@@ -311,4 +311,10 @@ Repro minimise(const isa::Config& c, Checker& checker, std::span<const uint8_t> 
   return r;
 }
 
+std::string unicorn_version() {
+  unsigned major = 0, minor = 0;
+  uc_version(&major, &minor);  // the library's; the patch level is the headers'
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(UC_API_PATCH);
+}
+
 }  // namespace cpusim::xcheck

@@ -49,6 +49,9 @@ class Checker {
 // A human-readable report of a mismatch: the toy instruction, each differing field, host code.
 std::string describe(const isa::Config& c, const Checker& checker, const Mismatch& m);
 
+// The Unicorn library this binary runs on ("2.0.1": major and minor from the library).
+std::string unicorn_version();
+
 // Shrinks a failing program while it still fails: drops instructions, zeroes initial bytes.
 struct Repro {
   std::vector<uint8_t> image, init;

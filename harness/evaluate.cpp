@@ -9,7 +9,9 @@
 
 #include "common/io.h"
 #include "common/progress.h"
+#include "common/version.h"
 #include "datagen/dataset.h"
+#include "datagen/folder_meta.h"
 #include "datagen/paper_layout.h"
 #include "harness/report.h"
 
@@ -112,6 +114,7 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   if (ec.progress) progress.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!ec.predictions.empty()) {
+    datagen::write_folder_meta(preds_tmp, c, ec.paper_layout);  // verify needs no --isa for it
     std::error_code err;
     fs::rename(preds_tmp, ec.predictions, err);
     if (err) throw Error(ec.predictions + ": cannot rename into place: " + err.message());
@@ -123,6 +126,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
                                {"memory_size", c.memory_size},
                                {"seconds", secs},
                                {"predicted_states_per_s", secs > 0 ? predicted_states / secs : 0}});
+  if (!r.meta.contains("build")) r.meta["build"] = {{"cpusim", version()}, {"commit", commit()}};
+  if (!r.meta.contains("machine")) r.meta["machine"] = {{"cpu", cpu_name()}, {"cpu_features", cpu_features()}};
   if (ec.mode == Mode::teacher) r.meta["end_symbols_in_states"] = end_symbols;
   if (ec.paper_layout) {
     r.meta["predictions_layout"] = "paper (1024-byte image)";

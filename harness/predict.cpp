@@ -1,6 +1,8 @@
 // harness/predict.cpp: one program, emulator beside predictor.
 #include "harness/predict.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "common/io.h"
@@ -44,6 +46,38 @@ std::string render_prediction(const isa::Config& c, const Prediction& r, bool co
     out += color && !diffs.empty() ? "\033[31m" + diffs + "\033[0m" : diffs;
   }
   return out + std::to_string(exact) + "/" + std::to_string(steps) + " states predicted exactly\n";
+}
+
+nlohmann::json prediction_json(const isa::Config& c, const Prediction& r) {
+  const size_t sb = isa::state_bytes(c);
+  const size_t steps = r.truth.size() / sb - 1;
+  isa::Tally total;
+  nlohmann::json states = nlohmann::json::array(), first_wrong = nullptr;
+  for (size_t k = 1; k <= steps; ++k) {
+    const uint8_t* truth = r.truth.data() + k * sb;
+    const size_t off = (k - 1) * sb, avail = r.predicted.size() > off ? std::min(sb, r.predicted.size() - off) : 0;
+    const isa::Tally t = isa::score_state(truth, truth - sb, r.predicted.data() + off, avail, sb);
+    total += t;
+    nlohmann::json wrong = nlohmann::json::array();
+    for (const isa::Field& f : isa::state_fields(c))
+      if (isa::score_field(f, truth, truth - sb, r.predicted.data() + off, avail).exact_states == 0) wrong.push_back(f.name);
+    if (t.exact_states == 0 && first_wrong.is_null()) first_wrong = k;
+    states.push_back({{"step", k},
+                      {"true", hex(truth, sb)},
+                      {"predicted", avail == sb ? nlohmann::json(hex(r.predicted.data() + off, sb)) : nlohmann::json()},
+                      {"exact", t.exact_states == 1},
+                      {"wrong_fields", wrong}});
+  }
+  auto num = [](double x) { return std::isnan(x) ? nlohmann::json() : nlohmann::json(x); };
+  return {{"isa", std::string(isa::profile_name(c.profile))},
+          {"memory_size", c.memory_size},
+          {"initial", hex(r.truth.data(), sb)},
+          {"states", steps},
+          {"exact_states", total.exact_states},
+          {"byte_accuracy", num(total.byte_accuracy())},
+          {"changed_byte_accuracy", num(total.changed_byte_accuracy())},
+          {"first_wrong_state", first_wrong},
+          {"steps", states}};
 }
 
 }  // namespace cpusim::harness

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,5 +24,10 @@ Prediction predict_program(Predictor& p, std::span<const uint8_t> image, std::sp
 // The listing: each true state, the predicted one under it, its wrong fields (red when
 // `color`), and a count of the exact states.
 std::string render_prediction(const isa::Config& c, const Prediction& r, bool color);
+
+// The same as JSON (`cpusim predict --json`): the counts (states, exact_states, byte_accuracy,
+// changed_byte_accuracy, first_wrong_state: 1-based, or null) and each step's true and predicted
+// state as hex (predicted null once the model stopped) with the names of its wrong fields.
+nlohmann::json prediction_json(const isa::Config& c, const Prediction& r);
 
 }  // namespace cpusim::harness

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/io.h"
+#include "harness/curves.h"
 #include "isa/asm.h"
 
 namespace cpusim::harness {
@@ -172,17 +173,7 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
       "plot '" + dir + "/per-opcode.dat' using 2:xtic(1) title 'exact states (model)', "
       "'' using 3 title 'exact states (baseline)', '' using 4 title 'changed bytes (model)', "
       "'' using 5 title 'changed bytes (baseline)'\n";
-  write_file_atomic(dir + "/per-opcode.gp", gp);
-  const std::string cmd = "gnuplot '" + dir + "/per-opcode.gp' 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(temp_sibling(png))) {
-    // pngcairo may be missing from a minimal gnuplot: try the plain png terminal.
-    std::string gp2 = gp;
-    gp2.replace(gp2.find("pngcairo"), 8, "png");
-    write_file_atomic(dir + "/per-opcode.gp", gp2);
-    if (std::system(cmd.c_str()) != 0 || !fs::exists(temp_sibling(png))) return "";
-  }
-  fs::rename(temp_sibling(png), png, ec);
-  return ec ? "" : png;
+  return run_gnuplot(gp, dir + "/per-opcode.gp", png) ? png : "";
 }
 
 }  // namespace cpusim::harness

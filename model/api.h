@@ -14,6 +14,8 @@
 
 namespace cpusim::model {
 
+// The libtorch this binary runs on ("1.13.0").
+std::string torch_version();
 // Parameters of a model built from `c` (builds it on the CPU).
 int64_t parameter_count(const ModelConfig& c);
 // The resolved configuration as JSON text (for --dry-run and config.json).
@@ -35,6 +37,23 @@ TrainSummary train(const TrainConfig& t);
 // "train: N steps in S s; final loss ...; held-out loss ... (... at step K), teacher-forced byte
 // accuracy ...%" (one line, with its newline).
 std::string summary_line(const TrainSummary& s);
+// The same as a JSON object's text (`cpusim train --json`): steps, seconds, final_loss, eval_loss,
+// eval_byte_accuracy, start_step, start_eval_loss, start_eval_byte_accuracy, stopped_on_nan,
+// run_dir.
+std::string summary_json(const TrainSummary& s, const std::string& run_dir);
+
+// `cpusim model info`: what a model file holds: its configuration, parameters, ISA, training data
+// identity and steps (model/interop.cpp).
+nlohmann::json model_info(const std::string& path);
+// `cpusim model export`: the model of `path` as `format`: "safetensors" (weights, with the
+// configuration and the checkpoint's record as header metadata), "torch" (a state_dict of cpusim's
+// names that Python's torch.load reads) or "paper" ({'model': state_dict} with the names of the
+// paper's bGPTLMHeadModel; the paper's architecture only). Written atomically.
+void export_model(const std::string& path, const std::string& format, const std::string& out);
+// `cpusim model import`: a cpusim safetensors export, or the paper's checkpoint (torch.save's zip:
+// {'model': state_dict} or a bare state_dict; sizes from the shapes, `heads` or width / 64, the
+// paper's "bin" begin patch, for the machine `isa`), as a cpusim model file.
+void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out);
 
 // A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
 // (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.

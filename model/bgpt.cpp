@@ -10,6 +10,7 @@
 namespace cpusim::model {
 
 namespace nn = torch::nn;
+namespace F = torch::nn::functional;
 
 // A machine state is a whole number of patches (isa's layouts), and the model's patch is that unit.
 static_assert(kPatchSize == int(isa::kPatchBytes), "the model's patch is the state layout's patch");
@@ -89,10 +90,49 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
     nn::init::normal_(program_pos->weight, 0.0, 0.02);
   }
   byte_offsets = register_buffer("byte_offsets", torch::arange(S, torch::kLong) * kVocab);
+  if (c.begin_patch != "pad" && c.begin_patch != "bin")
+    throw Error("begin_patch '" + c.begin_patch + "': expected pad or bin");
+  if (c.byte_bits) {
+    auto values = torch::arange(kVocab - 1, torch::kLong).unsqueeze(1);                    // (256, 1)
+    auto bits = values.bitwise_right_shift(torch::arange(8, torch::kLong)).bitwise_and(1);  // (256, 8)
+    auto signs = torch::cat({bits.to(torch::kFloat) * 2 - 1, torch::zeros({1, 8})}, 0);    // (V, 8)
+    bit_signs = register_buffer("bit_signs", signs);
+    // Zero at the start: the model begins as the one without bits and learns how much of them
+    // to use (random maps of the embeddings' scale tripled the first loss and trained slower).
+    byte_bits = register_parameter("byte_bits", torch::zeros({8, D}));
+    patch_bits = register_parameter("patch_bits", torch::zeros({S, 8, D}));
+    if (c.copy_path) copy_bits = register_parameter("copy_bits", torch::zeros({8, D}));
+  }
+}
+
+torch::Tensor BGPTImpl::byte_table() {
+  if (!byte_bits.defined()) return byte_emb->weight;
+  return byte_emb->weight + torch::matmul(bit_signs, byte_bits);  // (V, D)
+}
+
+torch::Tensor BGPTImpl::copy_table() {
+  if (!copy_bits.defined()) return copy_emb->weight;
+  return copy_emb->weight + torch::matmul(bit_signs, copy_bits);  // (V, D)
+}
+
+torch::Tensor BGPTImpl::patch_table() {
+  if (!patch_bits.defined()) return patch_emb->weight;
+  const int64_t S = config.patch_size, D = config.width;
+  auto bits = torch::matmul(bit_signs.unsqueeze(0), patch_bits);  // (S, V, D)
+  return patch_emb->weight + bits.reshape({S * kVocab, D});
+}
+
+torch::Tensor BGPTImpl::with_begin_patch(const torch::Tensor& patches) {
+  if (config.begin_patch == "pad") return patches;
+  auto p = patches.clone();
+  auto first = p.select(1, 0);  // (B, S)
+  first.fill_(kPad);
+  first.narrow(1, 0, 3).copy_(torch::tensor({'b', 'i', 'n'}, torch::kLong).to(p.device()));
+  return p;
 }
 
 torch::Tensor BGPTImpl::embed_patches(const torch::Tensor& patches) {
-  return patch_emb(patches + byte_offsets).sum(2) + patch_bias;  // (B, T, S, D) -> (B, T, D)
+  return F::embedding(patches + byte_offsets, patch_table()).sum(2) + patch_bias;  // (B, T, S, D) -> (B, T, D)
 }
 
 torch::Tensor BGPTImpl::patch_features(const torch::Tensor& patches, int64_t pos0, std::vector<KV>* cache) {
@@ -101,20 +141,21 @@ torch::Tensor BGPTImpl::patch_features(const torch::Tensor& patches, int64_t pos
     throw Error("sequence of " + std::to_string(pos0 + T) + " patches exceeds the model's " +
                 std::to_string(config.max_patches));
   auto pos = torch::arange(pos0, pos0 + T, torch::TensorOptions().dtype(torch::kLong).device(patches.device()));
-  auto x = embed_patches(patches) + patch_pos(pos);  // (B, T, D)
+  auto x = embed_patches(pos0 == 0 ? with_begin_patch(patches) : patches) + patch_pos(pos);  // (B, T, D)
   if (cache && cache->empty()) cache->resize(patch_blocks->size());
   for (size_t i = 0; i < patch_blocks->size(); ++i)
     x = patch_blocks[i]->as<BlockImpl>()->forward(x, cache ? &(*cache)[i] : nullptr);
   return patch_ln(x);  // (B, T, D)
 }
 
-torch::Tensor BGPTImpl::byte_head(const torch::Tensor& h) {
-  return torch::matmul(byte_ln(h), byte_emb->weight.t());  // (.., V)
+torch::Tensor BGPTImpl::byte_head(const torch::Tensor& h, const torch::Tensor& table) {
+  return torch::matmul(byte_ln(h), table.t());  // (.., V)
 }
 
-torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos, const torch::Tensor& prev_byte) {
+torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos, const torch::Tensor& prev_byte,
+                                   const torch::Tensor& copy) {
   auto y = x + byte_pos->weight[pos];  // (N, D)
-  if (config.copy_path) y = y + copy_emb(prev_byte);
+  if (config.copy_path) y = y + F::embedding(prev_byte, copy);
   return y;
 }
 
@@ -132,7 +173,7 @@ std::vector<KV> BGPTImpl::program_kv(const torch::Tensor& inputs) {
   if (Pm <= 0) return {};
   const int64_t B = inputs.size(0);
   auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});  // (B, Pm)
-  auto h = byte_emb(image) + program_pos->weight.unsqueeze(0);                 // (B, Pm, D)
+  auto h = F::embedding(image, byte_table()) + program_pos->weight.unsqueeze(0);  // (B, Pm, D)
   std::vector<KV> kv;
   for (size_t l = 0; l < byte_blocks->size(); ++l) kv.push_back(byte_blocks[l]->as<BlockImpl>()->memory(h));
   return kv;
@@ -144,7 +185,7 @@ std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
     for (size_t l = 0; l < cache.size(); ++l)
       cache[l] = KV{mem.program[l].k.index_select(0, mem.row_trace), mem.program[l].v.index_select(0, mem.row_trace)};
   if (config.state_prefix <= 0) return cache;
-  auto h = byte_emb(mem.context) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
+  auto h = F::embedding(mem.context, byte_table()) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
   for (size_t l = 0; l < byte_blocks->size(); ++l) {
     auto* b = byte_blocks[l]->as<BlockImpl>();
     if (!config.prefix_memory) {
@@ -161,27 +202,30 @@ torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tens
                                     const ByteMemory& mem) {
   const int64_t S = config.patch_size;
   // Inputs: [feature, byte 0 .. byte S-2], each plus its position (and the copy embedding).
-  auto emb = byte_emb(target.narrow(1, 0, S - 1));                         // (N, S-1, D)
+  const auto table = byte_table();
+  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);            // (N, S-1, D)
   auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                      // (N, S, D)
   x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);                 // (N, S, D)
-  if (config.copy_path) x = x + copy_emb(prev);                          // (N, S, D)
+  if (config.copy_path) x = x + F::embedding(prev, copy_table());        // (N, S, D)
   auto cache = prefix_cache(mem);  // the program's and the previous state's keys and values come first
   for (size_t i = 0; i < byte_blocks->size(); ++i)
     x = byte_blocks[i]->as<BlockImpl>()->forward(x, cache[i].k.defined() ? &cache[i] : nullptr);
-  return byte_head(x);  // (N, S, V)
+  return byte_head(x, table);  // (N, S, V)
 }
 
 torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const ByteMemory& mem) {
   const int64_t S = config.patch_size, N = feat.size(0);
   std::vector<KV> cache = prefix_cache(mem);  // the program and the previous state first
   auto out = torch::empty({N, S}, torch::TensorOptions().dtype(torch::kLong).device(feat.device()));
-  auto x = byte_input(feat, 0, prev.select(1, 0));  // (N, D)
+  const auto table = byte_table();
+  const auto copy = config.copy_path ? copy_table() : torch::Tensor();
+  auto x = byte_input(feat, 0, prev.select(1, 0), copy);  // (N, D)
   for (int64_t i = 0; i < S; ++i) {
     auto h = x.unsqueeze(1);  // (N, 1, D)
     for (size_t l = 0; l < byte_blocks->size(); ++l) h = byte_blocks[l]->as<BlockImpl>()->forward(h, &cache[l]);
-    auto b = byte_head(h.squeeze(1)).argmax(-1);  // (N)
+    auto b = byte_head(h.squeeze(1), table).argmax(-1);  // (N)
     out.select(1, i).copy_(b);
-    if (i + 1 < S) x = byte_input(byte_emb(b), i + 1, prev.select(1, i + 1));
+    if (i + 1 < S) x = byte_input(F::embedding(b, table), i + 1, prev.select(1, i + 1), copy);
   }
   return out;  // (N, S)
 }

@@ -48,6 +48,8 @@ TORCH_MODULE(Block);
 struct BGPTImpl : torch::nn::Module {
   explicit BGPTImpl(const ModelConfig& c);
 
+  // The patches with the configured begin patch as patch 0 (the callers put 16 x 256 there).
+  torch::Tensor with_begin_patch(const torch::Tensor& patches);
   // Patch embedding: the linear map of 16 one-hot bytes, as a sum of rows. (B, T, S) -> (B, T, D)
   torch::Tensor embed_patches(const torch::Tensor& patches);
   // Patch decoder over patches at positions pos0.. ; cache (one KV per block) when incremental.
@@ -72,13 +74,22 @@ struct BGPTImpl : torch::nn::Module {
   torch::nn::Embedding patch_emb{nullptr}, patch_pos{nullptr}, byte_emb{nullptr}, byte_pos{nullptr},
       copy_emb{nullptr}, prefix_pos{nullptr}, program_pos{nullptr};
   torch::Tensor patch_bias;
+  // byte_bits: (8, D) maps of a byte's bits (+-1) added to byte_emb and copy_emb, and (S, 8, D)
+  // to patch_emb's rows per position; undefined without byte_bits.
+  torch::Tensor byte_bits, copy_bits, patch_bits;
+  torch::Tensor bit_signs;     // (V, 8): each byte value's bits as +-1 (0 for the padding value)
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};
   torch::Tensor byte_offsets;  // (S): i * V, to index patch_emb
 
  private:
-  torch::Tensor byte_head(const torch::Tensor& h);  // (.., D) -> (.., V), tied to byte_emb
-  torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos, const torch::Tensor& prev_byte);
+  // The embedding tables as used (with the bits' maps added when byte_bits): (V, D), (V, D), (S*V, D).
+  torch::Tensor byte_table();
+  torch::Tensor copy_table();
+  torch::Tensor patch_table();
+  torch::Tensor byte_head(const torch::Tensor& h, const torch::Tensor& table);  // (.., D) -> (.., V), tied
+  torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos, const torch::Tensor& prev_byte,
+                           const torch::Tensor& copy);
 };
 TORCH_MODULE(BGPT);
 

@@ -35,6 +35,14 @@ struct ModelConfig {
   // image's byte embeddings (with positions of their own), once per trace, so a fetch can be a
   // lookup (`cpusim train --program-memory`).
   int program_memory = 0;
+  // Each byte's embedding (input and tied output, in both decoders and the copy path) also gets a
+  // learned linear map of its 8 bits as +-1: the output's logits then include a sum of per-bit
+  // scores, so bitwise results (XOR, AND, ...) and carries can be computed bit by bit instead of
+  // learned as 65,536-entry tables (`cpusim train --byte-bits`).
+  bool byte_bits = false;
+  // The patch in front of every sequence: "pad" (16 x 256, cpusim's) or "bin" (the paper's: its
+  // files' extension, "bin", then 256s). Models imported from the paper's checkpoints use "bin".
+  std::string begin_patch = "pad";
 };
 
 // Each ModelConfig field once, for the checkpoint JSON and the CLI's overrides:
@@ -57,6 +65,8 @@ void for_each_field(Config& c, F&& f) {
   f("state_prefix", c.state_prefix, FieldInfo{nullptr, "bytes of the previous state read as a prefix", true});
   f("prefix_memory", c.prefix_memory, FieldInfo{nullptr, "the prefix as attention memory", true});
   f("program_memory", c.program_memory, FieldInfo{nullptr, "image bytes read as attention memory", true});
+  f("byte_bits", c.byte_bits, FieldInfo{nullptr, "byte embeddings include a map of the byte's bits", true});
+  f("begin_patch", c.begin_patch, FieldInfo{nullptr, "pad (16 x 256) or bin (the paper's)", true});
 }
 
 // "tiny", "small", "paper"; throws cpusim::Error for another name.
@@ -80,6 +90,7 @@ struct TrainConfig {
   std::string precision = "auto";  // auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16, fp32
   bool cuda_graphs = false;        // CUDA: forward + backward replayed from graphs per padded batch shape
   bool resume = false;
+  bool overwrite = false;          // replace a run already in out_dir (else one is refused without resume)
   std::string loss_on = "states";  // states: only the states after the first (and the end patch); all: every byte
   int eval_every = 200;            // steps between held-out evaluations (0: only at the end)
   int eval_traces = 256;           // test traces used for held-out loss and accuracy

@@ -2,9 +2,16 @@
 #include "model/device.h"
 
 #include <thread>
+#include <torch/version.h>
 
 #include "common/io.h"
+#include "common/version.h"
 #include "model/compat.h"
+
+#if TORCH_VERSION_MAJOR >= 2 && __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAContext.h>)
+#define CPUSIM_CUDA_NAMES 1
+#include <ATen/cuda/CUDAContext.h>
+#endif
 
 namespace cpusim::model {
 
@@ -41,6 +48,19 @@ void set_cpu_threads(int threads, bool bf16, const torch::Device& dev) {
   if (threads > 0) torch::set_num_threads(threads);
   else if (bf16 && !dev.is_cuda()) torch::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
   else torch::set_num_threads(library_default);
+}
+
+nlohmann::json machine_json(const torch::Device& dev, bool bf16) {
+  std::string gpu;
+#ifdef CPUSIM_CUDA_NAMES
+  if (dev.is_cuda()) gpu = at::cuda::getDeviceProperties(dev.has_index() ? dev.index() : 0)->name;
+#endif
+  return {{"device", dev.is_cuda() ? "cuda" : "cpu"},
+          {"device_name", dev.is_cuda() ? (gpu.empty() ? "cuda" : gpu) : cpu_name()},
+          {"cpu", cpu_name()},
+          {"cpu_features", cpu_features()},
+          {"cpu_threads", torch::get_num_threads()},
+          {"precision", bf16 ? "bf16" : "fp32"}};
 }
 
 }  // namespace cpusim::model

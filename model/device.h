@@ -1,6 +1,7 @@
 // model/device.h: the device, the precision and the CPU threads of a run. Internal to model/.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <string>
@@ -13,5 +14,8 @@ torch::Device pick_device(const std::string& name);
 bool use_bf16(const std::string& precision, const torch::Device& dev);
 // libtorch's CPU threads: `threads` when > 0; else, for bf16 on the CPU, one per core.
 void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
+// What a run records about where it ran: the device's name (the GPU's, or the CPU's model name)
+// and, on the CPU, its notable vector features.
+nlohmann::json machine_json(const torch::Device& dev, bool bf16);
 
 }  // namespace cpusim::model

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/io.h"
+#include "harness/curves.h"
 
 namespace cpusim::model {
 
@@ -32,6 +33,7 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
   t.out_dir = dir + "/run";
   t.seed = seed;
   t.device = device;
+  t.overwrite = true;  // a re-run of the train stage replaces the stage's run
   p.eval.data = dir + "/data.h5";
   if (preset == "quickstart") {
     p.gen.train = 60000, p.gen.test = 1000;
@@ -69,7 +71,21 @@ void copy_model(const std::string& from, const std::string& to) {
 
 }  // namespace
 
+void check_stages(const std::string& stages) {
+  if (stages.empty()) throw Error("--stages is empty (expected a comma-separated list of datagen, train, eval)");
+  size_t start = 0;
+  while (true) {
+    const size_t comma = stages.find(',', start);
+    const std::string s = stages.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (s != "datagen" && s != "train" && s != "eval")
+      throw Error("--stages " + stages + ": unknown stage '" + s + "' (expected datagen, train, eval)");
+    if (comma == std::string::npos) return;
+    start = comma + 1;
+  }
+}
+
 int run_pipeline(const PipelinePlan& p, const std::string& stages, const PipelineOutput& out) {
+  check_stages(stages);
   auto want = [&](const std::string& s) { return ("," + stages + ",").find("," + s + ",") != std::string::npos; };
   std::error_code ec;
   fs::create_directories(p.dir, ec);
@@ -92,6 +108,7 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
     if (out.train_done) out.train_done(s);
     if (s.stopped_on_nan) return 1;
     copy_model(p.train.out_dir + "/model.pt", p.dir + "/model.pt");
+    harness::plot_curves({{"run", p.train.out_dir}}, p.dir + "/curves.png", "cpusim pipeline: training curves");
   }
   if (want("eval")) {
     for (const harness::Mode mode : {harness::Mode::teacher, harness::Mode::rollout}) {

@@ -35,6 +35,9 @@ struct PipelineOutput {
   std::function<void(const harness::EvalResult&, const std::string& report_dir)> eval_done;
 };
 
+// Throws cpusim::Error unless `stages` is a comma-separated list of datagen, train and eval.
+void check_stages(const std::string& stages);
+
 // Runs the stages named in `stages` ("datagen,train,eval" or a part); returns the exit code
 // (non-zero when training stopped on a non-finite loss).
 int run_pipeline(const PipelinePlan& plan, const std::string& stages, const PipelineOutput& out);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/io.h"
+#include "common/version.h"
 #include "model/api.h"
 #include "model/bgpt.h"
 #include "model/compat.h"
@@ -37,7 +38,12 @@ const isa::Config& Simulator::isa() const { return impl_->ckpt.isa; }
 const ModelConfig& Simulator::config() const { return impl_->ckpt.model_config; }
 int64_t Simulator::parameters() const { return impl_->parameters; }
 nlohmann::json Simulator::describe() const {
-  return {{"model", impl_->path}, {"parameters", impl_->parameters}, {"copy_path", impl_->ckpt.model_config.copy_path}};
+  return {{"model", impl_->path},
+          {"parameters", impl_->parameters},
+          {"copy_path", impl_->ckpt.model_config.copy_path},
+          {"model_config", to_json(impl_->ckpt.model_config)},
+          {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}},
+          {"machine", machine_json(impl_->device, impl_->bf16)}};
 }
 
 namespace {

@@ -9,10 +9,12 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
 #include <unistd.h>
 #include <utility>
 
 #include "common/io.h"
+#include "common/version.h"
 #include "datagen/dataset.h"
 #include "datagen/rng.h"
 #include "model/api.h"
@@ -23,6 +25,8 @@ namespace cpusim::model {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+std::string torch_version() { return TORCH_VERSION; }
 
 int64_t parameter_count(const ModelConfig& c) {
   BGPT m(c);
@@ -42,7 +46,8 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
             {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix},
-            {"program_memory", t.program_memory}};
+            {"program_memory", t.program_memory}, {"overwrite", t.overwrite},
+            {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}}};
   return j.dump(2);
 }
 
@@ -54,6 +59,20 @@ std::string summary_line(const TrainSummary& s) {
                 (long long)s.steps, s.seconds, s.final_loss, s.eval_loss, s.start_eval_loss, (long long)s.start_step,
                 100 * s.eval_byte_accuracy, 100 * s.start_eval_byte_accuracy);
   return line;
+}
+
+std::string summary_json(const TrainSummary& s, const std::string& run_dir) {
+  json j = {{"run_dir", run_dir},
+            {"steps", s.steps},
+            {"seconds", s.seconds},
+            {"final_loss", s.final_loss},
+            {"eval_loss", s.eval_loss},
+            {"eval_byte_accuracy", s.eval_byte_accuracy},
+            {"start_step", s.start_step},
+            {"start_eval_loss", s.start_eval_loss},
+            {"start_eval_byte_accuracy", s.start_eval_byte_accuracy},
+            {"stopped_on_nan", s.stopped_on_nan}};
+  return j.dump(2);
 }
 
 namespace {
@@ -124,7 +143,7 @@ json checkpoint_meta(const TrainConfig& t, const TrainData& d, int64_t total_ste
 // --resume: the weights and optimizer state of RUN_DIR/checkpoint.pt, after checking that it
 // was made by the same run. Returns its step.
 int64_t resume(const TrainConfig& t, const TrainData& d, const std::string& path, BGPT& m, torch::optim::AdamW& opt,
-               const torch::Device& dev) {
+               const torch::Device& dev, double& best_eval_loss) {
   Checkpoint c = load_checkpoint(path, dev);
   if (c.meta.at("preset") != t.preset || c.meta.at("model") != to_json(t.model))
     throw Error(path + ": made with preset " + c.meta.at("preset").get<std::string>() + " " + c.meta.at("model").dump() +
@@ -145,6 +164,7 @@ int64_t resume(const TrainConfig& t, const TrainData& d, const std::string& path
   c.archive.read("optimizer", oa);
   opt.load(oa);
   const int64_t step = c.meta.at("step");
+  if (c.meta.contains("best_eval_loss")) best_eval_loss = c.meta.at("best_eval_loss");
   if (!t.quiet) std::cerr << "train: resumed from " << path << " at step " << step << "\n";
   return step;
 }
@@ -160,7 +180,10 @@ void print_heldout(int64_t step, const EvalResult& e) {
 // every 10 s otherwise, and at each evaluation).
 class RunLog {
  public:
-  RunLog(const std::string& path, bool append, bool quiet) : quiet_(quiet) {
+  // A resumed run (append) first drops the rows after its checkpoint's step `first`: the steps
+  // it is about to run again.
+  RunLog(const std::string& path, bool append, int64_t first, bool quiet) : quiet_(quiet) {
+    if (append) keep_through(path, first);
     out_.open(path, append ? std::ios::app : std::ios::trunc);
     if (!out_) throw Error(path + ": cannot write");
   }
@@ -187,12 +210,30 @@ class RunLog {
   }
 
  private:
+  static void keep_through(const std::string& path, int64_t first) {
+    std::ifstream in(path);
+    if (!in) return;
+    std::string kept;
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      const json r = json::parse(line, nullptr, false);
+      if (r.is_discarded() || !r.contains("step") || !r["step"].is_number_integer())  // a torn last line
+        continue;
+      if (r["step"].get<int64_t>() <= first) kept += line + "\n";
+    }
+    write_file_atomic(path, std::vector<uint8_t>(kept.begin(), kept.end()));
+  }
+
   bool quiet_;
   std::ofstream out_;
   double last_print_ = -1;
 };
 
-// Checks made before any work: the options, the run folder, the profile's path.
+// What a run folder holds.
+constexpr const char* kRunFiles[] = {"checkpoint.pt", "model.pt", "best.pt", "log.jsonl", "config.json"};
+
+// Checks made before any work: the options, the run folder (a run in it is refused without
+// --resume or --overwrite), the profile's path.
 void check_run(const TrainConfig& t) {
   if (t.loss_on != "states" && t.loss_on != "all") throw Error("--loss-on " + t.loss_on + ": expected states or all");
   if (t.cuda_graphs && !t.profile.empty())  // the profiler's CUDA events would land inside captures
@@ -200,6 +241,17 @@ void check_run(const TrainConfig& t) {
   std::error_code ec;
   fs::create_directories(t.out_dir, ec);
   if (ec) throw Error(t.out_dir + ": cannot create run folder: " + ec.message());
+  const fs::path dir(t.out_dir);
+  if (t.resume) {
+    if (!fs::exists(dir / "checkpoint.pt", ec)) throw Error(t.out_dir + ": no checkpoint.pt to resume from");
+  } else {
+    for (const char* f : kRunFiles) {
+      if (!fs::exists(dir / f, ec)) continue;
+      if (!t.overwrite)
+        throw Error(t.out_dir + ": holds a run (" + f + "); --resume continues it, --overwrite replaces it");
+      fs::remove(dir / f, ec);
+    }
+  }
   if (!t.profile.empty()) {  // fail now, not after the steps it is to record
     const auto tmp = temp_sibling(t.profile);
     if (!std::ofstream(tmp)) throw Error(t.profile + ": cannot write the profile");
@@ -218,10 +270,12 @@ class Trainer {
         sampler_(data_.train.count(), t_.seed) {
     total_ = t_.steps > 0 ? t_.steps
                          : std::max<int64_t>(1, int64_t(std::ceil(t_.epochs * data_.train.count() / double(per_step_))));
-    first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_) : 0;
+    first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_, best_eval_loss_) : 0;
     int64_t params = 0;
     for (const auto& p : m_->parameters()) params += p.numel();
-    write_file_atomic(path("config.json"), config_json(t_, params) + "\n");
+    json cfg = json::parse(config_json(t_, params));
+    cfg["machine"] = machine_json(dev_, bf16_);
+    write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
     meta_ = checkpoint_meta(t_, data_, total_);
   }
 
@@ -266,7 +320,17 @@ class Trainer {
     mt["step"] = s;
     mt["data_position"] = uint64_t(s) * per_step_;
     mt["rng"] = {{"seed", t_.seed}, {"epoch", int64_t(uint64_t(s) * per_step_ / data_.train.count())}};
+    if (std::isfinite(best_eval_loss_)) mt["best_eval_loss"] = best_eval_loss_;
     save_checkpoint(path("checkpoint.pt"), m_, &opt_, mt);
+  }
+  // best.pt: the weights (no optimizer) of the lowest held-out loss so far.
+  void keep_best(int64_t s, const EvalResult& e) {
+    if (!(e.loss < best_eval_loss_)) return;
+    best_eval_loss_ = e.loss;
+    json mt = meta_;
+    mt["step"] = s;
+    mt["eval_loss"] = e.loss;
+    save_checkpoint(path("best.pt"), m_, nullptr, mt);
   }
   double step(int64_t s, double lr, StepRunner& runner);
   void save_final(int64_t s);
@@ -281,6 +345,7 @@ class Trainer {
   torch::optim::AdamW opt_;
   Sampler sampler_;
   int64_t total_ = 0, first_ = 0, bytes_done_ = 0;
+  double best_eval_loss_ = INFINITY;
   json meta_;
   std::vector<OnDevice> next_;  // the next step's batches, made while the device works
 };
@@ -309,14 +374,12 @@ double Trainer::step(int64_t s, double lr, StepRunner& runner) {
   return loss_sum.item<double>() / t_.accum;
 }
 
-// The final checkpoint at step `s`, copied to model.pt.
+// The final checkpoint at step `s`, and its weights alone as model.pt.
 void Trainer::save_final(int64_t s) {
   checkpoint(s);
-  std::error_code ec;
-  const std::string final_path = path("model.pt");
-  fs::copy_file(path("checkpoint.pt"), temp_sibling(final_path), fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::rename(temp_sibling(final_path), final_path, ec);
-  if (ec) throw Error(final_path + ": cannot write: " + ec.message());
+  json mt = meta_;
+  mt["step"] = s;
+  save_checkpoint(path("model.pt"), m_, nullptr, mt);
 }
 
 TrainSummary Trainer::run() {
@@ -327,7 +390,7 @@ TrainSummary Trainer::run() {
     sum.start_eval_loss = e0.loss, sum.start_eval_byte_accuracy = e0.byte_accuracy;
     if (!t_.quiet) print_heldout(first_, e0);
   }
-  RunLog log(path("log.jsonl"), t_.resume, t_.quiet);
+  RunLog log(path("log.jsonl"), t_.resume, first_, t_.quiet);
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   const double budget_s = 60 * t_.max_minutes;
@@ -353,14 +416,20 @@ TrainSummary Trainer::run() {
     sum.final_loss = loss;
     ++s;
     const bool do_eval = ((t_.eval_every > 0 && s % t_.eval_every == 0) || s == total_) && data_.test.count();
-    if (do_eval) ev = heldout();
+    if (do_eval) {
+      ev = heldout();
+      keep_best(s, ev);
+    }
     log.row(s, total_, first_, loss, lr, elapsed(), bytes_done_, do_eval ? &ev : nullptr, budget_s);
     if (t_.checkpoint_every > 0 && s % t_.checkpoint_every == 0) checkpoint(s);
     runner.lap(Phase::other);
   }
   runner.end(s, t_.quiet);
   if (!sum.stopped_on_nan) {
-    if (data_.test.count() && ev.loss == 0) ev = heldout();
+    if (data_.test.count() && ev.loss == 0) {
+      ev = heldout();
+      keep_best(s, ev);
+    }
     save_final(s);
   }
   if (!t_.quiet && isatty(2)) std::cerr << "\n";

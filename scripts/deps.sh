@@ -4,11 +4,12 @@
 set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config python3
-  libboost-program-options-dev libhdf5-dev nlohmann-json3-dev libfmt-dev libzstd-dev
+  libboost-program-options-dev libhdf5-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libunicorn-dev libcapstone-dev
   libtorch-dev libopenblas0-pthread
   gnuplot-nox
+  python3-torch python3-h5py pybind11-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/io.h"
 #include "tests/test_util.h"
@@ -105,7 +106,7 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
   };
   for (const auto& c : cases) {
     const auto r = shell(bin() + " " + c.args);
-    EXPECT_EQ(r.status, 1) << c.args << "\n" << r.output;
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find(c.must_contain), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_EQ(lines(r.output), 1) << c.args << "\n" << r.output;
   }
@@ -114,6 +115,61 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
   EXPECT_FALSE(fs::exists(d + "/fault.bin"));
   for (const auto& e : fs::directory_iterator(d))
     EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+TEST(Cli, ExitCodesPrefixVersionAndQuiet) {
+  const std::string d = test::temp_dir("conventions");
+  write(d + "/p.asm", "INC\nHLT\n");
+  // 2: usage (an unknown option, with one "cpusim verify:" prefix) and bad input (a missing file).
+  auto r = shell(bin() + " verify --bogus");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_EQ(r.output.rfind("cpusim verify: ", 0), 0u) << r.output;
+  EXPECT_EQ(r.output.find("cpusim verify: cpusim"), std::string::npos) << r.output;
+  r = shell(bin() + " run " + d + "/missing.asm");
+  EXPECT_EQ(r.status, 2) << r.output;
+  // 1: a check that found differences.
+  ASSERT_EQ(shell(bin() + " run -q " + d + "/p.asm -o " + d + "/t.bin").status, 0);
+  auto bytes = read_file(d + "/t.bin");
+  bytes.back() ^= 1;
+  write_file_atomic(d + "/t.bin", bytes);
+  EXPECT_EQ(shell(bin() + " verify --strict -q " + d + "/t.bin").status, 1);
+  // --help states them.
+  r = shell(bin() + " verify --help");
+  EXPECT_NE(r.output.find("exit codes: 0 success; 1 a check found differences"), std::string::npos) << r.output;
+  // --version: version, commit, libtorch.
+  r = shell(bin() + " --version");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output.rfind("cpusim 0.", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find("(commit "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nlibtorch"), std::string::npos) << r.output;
+  // --quiet: every command this build has (as `cpusim --help` lists them) takes it; with it, a
+  // run's output is the result alone.
+  std::istringstream help(shell(bin() + " --help").output);
+  int listed = 0;
+  bool in_commands = false;
+  for (std::string line; std::getline(help, line);) {
+    if (line == "commands:") in_commands = true;
+    if (!in_commands || line.rfind("  ", 0) != 0) continue;
+    std::string c = line.substr(2, line.find(' ', 2) - 2);
+    if (c == "dataset" || c == "model") c += " info";
+    r = shell(bin() + " " + c + " --help");
+    EXPECT_NE(r.output.find("--quiet"), std::string::npos) << c;
+    ++listed;
+  }
+  EXPECT_GE(listed, 7);
+  r = shell(bin() + " asm -q " + d + "/p.asm -o " + d + "/p.bin");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output, "");
+  // run --json: the outcome and every state.
+  r = shell(bin() + " run -q --json --isa bgpt --memory-size 64 " + d + "/p.asm");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["stop"], "halted");
+  EXPECT_EQ(j["instructions"], 2);
+  ASSERT_EQ(j["states"].size(), 3u);
+  // The paper's timing: state 1 holds the fetched INC, state 2 its result (PC 2, ACC 1).
+  EXPECT_EQ(j["states"][1].get<std::string>().substr(0, 6), "010002");
+  EXPECT_EQ(j["states"][2].get<std::string>().substr(0, 4), "0201");
 }
 
 TEST(Cli, UnknownCommandAndHelp) {

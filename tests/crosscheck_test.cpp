@@ -188,7 +188,7 @@ TEST(CrosscheckCli, ReportsAndErrors) {
            {"crosscheck --program " + d + "/missing.asm", "missing.asm: cannot open"},
            {"crosscheck --isa toy --program " + d + "/rep.asm --init-state " + d + "/rep.asm", "initial state is"}}) {
     r = test::shell(bin + " " + args);
-    EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(want), std::string::npos) << args << "\n" << r.output;
   }
 }

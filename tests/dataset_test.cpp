@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/io.h"
 #include "datagen/dataset.h"
 #include "datagen/generate.h"
+#include "datagen/md5.h"
 #include "harness/verify.h"
 #include "tests/test_util.h"
 
@@ -50,6 +52,23 @@ SplitData load(const datagen::H5Reader& r, int s) {
   r.read(s, 0, r.size(s), d.bytes, d.offsets);
   d.hashes = r.program_hashes(s);
   return d;
+}
+
+// RFC 1321's test suite (appendix A.5): the hash that names programs and finds duplicates.
+TEST(Md5, KnownAnswersOfRfc1321) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "d41d8cd98f00b204e9800998ecf8427e"},
+      {"a", "0cc175b9c0f1b6a831c399e269772661"},
+      {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+      {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+      {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"},
+      {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+       "57edf4a22be3c955ac49da2e2107b67a"}};
+  for (const auto& [text, want] : cases) {
+    const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+    EXPECT_EQ(datagen::hex(datagen::md5(std::span<const uint8_t>(p, text.size()))), want) << '"' << text << '"';
+  }
 }
 
 TEST(Datagen, SameSeedSameSetWhateverTheJobs) {
@@ -138,10 +157,32 @@ TEST(DatasetCli, RoundTripThroughThePapersFolders) {
   r = test::shell(bin + " dataset export " + d + "/a.h5 -o " + d + "/folder");
   ASSERT_EQ(r.status, 0) << r.output;
   size_t files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(d + "/folder")) files += e.is_regular_file();
+  for (const auto& e : fs::recursive_directory_iterator(d + "/folder")) files += e.path().extension() == ".bin";
   EXPECT_EQ(files, 220u);
-  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 " + d + "/folder -o " + d + "/b.h5");
+  // The folder's cpusim.json names the machine: import, verify and trace need no --isa or
+  // --memory-size (given ones must agree).
+  EXPECT_TRUE(fs::exists(d + "/folder/cpusim.json"));
+  r = test::shell(bin + " dataset import " + d + "/folder -o " + d + "/b.h5");
   ASSERT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " verify --strict --json " + d + "/folder");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["memory_size"], 64);
+  const auto one = fs::directory_iterator(d + "/folder/test")->path().string();
+  r = test::shell(bin + " trace --no-program " + one);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("states of 16 bytes"), std::string::npos) << r.output;
+  r = test::shell(bin + " verify --memory-size 128 " + one);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("cpusim.json says --isa bgpt --memory-size 64"), std::string::npos) << r.output;
+  // An exported paper layout says so: import cuts the images back to the set's memory.
+  r = test::shell(bin + " dataset export --paper-layout " + d + "/a.h5 -o " + d + "/paper");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " verify --json " + d + "/paper");  // the files hold 1024-byte images
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["memory_size"], 1024);
+  r = test::shell(bin + " dataset import --skip-invalid " + d + "/paper -o " + d + "/c.h5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(datagen::H5Reader(d + "/c.h5").info().isa.memory_size, 64u);
   // Same traces (import orders files by name, so compare as sets).
   datagen::H5Reader a(d + "/a.h5"), b(d + "/b.h5");
   for (int s = 0; s < 2; ++s) {
@@ -185,12 +226,12 @@ TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
   ASSERT_LT(fit, files.size());
   // Without --paper-layout: refused, with a hint.
   r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 " + d + "/paper -o " + d + "/a.h5");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("--paper-layout"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(d + "/a.h5"));
   // With it: the programs that reach the cap are refused by name and reason.
   r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d + "/paper -o " + d + "/a.h5");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("caps the PC lower"), std::string::npos) << r.output;
   r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout --skip-invalid " + d + "/paper -o " +
                   d + "/a.h5");
@@ -214,10 +255,10 @@ TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
   big[100] = 1;  // a byte past 64
   write_file_atomic(d + "/big/test/x.bin", big);
   r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d + "/big -o " + d + "/b.h5");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("does not fit a 64-byte memory (byte 100"), std::string::npos) << r.output;
   r = test::shell(bin + " dataset import --isa toy --paper-layout " + d + "/big -o " + d + "/b.h5");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("--paper-layout: only for bgpt"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(d + "/b.h5"));
 }
@@ -246,7 +287,7 @@ TEST(DatasetCli, BadInputIsRefusedCleanly) {
   };
   for (const auto& [args, want] : cases) {
     const auto r = test::shell(bin + " " + args);
-    EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(want), std::string::npos) << args << "\n" << r.output;
   }
   EXPECT_FALSE(fs::exists(d + "/y.h5"));

@@ -16,6 +16,7 @@
 #include "model/bgpt.h"
 #include "model/graphs.h"
 #include "model/internal.h"
+#include "tests/model_util.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -23,13 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using model::BGPT;
+using test::small_set;
+using test::TestTraces;
+using test::tiny;
+using test::train_config;
 
-model::ModelConfig tiny(bool copy = false) {
-  auto c = model::preset("tiny");
-  c.copy_path = copy;
-  c.max_patches = 64;
-  return c;
-}
 
 TEST(Model, PaperPresetHasThePapersParameterCount) {
   // Counted by hand from the architecture (D = 768, V = 257 byte values, S = 16 bytes a patch,
@@ -198,57 +197,6 @@ TEST(Training, MultiTensorAdamWAndClippingEqualLibtorchs) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
 }
 
-// A small bgpt set on disk, shared by the training tests.
-std::string small_set(const std::string& dir, uint64_t train, uint64_t test, unsigned max_len = 4) {
-  datagen::DatagenConfig c;
-  c.gen.isa = isa::default_config(isa::Profile::bgpt);
-  c.gen.isa.memory_size = 32;
-  c.gen.max_len = max_len;
-  c.train = train;
-  c.test = test;
-  c.seed = 7;
-  c.progress = false;
-  datagen::SetInfo info;
-  info.isa = c.gen.isa;
-  const std::string path = dir + "/d.h5";
-  auto w = datagen::open_h5_writer(path, info);
-  datagen::generate(c, *w);
-  w->commit();
-  return path;
-}
-
-// The first 8 test traces of a small_set and their prefixes (32-byte image + initial state).
-struct TestTraces {
-  explicit TestTraces(const std::string& data) {
-    datagen::H5Reader r(data);
-    r.read(1, 0, 8, bytes, off);
-    for (int i = 0; i < 8; ++i) {
-      traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
-      prefixes.push_back(traces.back().subspan(0, 48));
-    }
-  }
-  TestTraces(const TestTraces&) = delete;  // the spans point into `bytes`
-  std::vector<uint8_t> bytes;
-  std::vector<uint64_t> off;
-  std::vector<std::span<const uint8_t>> traces, prefixes;
-};
-
-model::TrainConfig train_config(const std::string& data, const std::string& out) {
-  model::TrainConfig t;
-  t.data = data;
-  t.out_dir = out;
-  t.preset = "tiny";
-  t.model = tiny(true);
-  t.batch = 4;
-  t.warmup = 5;
-  t.eval_every = 0;
-  t.eval_traces = 8;
-  t.checkpoint_every = 0;
-  t.threads = 1;
-  t.precision = "fp32";  // the same arithmetic on every CPU; bf16 has its own test
-  t.quiet = true;
-  return t;
-}
 
 std::vector<double> losses(const std::string& log) {
   std::vector<double> v;
@@ -297,6 +245,9 @@ std::pair<std::vector<double>, std::vector<double>> run_and_resume(const std::st
   b.stop_after = 4;
   model::train(b);
   EXPECT_EQ(losses(d + "/b/log.jsonl").size(), 4u);
+  // As if killed after logging steps 5 and 6 (the second row torn) but before their checkpoint:
+  // the resumed run replaces those rows with its own.
+  std::ofstream(d + "/b/log.jsonl", std::ios::app) << R"({"step":5,"loss":99})" << "\n" << R"({"step":6,"lo)";
   b.resume = true;
   b.stop_after = 0;
   model::train(b);
@@ -334,6 +285,37 @@ TEST(Training, ResumeContinuesExactly) {
   const auto data = small_set(d, 40, 8);
   const auto [la, lb] = run_and_resume(d, data, "fp32");
   expect_same_losses(la, lb);
+  // A folder that holds a run is refused without --resume or --overwrite, and replaced with it.
+  auto again = train_config(data, d + "/a");
+  again.steps = 2;
+  try {
+    model::train(again);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds a run"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(losses(d + "/a/log.jsonl").size(), 8u);  // untouched
+  again.overwrite = true;
+  model::train(again);
+  EXPECT_EQ(losses(d + "/a/log.jsonl").size(), 2u);
+  // model.pt holds the weights alone; checkpoint.pt the optimizer too; best.pt the weights of
+  // the lowest held-out loss, which is no higher than the final one.
+  torch::serialize::InputArchive opt;
+  EXPECT_FALSE(model::load_checkpoint(d + "/a/model.pt", torch::kCPU).archive.try_read("optimizer", opt));
+  EXPECT_TRUE(model::load_checkpoint(d + "/a/checkpoint.pt", torch::kCPU).archive.try_read("optimizer", opt));
+  // (Run b was evaluated at step 4, where it stopped, and at step 8, logged.)
+  const auto best = model::load_checkpoint(d + "/b/best.pt", torch::kCPU);
+  double last_eval = 0;
+  std::ifstream in(d + "/b/log.jsonl");
+  for (std::string line; std::getline(in, line);)
+    if (auto r = nlohmann::json::parse(line); r.contains("eval_loss")) last_eval = r["eval_loss"];
+  ASSERT_GT(last_eval, 0);
+  const int64_t best_step = best.meta.at("step");
+  EXPECT_TRUE(best_step == 4 || best_step == 8) << best_step;
+  EXPECT_LE(best.meta.at("eval_loss").get<double>(), last_eval);
+  if (best_step == 8) {
+    EXPECT_DOUBLE_EQ(best.meta.at("eval_loss").get<double>(), last_eval);
+  }
   // A checkpoint from another preset is refused.
   auto c = train_config(data, d + "/b");
   c.preset = "small";
@@ -411,7 +393,7 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
 // what the checkpoint records, that rollouts with and without the patch cache agree, and that a
 // rollout's first state is the teacher-forced prediction from the true initial state.
 void check_byte_memory(const std::string& name, const std::function<void(model::TrainConfig&)>& configure,
-                       int prefix, int program) {
+                       int prefix, int program, bool byte_bits = false) {
   const std::string d = test::temp_dir(name);
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
@@ -422,6 +404,7 @@ void check_byte_memory(const std::string& name, const std::function<void(model::
   model::Simulator sim(d + "/run/model.pt");
   EXPECT_EQ(sim.config().state_prefix, prefix);  // the data's state size, recorded in the checkpoint
   EXPECT_EQ(sim.config().program_memory, program);  // its image size
+  EXPECT_EQ(sim.config().byte_bits, byte_bits);
   const TestTraces tt(data);
   const auto& traces = tt.traces;
   const auto& prefixes = tt.prefixes;
@@ -450,6 +433,38 @@ TEST(Training, ProgramAndPrefixMemoryRecordedTrainedAndRolledOutWithTheCache) {
     t.state_prefix = t.program_memory = true;
     t.model.prefix_memory = true;
   }, 16, 32);
+}
+
+TEST(Training, ByteBitsRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory("byte-bits", [](model::TrainConfig& t) {
+    t.state_prefix = t.program_memory = true;
+    t.model.prefix_memory = true;
+    t.model.byte_bits = true;
+  }, 16, 32, true);
+}
+
+TEST(Model, ByteBitsAreUsedByEveryByteTable) {
+  auto c = tiny(true);
+  c.byte_bits = true;
+  torch::manual_seed(3);
+  BGPT m(c);
+  torch::NoGradGuard g;
+  // Each value's bits as +-1, least significant first; the padding value has none.
+  EXPECT_TRUE(torch::equal(m->bit_signs[5], torch::tensor({1.f, -1.f, 1.f, -1.f, -1.f, -1.f, -1.f, -1.f})));
+  EXPECT_TRUE(torch::equal(m->bit_signs[256], torch::zeros({8})));
+  // The patch embedding, the byte decoder's inputs and copy path, and the tied output head all
+  // change when the bit maps do.
+  const auto patches = torch::randint(0, 256, {1, 3, 16}, torch::kLong);
+  const auto feat = torch::randn({2, 64}), target = torch::randint(0, 256, {2, 16}, torch::kLong);
+  const auto prev = torch::randint(0, 256, {2, 16}, torch::kLong);
+  const auto f0 = m->patch_features(patches), l0 = m->byte_logits(feat, target, prev);
+  for (auto* p : {&m->patch_bits, &m->byte_bits, &m->copy_bits}) {
+    const auto saved = p->clone();
+    p->add_(1.0);
+    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) && torch::allclose(m->byte_logits(feat, target, prev), l0));
+    p->copy_(saved);
+  }
+  EXPECT_TRUE(torch::allclose(m->byte_logits(feat, target, prev), l0));
 }
 
 // A tiny model with the copy path and the train split of a small bgpt set, with batches made as

@@ -26,9 +26,37 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* f : {"data.h5", "model.pt", "run/log.jsonl", "run/checkpoint.pt", "run/config.json",
                         "report-teacher/report.json", "report-teacher/report.md", "report-rollout/report.json",
-                        "report-rollout/report.md"})
+                        "report-rollout/report.md", "run/best.pt", "curves.png", "curves.png.dat"})
     EXPECT_TRUE(fs::exists(d + "/p/" + f)) << f;
   const auto rollout = read_json(d + "/p/report-rollout/report.json");
+  // The records of what made the results: the build and the machine, in config.json and reports.
+  const auto cfg = read_json(d + "/p/run/config.json");
+  EXPECT_FALSE(cfg["build"]["commit"].get<std::string>().empty());
+  EXPECT_FALSE(cfg["build"]["libtorch"].get<std::string>().empty());
+  EXPECT_EQ(cfg["machine"]["device"], "cpu");
+  EXPECT_TRUE(cfg["machine"].contains("cpu_features"));
+  EXPECT_EQ(rollout["build"]["commit"], cfg["build"]["commit"]);
+  EXPECT_EQ(rollout["machine"]["device_name"], cfg["machine"]["device_name"]);
+  // cpusim plot draws a run's curves; the training data as numbers beside the PNG.
+  r = test::shell(bin + " plot -q " + d + "/p/run a=" + d + "/p/run -o " + d + "/p/two.png");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GT(fs::file_size(d + "/p/two.png"), 1000u);
+  std::ifstream dat(d + "/p/two.png.dat");
+  int train_rows = 0;
+  for (std::string line; std::getline(dat, line);) train_rows += !line.empty() && line[0] != '#';
+  EXPECT_GE(train_rows, 2 * 20);  // 20 steps per run at least
+  r = test::shell(bin + " plot " + d + "/nothing -o " + d + "/x.png");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("log.jsonl: cannot open"), std::string::npos) << r.output;
+  // pipeline --json: one object with each stage's summary; bad --stages refused before any work.
+  r = test::shell(bin + " pipeline --preset smoke --stages train --json -o " + d + "/p");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto pj = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(pj["train"]["steps"], 20);
+  r = test::shell(bin + " pipeline --preset smoke --stages datagen,trian -o " + d + "/q");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown stage 'trian'"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d + "/q"));
   for (const char* k : {"traces", "states", "byte_accuracy", "state_accuracy", "changed_byte_accuracy", "baseline",
                         "per_opcode", "first_divergence"})
     EXPECT_TRUE(rollout.contains(k)) << k;
@@ -43,6 +71,7 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
                   " --write-predictions " + d + "/p/paper-preds -o " + d + "/p/paper-report");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& e : fs::directory_iterator(d + "/p/paper-preds")) {
+    if (e.path().extension() != ".bin") continue;
     EXPECT_GE(fs::file_size(e.path()), 1024u + 16u) << e.path();
     EXPECT_EQ((fs::file_size(e.path()) - 1024) % 16, 0u) << e.path();
   }
@@ -57,7 +86,7 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   r = test::shell(bin + " datagen --isa bgpt --max-len 6 --train 0 --test 10 -q -o " + d + "/p1024.h5");
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d + "/p1024.h5 -q -o " + d + "/p/x");
-  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("--memory-size 64, the data is --isa bgpt --memory-size 1024"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--paper-layout"), std::string::npos) << r.output;
   // Re-running one stage alone works from the files on disk.
@@ -102,7 +131,7 @@ TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
   // A bgpt model refuses toy data.
   ASSERT_EQ(test::shell(bin + " pipeline --preset smoke --stages datagen,train -o " + d + "/b").status, 0);
   r = test::shell(bin + " eval --model " + d + "/b/model.pt --data " + d + "/toy.h5 -q -o " + d + "/x");
-  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("the model was trained on --isa bgpt"), std::string::npos) << r.output;
 }
 

@@ -1,0 +1,199 @@
+"""A PyTorch reference of cpusim's bGPT, in plain torch.
+
+Loads a model exported with `cpusim model export MODEL.pt --format safetensors -o M.safetensors`
+(the weights, and the model's configuration in the header's metadata) and computes the same
+teacher-forced logits as cpusim's libtorch model, for the paper's architecture and for every
+option cpusim adds (copy path, previous state as prefix tokens or attention memory, program
+memory, byte bits, the paper's "bin" begin patch).
+
+    from cpusim_torch import BGPT
+    m = BGPT.load("m.safetensors")
+    logits = m.teacher_logits_of_traces([trace_bytes], image_bytes=64, state_bytes=16)
+
+Dimensions: B traces, T patches, S = 16 bytes per patch, D width, H heads, V = 257 symbols
+(256 = padding, begin and end), N scored patches, P bytes of the previous state.
+"""
+
+import json
+import math
+import struct
+
+import torch
+import torch.nn.functional as F
+
+S = 16   # bytes per patch
+V = 257  # byte values and the padding symbol
+PAD = 256
+
+
+def load_safetensors(path):
+    """The tensors (as fp32) and the metadata of a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    types = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
+    tensors = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = e["data_offsets"]
+        raw = bytearray(data[8 + n + begin:8 + n + end])
+        tensors[name] = torch.frombuffer(raw, dtype=types[e["dtype"]]).reshape(e["shape"]).float()
+    return tensors, header.get("__metadata__", {})
+
+
+def bit_signs():
+    """(V, 8): each byte value's bits as +-1, least significant first; 0 for the padding symbol."""
+    v = torch.arange(256).unsqueeze(1)
+    bits = (v >> torch.arange(8)) & 1
+    return torch.cat([bits.float() * 2 - 1, torch.zeros(1, 8)])
+
+
+class BGPT:
+    def __init__(self, tensors, config):
+        self.w = tensors
+        self.c = config
+        self.D = config["width"]
+        self.H = config["heads"]
+        self.gelu = "tanh" if config.get("gelu", "tanh") == "tanh" else "none"
+        signs = bit_signs()
+        if config.get("byte_bits", False):
+            self.byte_table = tensors["byte_emb.weight"] + signs @ tensors["byte_bits"]
+            patch_bits = torch.matmul(signs.unsqueeze(0), tensors["patch_bits"])  # (S, V, D)
+            self.patch_table = tensors["patch_emb.weight"] + patch_bits.reshape(S * V, self.D)
+            self.copy_table = (tensors["copy_emb.weight"] + signs @ tensors["copy_bits"]
+                               if config.get("copy_path") else None)
+        else:
+            self.byte_table = tensors["byte_emb.weight"]
+            self.patch_table = tensors["patch_emb.weight"]
+            self.copy_table = tensors.get("copy_emb.weight")
+
+    @classmethod
+    def load(cls, path):
+        tensors, meta = load_safetensors(path)
+        return cls(tensors, json.loads(meta["cpusim_model"]))
+
+    # ---- blocks ---------------------------------------------------------------------------
+    def _ln(self, name, x):
+        return F.layer_norm(x, (self.D,), self.w[name + ".weight"], self.w[name + ".bias"], 1e-5)
+
+    def _lin(self, name, x):
+        return F.linear(x, self.w[name + ".weight"], self.w[name + ".bias"])
+
+    def memory(self, p, m):
+        """Block p's keys and values of m (B, M, D), without running m through it: (B, H, M, K) each."""
+        B, M, D = m.shape
+        W, b = self.w[p + "qkv.weight"], self.w[p + "qkv.bias"]
+        kv = F.linear(self._ln(p + "ln1", m), W[D:], b[D:]).view(B, M, 2, self.H, D // self.H)
+        kv = kv.permute(2, 0, 3, 1, 4)
+        return kv[0], kv[1]
+
+    def block(self, p, x, past=None):
+        """GPT-2 block p on x (B, T, D); `past` (k, v) come first and are all visible. Returns the
+        output and the keys and values of x."""
+        B, T, D = x.shape
+        K = D // self.H
+        qkv = self._lin(p + "qkv", self._ln(p + "ln1", x)).view(B, T, 3, self.H, K).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        ka, va = (torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)) if past is not None else (k, v)
+        tk = ka.size(2)
+        att = (q @ ka.transpose(-2, -1)) / math.sqrt(K)
+        mask = torch.ones(T, tk, dtype=torch.bool).tril(tk - T)
+        att = att.masked_fill(~mask, float("-inf"))
+        y = (att.softmax(-1) @ va).transpose(1, 2).reshape(B, T, D)
+        h = x + self._lin(p + "proj", y)
+        return h + self._lin(p + "out", F.gelu(self._lin(p + "fc", self._ln(p + "ln2", h)), approximate=self.gelu)), (k, v)
+
+    # ---- the patch decoder ----------------------------------------------------------------
+    def patch_features(self, patches):
+        """(B, T, S) symbols, patch 0 the begin patch (any content: the model's own is used) -> (B, T, D)."""
+        patches = patches.clone()
+        if self.c.get("begin_patch", "pad") == "bin":
+            patches[:, 0, :] = PAD
+            patches[:, 0, :3] = torch.tensor(list(b"bin"))
+        else:
+            patches[:, 0, :] = PAD
+        B, T, _ = patches.shape
+        x = F.embedding(patches + torch.arange(S) * V, self.patch_table).sum(2) + self.w["patch_bias"]
+        x = x + self.w["patch_pos.weight"][:T]
+        for i in range(self.c["patch_layers"]):
+            x, _ = self.block(f"patch_blocks.{i}.", x)
+        return self._ln("patch_ln", x)
+
+    # ---- the byte decoder -----------------------------------------------------------------
+    def program_kv(self, inputs):
+        """Per byte block, the keys and values of each trace's program image (inputs' patches 1..)."""
+        Pm = self.c.get("program_memory", 0)
+        if Pm <= 0:
+            return None
+        B = inputs.size(0)
+        image = inputs[:, 1:1 + Pm // S].reshape(B, Pm)
+        h = F.embedding(image, self.byte_table) + self.w["program_pos.weight"].unsqueeze(0)
+        return [self.memory(f"byte_blocks.{l}.", h) for l in range(self.c["byte_layers"])]
+
+    def byte_logits(self, feat, target, prev, context=None, program=None, row_trace=None):
+        """Teacher-forced logits (N, S, V) of patches `target` (N, S) from their patch features
+        (N, D), the input patch before each (N, S; the copy path), the previous state (N, P) and
+        the program memory of program_kv (indexed by row_trace)."""
+        L = self.c["byte_layers"]
+        past = [None] * L
+        if program is not None:
+            past = [(k.index_select(0, row_trace), v.index_select(0, row_trace)) for k, v in program]
+        if self.c.get("state_prefix", 0) > 0:
+            h = F.embedding(context, self.byte_table) + self.w["prefix_pos.weight"].unsqueeze(0)
+            for l in range(L):
+                p = f"byte_blocks.{l}."
+                if self.c.get("prefix_memory", False):
+                    kv = self.memory(p, h)
+                else:
+                    h2, kv = self.block(p, h, past[l])
+                    h = h2
+                past[l] = kv if past[l] is None else (torch.cat([past[l][0], kv[0]], 2), torch.cat([past[l][1], kv[1]], 2))
+        x = torch.cat([feat.unsqueeze(1), F.embedding(target[:, :S - 1], self.byte_table)], 1)
+        x = x + self.w["byte_pos.weight"][:S].unsqueeze(0)
+        if self.c.get("copy_path", False):
+            x = x + F.embedding(prev, self.copy_table)
+        for l in range(L):
+            x, _ = self.block(f"byte_blocks.{l}.", x, past[l])
+        return self._ln("byte_ln", x) @ self.byte_table.t()
+
+    def teacher_logits(self, inputs, targets, rows, context=None):
+        """cpusim's scored logits of a batch: inputs and targets (B, T, S), rows (N) indexes into
+        the flattened (B * T) positions, context (N, P) the previous state of each row."""
+        B, T, _ = inputs.shape
+        feats = self.patch_features(inputs).reshape(B * T, self.D).index_select(0, rows)
+        tgt = targets.reshape(B * T, S).index_select(0, rows)
+        prev = inputs.reshape(B * T, S).index_select(0, rows)
+        return self.byte_logits(feats, tgt, prev, context, self.program_kv(inputs), torch.div(rows, T, rounding_mode="floor"))
+
+    # ---- from trace bytes -----------------------------------------------------------------
+    @staticmethod
+    def batch_of_traces(traces, image_bytes, state_bytes, prefix=0):
+        """What cpusim's trainer makes of traces (image, then states, whole patches): inputs
+        [begin, patch 0 ..], targets [patch 0 .., end], the rows of the states after the first
+        and of the end patch, and each row's previous state (prefix bytes, or None)."""
+        ip, sp = image_bytes // S, state_bytes // S
+        T = max(len(t) // S for t in traces) + 1
+        B = len(traces)
+        inputs = torch.full((B, T, S), PAD, dtype=torch.long)
+        targets = torch.full((B, T, S), PAD, dtype=torch.long)
+        rows, ctx = [], []
+        for b, t in enumerate(traces):
+            n = len(t) // S
+            x = torch.tensor(list(t[:n * S]), dtype=torch.long).view(n, S)
+            inputs[b, 1:n + 1] = x
+            targets[b, :n] = x
+            for p in range(ip + sp, n + 1):
+                rows.append(b * T + p)
+                if prefix:
+                    k = (p - ip) // sp
+                    frm = (ip + (k - 1) * sp) * S
+                    ctx.append([t[frm + j] if frm + j < n * S else PAD for j in range(prefix)])
+        context = torch.tensor(ctx, dtype=torch.long) if prefix else None
+        return inputs, targets, torch.tensor(rows, dtype=torch.long), context
+
+    def teacher_logits_of_traces(self, traces, image_bytes, state_bytes):
+        inputs, targets, rows, context = self.batch_of_traces(traces, image_bytes, state_bytes,
+                                                              self.c.get("state_prefix", 0))
+        return self.teacher_logits(inputs, targets, rows, context)

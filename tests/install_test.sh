@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# tests/install_test.sh BUILD_DIR SOURCE_DIR WORK_DIR: installs the build into WORK_DIR/prefix,
+# builds tests/consumer (find_package(cpusim), cpusim::harness) against it and runs it, and runs
+# the installed command.
+set -euo pipefail
+build=$1 src=$2 work=$3
+rm -rf "$work"
+mkdir -p "$work"
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+cmake -S "$src/tests/consumer" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/configure.log" 2>&1 || {
+  cat "$work/configure.log"; exit 1; }
+cmake --build "$work/build" -j2 > "$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
+out=$("$work/build/consumer")
+echo "$out"
+[ "$out" = "consumer: 5 states, byte accuracy 1" ] || { echo "install_test: unexpected output"; exit 1; }
+"$work/prefix/bin/cpusim" --version

@@ -1,0 +1,74 @@
+// tests/model_util.h: what the model tests share: a tiny configuration, a small bgpt set on
+// disk, its first test traces, and a training configuration for quick runs.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "datagen/dataset.h"
+#include "datagen/generate.h"
+#include "model/api.h"
+
+namespace cpusim::test {
+
+inline model::ModelConfig tiny(bool copy = false) {
+  auto c = model::preset("tiny");
+  c.copy_path = copy;
+  c.max_patches = 64;
+  return c;
+}
+
+// A small bgpt set on disk, shared by the training tests.
+inline std::string small_set(const std::string& dir, uint64_t train, uint64_t test, unsigned max_len = 4) {
+  datagen::DatagenConfig c;
+  c.gen.isa = isa::default_config(isa::Profile::bgpt);
+  c.gen.isa.memory_size = 32;
+  c.gen.max_len = max_len;
+  c.train = train;
+  c.test = test;
+  c.seed = 7;
+  c.progress = false;
+  datagen::SetInfo info;
+  info.isa = c.gen.isa;
+  const std::string path = dir + "/d.h5";
+  auto w = datagen::open_h5_writer(path, info);
+  datagen::generate(c, *w);
+  w->commit();
+  return path;
+}
+
+// The first 8 test traces of a small_set and their prefixes (32-byte image + initial state).
+struct TestTraces {
+  explicit TestTraces(const std::string& data) {
+    datagen::H5Reader r(data);
+    r.read(1, 0, 8, bytes, off);
+    for (int i = 0; i < 8; ++i) {
+      traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+      prefixes.push_back(traces.back().subspan(0, 48));
+    }
+  }
+  TestTraces(const TestTraces&) = delete;  // the spans point into `bytes`
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> off;
+  std::vector<std::span<const uint8_t>> traces, prefixes;
+};
+
+inline model::TrainConfig train_config(const std::string& data, const std::string& out) {
+  model::TrainConfig t;
+  t.data = data;
+  t.out_dir = out;
+  t.preset = "tiny";
+  t.model = tiny(true);
+  t.batch = 4;
+  t.warmup = 5;
+  t.eval_every = 0;
+  t.eval_traces = 8;
+  t.checkpoint_every = 0;
+  t.threads = 1;
+  t.precision = "fp32";  // the same arithmetic on every CPU; bf16 has its own test
+  t.quiet = true;
+  return t;
+}
+
+}  // namespace cpusim::test

@@ -1,0 +1,93 @@
+"""tests/python_module_test.py: the `cpusim` Python module and python/'s Dataset, from Python.
+
+Run by CTest: python3 tests/python_module_test.py CPUSIM_BIN WORK_DIR DOCS_DIR, with PYTHONPATH
+holding build/python and python/. Exits non-zero on the first failed check.
+"""
+
+import os
+import random
+import re
+import subprocess
+import sys
+
+import cpusim
+
+
+def check(cond, what):
+    if not cond:
+        print("FAILED:", what)
+        sys.exit(1)
+
+
+def main(binary, work, docs):
+    os.makedirs(work, exist_ok=True)
+    # The assembler and disassembler agree with each other and with `cpusim asm`.
+    prog = cpusim.assemble("LOADI 5\nPOP B\nADD B, B, C\nHLT\n")
+    check(len(prog) == 16, "4 instructions, 16 bytes")
+    check(cpusim.disassemble(prog) == "LOADI 5\nPOP B\nADD B, B, C\nHLT\n", "disassemble(assemble(x)) == x")
+    # Random programs run exactly as `cpusim run` runs them, from zeros and from given states.
+    rng = random.Random(5)
+    mnemonics = ["INC", "DEC", "LOADI {v}", "POP {r}", "PUSH {r}", "ADD {r}, {r}, {r}", "XOR {r}", "MUL {r}",
+                 "SWAP {r}, {r}", "SHL {r}", "CLR {r}", "MOV {r}, {r}", "SUB {r}, {r}"]
+    regs = "ABCDEFGHIJ"
+    ran = 0
+    for k in range(40):
+        n = rng.randint(1, 14)
+        lines = [rng.choice(mnemonics).format(v=rng.randint(0, 255), r=rng.choice(regs)) for _ in range(n)]
+        text = "\n".join(lines) + "\nHLT\n"
+        path = os.path.join(work, f"p{k}.asm")
+        with open(path, "w") as f:
+            f.write(text)
+        sets = {r: rng.randint(0, 255) for r in regs[:3]}
+        out = os.path.join(work, f"t{k}.bin")
+        args = [binary, "run", "-q", "--memory-size", "64", path, "-o", out]
+        for r, v in sets.items():
+            args += ["--set", f"{r}={v}"]
+        res = subprocess.run(args, capture_output=True, text=True)
+        check(res.returncode == 0, f"cpusim run {path}: {res.stderr}")
+        with open(out, "rb") as f:
+            want = f.read()
+        init = want[64:80]  # the state cpusim ran from (its --set edits applied)
+        got = cpusim.run(cpusim.assemble(text), memory_size=64, state=init)
+        check(got == want, f"program {k}: the module's trace differs from cpusim run's")
+        ran += 1
+    check(ran == 40, f"only {ran} random programs ran")
+    # verify: a run is exact; a changed byte is counted.
+    t = bytearray(cpusim.run(prog, memory_size=64))
+    v = cpusim.verify([bytes(t)], memory_size=64)
+    check(v["byte_accuracy"] == 1.0 and v["exact_traces"] == 1, f"verify of a true trace: {v}")
+    t[-1] ^= 1
+    v = cpusim.verify([bytes(t)], memory_size=64)
+    check(v["matched_bytes"] == v["state_bytes"] - 1, f"verify counts one wrong byte: {v}")
+    # Errors are Python exceptions with cpusim's message.
+    try:
+        cpusim.assemble("BOGUS A")
+        check(False, "a bad mnemonic raises")
+    except cpusim.Error as e:
+        check("unknown mnemonic" in str(e), str(e))
+    # The trace set reader and the Dataset agree with h5py, and the h5py example of the docs runs.
+    data = os.path.join(work, "data.h5")
+    subprocess.run([binary, "datagen", "-q", "--isa", "bgpt", "--memory-size", "64", "--train", "50", "--test", "5",
+                    "--seed", "3", "-o", data], check=True)
+    import h5py
+    from cpusim_data import TraceDataset
+    ts = cpusim.TraceSet(data)
+    check(ts.info()["train"] == 50 and ts.info()["state_size"] == 16, str(ts.info()))
+    ds = TraceDataset(data, "train")
+    with h5py.File(data, "r") as f:
+        off = f["train"]["offsets"][:]
+        for i in (0, 17, 49):
+            raw = bytes(f["train"]["bytes"][off[i]:off[i + 1]])
+            check(ts.trace("train", i) == raw, f"trace {i}: TraceSet differs from h5py")
+            check(bytes(ds[i].tolist()) == raw, f"trace {i}: Dataset differs from h5py")
+            check(cpusim.verify([raw], memory_size=64)["byte_accuracy"] == 1.0, f"trace {i} re-executes exactly")
+    check(len(ds) == 50 and ds.states(0).shape[1] == 16, "Dataset length and state shape")
+    with open(os.path.join(docs, "dataset-format.md")) as f:
+        example = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+    res = subprocess.run([sys.executable, "-c", example], cwd=work, capture_output=True, text=True)
+    check(res.returncode == 0 and "traces;" in res.stdout, "the docs' h5py example: " + res.stdout + res.stderr)
+    print(f"ok: {ran} random programs as cpusim run, verify, TraceSet and Dataset as h5py, the docs' example")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
