@@ -72,6 +72,7 @@ int cmd_train(const Args& args) {
       ("minutes", po::value(&minutes), "the same as --max-minutes (the pipeline's older spelling)")
       ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
       ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
+      ("dist-timeout", po::value(&t.dist_timeout)->default_value(300), "data-parallel runs (WORLD_SIZE > 1): seconds the rendezvous and each collective may wait for the other ranks before every rank stops")
       ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
       ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
       ("json", po::bool_switch(&json), "print the summary as JSON on stdout")
@@ -101,7 +102,10 @@ int cmd_train(const Args& args) {
   if (t.data.empty()) throw Error("--data is required (an HDF5 set from cpusim datagen)");
   if (t.out_dir.empty()) throw Error("-o RUN_DIR is required");
   if (t.resume && t.overwrite) throw Error("--resume and --overwrite together");
+  const bool leader = model::dist_rank() == 0;  // data-parallel: the first rank reports
+  if (!leader) t.quiet = true;
   const auto s = model::train(t);
+  if (!leader) return s.stopped_on_nan ? kExitDifferences : kExitOk;
   if (json) std::cout << model::summary_json(s, t.out_dir) << "\n";
   else std::cout << model::summary_line(s);
   return s.stopped_on_nan ? kExitDifferences : kExitOk;

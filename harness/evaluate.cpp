@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "common/io.h"
@@ -71,6 +72,45 @@ std::vector<std::vector<uint8_t>> predict(Predictor& p, Mode mode, const std::ve
   return p.rollout(prefixes, max_steps);
 }
 
+// A chunk's predictions appended to a rank's buffer: first (8 bytes), the end symbols read as 0
+// (4), count (4), then each prediction's length (4) and bytes; little-endian.
+void append_chunk(std::vector<uint8_t>& out, uint64_t first, uint64_t ends, const std::vector<std::vector<uint8_t>>& pred) {
+  auto put = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
+  };
+  put(first, 8);
+  put(ends, 4);
+  put(pred.size(), 4);
+  for (const auto& p : pred) {
+    put(p.size(), 4);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+}
+
+void read_chunks(const std::vector<uint8_t>& in, std::map<uint64_t, std::vector<std::vector<uint8_t>>>& chunks,
+                 uint64_t& ends) {
+  size_t at = 0;
+  auto get = [&](int bytes) {
+    if (at + size_t(bytes) > in.size()) throw Error("eval: a rank's predictions arrived truncated");
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= uint64_t(in[at + size_t(i)]) << (8 * i);
+    at += size_t(bytes);
+    return v;
+  };
+  while (at < in.size()) {
+    const uint64_t first = get(8);
+    ends += get(4);
+    const uint64_t count = get(4);
+    auto& c = chunks[first];
+    for (uint64_t k = 0; k < count; ++k) {
+      const uint64_t len = get(4);
+      if (at + len > in.size()) throw Error("eval: a rank's predictions arrived truncated");
+      c.emplace_back(in.begin() + int64_t(at), in.begin() + int64_t(at + len));
+      at += len;
+    }
+  }
+}
+
 }  // namespace
 
 EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
@@ -85,8 +125,9 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   }
   const uint64_t n = ec.limit ? std::min(ec.limit, set.size(split)) : set.size(split);
   if (n == 0) throw Error(ec.data + ": the " + ec.split + " split is empty");
+  const int world = ec.collective ? ec.collective->world() : 1, rank = ec.collective ? ec.collective->rank() : 0;
   const std::string preds_tmp = ec.predictions.empty() ? "" : temp_sibling(ec.predictions).string();
-  if (!ec.predictions.empty()) {
+  if (!ec.predictions.empty() && rank == 0) {
     std::error_code err;
     if (fs::exists(ec.predictions, err))
       throw Error(ec.predictions + ": already exists; remove it or choose another --write-predictions");
@@ -99,8 +140,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   const size_t sb = isa::state_bytes(c), prefix_bytes = isa::image_bytes(c) + sb;
   uint64_t end_symbols = 0, predicted_states = 0;
   const auto t0 = std::chrono::steady_clock::now();
-  set.for_each_chunk(split, n, uint64_t(ec.batch), [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
-    const auto pred = predict(p, ec.mode, traces, c, end_symbols);
+  auto consume = [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces,
+                     const std::vector<std::vector<uint8_t>>& pred) {
     for (size_t k = 0; k < traces.size(); ++k) {
       predicted_states += pred[k].size() / sb;
       r.scorer.add(first + k, traces[k], pred[k]);
@@ -109,8 +150,31 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
         if (ec.paper_layout) r.traces_run_differently += !datagen::same_in_paper_machine(c, traces[k]);
       }
     }
-    if (ec.progress) progress.update(first + traces.size());
+  };
+  // One process predicts every chunk; a group (ec.collective) predicts chunk k on rank
+  // k % world, with the same batches, and rank 0 scores them all in order.
+  const uint64_t batch = uint64_t(std::max(1, ec.batch));
+  std::vector<uint8_t> mine;
+  set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+    if (world > 1 && int(first / batch % uint64_t(world)) != rank) return;
+    const uint64_t ends_before = end_symbols;
+    const auto pred = predict(p, ec.mode, traces, c, end_symbols);
+    if (world > 1) append_chunk(mine, first, end_symbols - ends_before, pred);
+    else consume(first, traces, pred);
+    if (ec.progress && rank == 0) progress.update(first + traces.size());
   });
+  if (world > 1) {
+    const auto all = ec.collective->gather(mine);
+    if (rank != 0) return r;  // rank 0 writes the report
+    std::map<uint64_t, std::vector<std::vector<uint8_t>>> chunks;
+    end_symbols = 0;
+    for (const auto& bytes : all) read_chunks(bytes, chunks, end_symbols);
+    set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+      const auto it = chunks.find(first);
+      if (it == chunks.end()) throw Error("eval: no rank predicted traces " + std::to_string(first) + "..");
+      consume(first, traces, it->second);
+    });
+  }
   if (ec.progress) progress.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!ec.predictions.empty()) {
@@ -126,6 +190,7 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
                                {"memory_size", c.memory_size},
                                {"seconds", secs},
                                {"predicted_states_per_s", secs > 0 ? predicted_states / secs : 0}});
+  if (world > 1) r.meta["processes"] = world;
   if (!r.meta.contains("build")) r.meta["build"] = {{"cpusim", version()}, {"commit", commit()}};
   if (!r.meta.contains("machine")) r.meta["machine"] = {{"cpu", cpu_name()}, {"cpu_features", cpu_features()}};
   if (ec.mode == Mode::teacher) r.meta["end_symbols_in_states"] = end_symbols;

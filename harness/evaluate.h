@@ -13,6 +13,16 @@
 
 namespace cpusim::harness {
 
+// Processes that evaluate one set together (model/dist.h implements it on c10d): each predicts
+// its share, rank 0 scores all and writes the report a single process would write.
+struct Collective {
+  virtual ~Collective() = default;
+  virtual int rank() const = 0;
+  virtual int world() const = 0;
+  // Every rank's bytes at rank 0, in rank order (the other ranks get an empty vector).
+  virtual std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine) = 0;
+};
+
 struct EvalConfig {
   std::string data;            // HDF5 trace set
   std::string split = "test";  // train or test
@@ -24,6 +34,7 @@ struct EvalConfig {
   bool paper_layout = false;   // bgpt: predictions written with the paper's 1024-byte image
   std::string report_dir;      // report.json, report.md, per-opcode chart
   bool progress = true;        // progress display on stderr
+  Collective* collective = nullptr;  // a group of processes sharing the work (null: this one alone)
 };
 
 struct EvalResult {

@@ -8,12 +8,18 @@
 #include <string>
 #include <vector>
 
+#include "harness/evaluate.h"
 #include "harness/predictor.h"
 #include "isa/isa.h"
 #include "model/config.h"
 
 namespace cpusim::model {
 
+// This process's rank in a data-parallel launch (RANK when WORLD_SIZE > 1; else 0).
+int dist_rank();
+// The launch's processes as a harness::Collective for sharded evaluation (c10d, Gloo), after the
+// rendezvous; null without WORLD_SIZE > 1. `timeout_s` bounds each wait for the other ranks.
+std::unique_ptr<harness::Collective> launch_collective(int timeout_s);
 // The libtorch this binary runs on ("1.13.0").
 std::string torch_version();
 // Parameters of a model built from `c` (builds it on the CPU).

@@ -15,12 +15,15 @@
 
 namespace cpusim::model {
 
-torch::Device pick_device(const std::string& name) {
+torch::Device pick_device(const std::string& name, int cuda_index) {
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda") {
     if (!torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available to this libtorch");
+    if (cuda_index >= int(torch::cuda::device_count()))
+      throw Error("LOCAL_RANK " + std::to_string(cuda_index) + ": only " + std::to_string(torch::cuda::device_count()) +
+                  " CUDA devices");
     compat::prefer_flash_attention();
-    return torch::kCUDA;
+    return torch::Device(torch::kCUDA, c10::DeviceIndex(cuda_index));
   }
   throw Error("--device " + name + ": expected cpu or cuda");
 }

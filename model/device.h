@@ -8,7 +8,8 @@
 
 namespace cpusim::model {
 
-torch::Device pick_device(const std::string& name);
+// "cpu" or "cuda" (the GPU `cuda_index`: a data-parallel rank's LOCAL_RANK).
+torch::Device pick_device(const std::string& name, int cuda_index = 0);
 // Whether --precision P means bf16 autocast on dev ("auto": on CUDA, and on CPUs with bf16
 // instructions, where bf16 matrix products run ~2x faster than fp32).
 bool use_bf16(const std::string& precision, const torch::Device& dev);

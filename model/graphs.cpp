@@ -127,9 +127,10 @@ int64_t round_rows(int64_t n) {
 }  // namespace
 #endif
 
-torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::function<void()>& after_forward) {
+torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::function<void()>& after_forward,
+                                   double scale) {
 #ifdef CPUSIM_CUDA_GRAPHS
-  if (graphs_ && graphs_->given_up.empty() && b.rows.size(0) > 0) {
+  if (graphs_ && graphs_->given_up.empty() && b.rows.size(0) > 0 && scale == 1.0) {
     Graphs& gs = *graphs_;
     const int64_t B = b.inputs.size(0);
     const int64_t T = std::min<int64_t>(round_up(b.inputs.size(1), kPatchRound), m_->config.max_patches);
@@ -183,6 +184,7 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::fun
 #endif
   auto loss = forward_loss(m_, b, dev_, bf16_);
   if (after_forward) after_forward();
+  if (scale != 1.0) loss = loss * scale;
   (loss / accum_).backward();
   return loss.detach();
 }

@@ -48,7 +48,9 @@ class ForwardBackward {
   // parameters' gradients (the first micro-batch of a step after clear_grads(): they become
   // them; later ones add to them). Returns the batch's mean loss, a 0-dim tensor on the device,
   // not read back. after_forward, if set, is called between the eager forward and backward.
-  torch::Tensor run(const OnDevice& b, bool first, const std::function<void()>& after_forward = nullptr);
+  // `scale` != 1 (a data-parallel rank's share) runs eagerly: the loss and gradients are scaled.
+  torch::Tensor run(const OnDevice& b, bool first, const std::function<void()>& after_forward = nullptr,
+                    double scale = 1.0);
   // One line: "eager", or the graphs captured and replayed, or why graphs were given up.
   std::string describe() const;
 

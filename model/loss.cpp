@@ -3,6 +3,7 @@
 #include "model/loss.h"
 
 #include "model/compat.h"
+#include "model/dist.h"
 
 namespace cpusim::model {
 
@@ -23,7 +24,7 @@ torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev,
 }
 
 EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_all, int batch,
-                    const torch::Device& dev, bool bf16) {
+                    const torch::Device& dev, bool bf16, Dist* dist) {
   torch::NoGradGuard ng;
   m->eval();
   EvalResult r;
@@ -32,9 +33,11 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
   auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
   auto exact = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
   int64_t bytes = 0, patches = 0;
-  for (uint64_t first = 0; first < data.count(); first += batch) {
+  const uint64_t n = data.count(), ranks = dist ? uint64_t(dist->world()) : 1, rank = dist ? uint64_t(dist->rank()) : 0;
+  const uint64_t lo = n * rank / ranks, hi = n * (rank + 1) / ranks;  // this rank's traces
+  for (uint64_t first = lo; first < hi; first += batch) {
     std::vector<uint64_t> idx;
-    for (uint64_t i = first; i < std::min<uint64_t>(first + batch, data.count()); ++i) idx.push_back(i);
+    for (uint64_t i = first; i < std::min<uint64_t>(first + batch, hi); ++i) idx.push_back(i);
     const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches, m->config.state_prefix), dev);
     const auto& tgt = sc.targets;                       // (N, S)
     const auto logits = scored_logits(m, sc, dev, bf16);  // (N, S, V)
@@ -48,9 +51,13 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
     patches += tgt.size(0);
   }
   m->train();
-  r.loss = bytes ? loss_sum.item<double>() / bytes : 0;
-  r.byte_accuracy = bytes ? double(correct.item<int64_t>()) / bytes : 0;
-  r.exact_patches = patches ? double(exact.item<int64_t>()) / patches : 0;
+  auto sums = torch::stack({loss_sum.to(torch::kCPU), correct.to(torch::kCPU, torch::kDouble), exact.to(torch::kCPU, torch::kDouble),
+                            torch::tensor(double(bytes), torch::kDouble), torch::tensor(double(patches), torch::kDouble)});
+  if (dist) dist->sum({sums});
+  const auto v = sums.accessor<double, 1>();
+  r.loss = v[3] > 0 ? v[0] / v[3] : 0;
+  r.byte_accuracy = v[3] > 0 ? v[1] / v[3] : 0;
+  r.exact_patches = v[4] > 0 ? v[2] / v[4] : 0;
   return r;
 }
 

@@ -21,7 +21,10 @@ struct EvalResult {
   double exact_patches = 0;   // scored patches with all 16 bytes right (bgpt: exact next states)
 };
 // Held-out loss and teacher-forced byte accuracy of `m` over `data` (eval mode, no gradients).
+// With `dist` active, each rank evaluates its contiguous share of the traces and the sums are
+// reduced: every rank gets the whole set's figures.
+class Dist;
 EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_all, int batch,
-                    const torch::Device& dev, bool bf16);
+                    const torch::Device& dev, bool bf16, Dist* dist = nullptr);
 
 }  // namespace cpusim::model

@@ -19,8 +19,9 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
   // held-out loss of the head counts tried, results/quickstart/README.md), the exact GELU
   // (~25% more steps in the time than GPT-2's tanh form on an AVX512-BF16 CPU), and a byte
   // decoder that attends to the previous state and to the program image as attention memory
-  // (the fetch and the operand lookups become lookups: results/learning.md); loss on states
-  // only; bf16 where the CPU has it.
+  // (the fetch and the operand lookups become lookups: results/learning.md), byte embeddings
+  // that also map each byte's bits (bitwise results and carries computed bit by bit); loss on
+  // states only; bf16 where the CPU has it.
   PipelinePlan p;
   p.dir = dir;
   p.device = device;
@@ -41,6 +42,7 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
     t.model = model::preset("small");
     t.model.copy_path = true, t.model.heads = 8, t.model.gelu = "erf";
     t.model.prefix_memory = t.state_prefix = t.program_memory = true;
+    t.model.byte_bits = true;
     t.batch = 32, t.lr = 2e-3, t.warmup = 200, t.steps = 6000;
     t.eval_every = 500, t.eval_traces = 256, t.checkpoint_every = 500;
     t.max_minutes = minutes > 0 ? minutes : 20.0;
@@ -51,6 +53,7 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
     t.model = model::preset("tiny");
     t.model.copy_path = true;  // the quickstart's architecture at the tiny size
     t.model.prefix_memory = t.state_prefix = t.program_memory = true;
+    t.model.byte_bits = true;
     t.steps = 20, t.batch = 8, t.warmup = 5, t.eval_every = 10, t.eval_traces = 16, t.quiet = true;
     if (minutes > 0) t.max_minutes = minutes;
     p.eval.limit = 30, p.eval.progress = false;

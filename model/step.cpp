@@ -48,12 +48,14 @@ struct StepRunner::Timer {
     last_ = t;
   }
   std::string report(int64_t steps) const {
-    static const char* names[] = {"batch", "forward", "backward", "clip", "optimizer", "log/eval/checkpoint"};
+    static const char* names[] = {"batch", "forward", "backward", "all-reduce", "clip", "optimizer", "log/eval/checkpoint"};
     double total = 0;
     for (double s : secs_) total += s;
     std::string r = "train: time per step " + fmt_ms(total, steps) + " ms:";
-    for (size_t i = 0; i < size_t(Phase::count); ++i)
+    for (size_t i = 0; i < size_t(Phase::count); ++i) {
+      if (Phase(i) == Phase::allreduce && secs_[i] == 0) continue;  // one process: no all-reduce
       r += std::string(i ? "," : "") + " " + names[i] + " " + fmt_ms(secs_[i], steps);
+    }
     return r + (cuda_ ? " (device synchronised after each phase)" : "");
   }
 
@@ -88,9 +90,9 @@ void StepRunner::begin(int64_t step) {
 
 void StepRunner::lap(Phase p) { timer_->lap(p); }
 
-torch::Tensor StepRunner::forward_backward(const OnDevice& b, bool first) {
+torch::Tensor StepRunner::forward_backward(const OnDevice& b, bool first, double scale) {
   // With --cuda-graphs one graph replay, timed as backward.
-  return fb_.run(b, first, [&] { timer_->lap(Phase::forward); });
+  return fb_.run(b, first, [&] { timer_->lap(Phase::forward); }, scale);
 }
 
 void StepRunner::end(int64_t step, bool quiet) {

@@ -23,7 +23,7 @@ class OperatorTrace;
 
 // --timing: where a training step's time goes. Each lap waits for the device, so on a GPU the
 // phases are the device's time for them (and the run is a little slower than without).
-enum class Phase { batch, forward, backward, clip, optimizer, other, count };
+enum class Phase { batch, forward, backward, allreduce, clip, optimizer, other, count };
 
 class StepRunner {
  public:
@@ -37,7 +37,8 @@ class StepRunner {
   void lap(Phase p);
   // Forward and backward of one micro-batch (model/graphs.h's ForwardBackward::run); laps the
   // forward phase; returns the batch's mean loss on the device.
-  torch::Tensor forward_backward(const OnDevice& b, bool first);
+  // `scale` weighs the batch's loss (a rank's share of a data-parallel micro-batch).
+  torch::Tensor forward_backward(const OnDevice& b, bool first, double scale = 1.0);
   // After the last step: closes an open trace, prints the timing and the graphs' summary.
   void end(int64_t step, bool quiet);
 

@@ -19,6 +19,7 @@
 #include "datagen/rng.h"
 #include "model/api.h"
 #include "model/internal.h"
+#include "model/dist.h"
 #include "model/step.h"
 
 namespace cpusim::model {
@@ -46,7 +47,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
             {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix},
-            {"program_memory", t.program_memory}, {"overwrite", t.overwrite},
+            {"program_memory", t.program_memory}, {"overwrite", t.overwrite}, {"dist_timeout", t.dist_timeout},
             {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}}};
   return j.dump(2);
 }
@@ -182,7 +183,10 @@ class RunLog {
  public:
   // A resumed run (append) first drops the rows after its checkpoint's step `first`: the steps
   // it is about to run again.
-  RunLog(const std::string& path, bool append, int64_t first, bool quiet) : quiet_(quiet) {
+  // A log that is not `enabled` (the ranks after the first of a data-parallel run) writes nothing.
+  RunLog(const std::string& path, bool append, int64_t first, bool quiet, bool enabled = true)
+      : quiet_(quiet || !enabled), enabled_(enabled) {
+    if (!enabled) return;
     if (append) keep_through(path, first);
     out_.open(path, append ? std::ios::app : std::ios::trunc);
     if (!out_) throw Error(path + ": cannot write");
@@ -191,6 +195,7 @@ class RunLog {
            const EvalResult* ev, double budget_s) {
     json r = {{"step", step}, {"loss", loss}, {"lr", lr}, {"seconds", secs}, {"bytes_per_s", bytes / secs}};
     if (ev) r["eval_loss"] = ev->loss, r["eval_byte_accuracy"] = ev->byte_accuracy, r["eval_exact_patches"] = ev->exact_patches;
+    if (!enabled_) return;
     out_ << r.dump() << "\n";
     out_.flush();
     const bool tty = isatty(2);
@@ -224,7 +229,7 @@ class RunLog {
     write_file_atomic(path, std::vector<uint8_t>(kept.begin(), kept.end()));
   }
 
-  bool quiet_;
+  bool quiet_, enabled_;
   std::ofstream out_;
   double last_print_ = -1;
 };
@@ -234,7 +239,7 @@ constexpr const char* kRunFiles[] = {"checkpoint.pt", "model.pt", "best.pt", "lo
 
 // Checks made before any work: the options, the run folder (a run in it is refused without
 // --resume or --overwrite), the profile's path.
-void check_run(const TrainConfig& t) {
+void check_run(const TrainConfig& t, bool leader) {
   if (t.loss_on != "states" && t.loss_on != "all") throw Error("--loss-on " + t.loss_on + ": expected states or all");
   if (t.cuda_graphs && !t.profile.empty())  // the profiler's CUDA events would land inside captures
     throw Error("--profile and --cuda-graphs together: a graph replay has no operators to time; profile without --cuda-graphs");
@@ -249,7 +254,7 @@ void check_run(const TrainConfig& t) {
       if (!fs::exists(dir / f, ec)) continue;
       if (!t.overwrite)
         throw Error(t.out_dir + ": holds a run (" + f + "); --resume continues it, --overwrite replaces it");
-      fs::remove(dir / f, ec);
+      if (leader) fs::remove(dir / f, ec);
     }
   }
   if (!t.profile.empty()) {  // fail now, not after the steps it is to record
@@ -263,8 +268,10 @@ void check_run(const TrainConfig& t) {
 class Trainer {
  public:
   explicit Trainer(const TrainConfig& t)
-      : t_(resolve(t)), dev_(pick_device(t_.device)), bf16_(use_bf16(t_.precision, dev_)),
-        data_((prepare(t_, dev_, bf16_), load_data(t_))), dir_(t_.out_dir), per_step_(uint64_t(t_.batch) * uint64_t(t_.accum)),
+      : t_(resolve(t)), dev_(pick_device(t_.device, dist_env().local_rank)), bf16_(use_bf16(t_.precision, dev_)),
+        dist_(dist_env(), dev_, std::chrono::seconds(t_.dist_timeout)),
+        data_((prepare(t_, dev_, bf16_, dist_), load_data(t_))), dir_(t_.out_dir),
+        per_step_(uint64_t(t_.batch) * uint64_t(t_.accum)),
         m_(make_model(t_, dev_)),
         opt_(m_->parameters(), torch::optim::AdamWOptions(t_.lr).betas({0.9, 0.95}).weight_decay(t_.weight_decay)),
         sampler_(data_.train.count(), t_.seed) {
@@ -275,7 +282,9 @@ class Trainer {
     for (const auto& p : m_->parameters()) params += p.numel();
     json cfg = json::parse(config_json(t_, params));
     cfg["machine"] = machine_json(dev_, bf16_);
-    write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
+    cfg["world_size"] = dist_.world();
+    cfg["dist_backend"] = dist_.backend();
+    if (dist_.leader()) write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
     meta_ = checkpoint_meta(t_, data_, total_);
   }
 
@@ -291,9 +300,13 @@ class Trainer {
     }
     return t;
   }
-  static void prepare(const TrainConfig& t, const torch::Device& dev, bool bf16) {
+  static void prepare(const TrainConfig& t, const torch::Device& dev, bool bf16, const Dist& dist) {
     set_cpu_threads(t.threads, bf16, dev);
-    check_run(t);
+    if (dist.active() && t.batch % dist.world())
+      throw Error("--batch " + std::to_string(t.batch) + " is the global batch: it must be a multiple of WORLD_SIZE " +
+                  std::to_string(dist.world()));
+    if (dist.active() && t.cuda_graphs) throw Error("--cuda-graphs with WORLD_SIZE > 1: not supported; leave it out");
+    check_run(t, dist.leader());
   }
   static BGPT make_model(const TrainConfig& t, const torch::Device& dev) {
     torch::manual_seed(t.seed);
@@ -302,13 +315,17 @@ class Trainer {
     return m;
   }
   std::string path(const char* name) const { return (dir_ / name).string(); }
-  EvalResult heldout() { return evaluate(m_, data_.test, data_.layout, t_.loss_on == "all", t_.batch, dev_, bf16_); }
+  EvalResult heldout() {
+    return evaluate(m_, data_.test, data_.layout, t_.loss_on == "all", t_.batch, dev_, bf16_, &dist_);
+  }
   // A step's batches (one per accumulation), on the device.
   std::vector<OnDevice> batches_for(int64_t s) {
     std::vector<OnDevice> v;
     for (int a = 0; a < t_.accum; ++a) {
+      // This rank's slice of the global micro-batch: the same traces whatever the world size.
+      const int per_rank = t_.batch / dist_.world(), lo = dist_.rank() * per_rank;
       std::vector<uint64_t> idx;
-      for (int i = 0; i < t_.batch; ++i) idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
+      for (int i = lo; i < lo + per_rank; ++i) idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
       v.push_back(to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all", t_.model.max_patches,
                                        t_.model.state_prefix),
                             dev_));
@@ -321,7 +338,7 @@ class Trainer {
     mt["data_position"] = uint64_t(s) * per_step_;
     mt["rng"] = {{"seed", t_.seed}, {"epoch", int64_t(uint64_t(s) * per_step_ / data_.train.count())}};
     if (std::isfinite(best_eval_loss_)) mt["best_eval_loss"] = best_eval_loss_;
-    save_checkpoint(path("checkpoint.pt"), m_, &opt_, mt);
+    if (dist_.leader()) save_checkpoint(path("checkpoint.pt"), m_, &opt_, mt);
   }
   // best.pt: the weights (no optimizer) of the lowest held-out loss so far.
   void keep_best(int64_t s, const EvalResult& e) {
@@ -330,7 +347,7 @@ class Trainer {
     json mt = meta_;
     mt["step"] = s;
     mt["eval_loss"] = e.loss;
-    save_checkpoint(path("best.pt"), m_, nullptr, mt);
+    if (dist_.leader()) save_checkpoint(path("best.pt"), m_, nullptr, mt);
   }
   double step(int64_t s, double lr, StepRunner& runner);
   void save_final(int64_t s);
@@ -338,6 +355,7 @@ class Trainer {
   const TrainConfig t_;
   torch::Device dev_;
   bool bf16_;
+  Dist dist_;
   TrainData data_;
   fs::path dir_;
   uint64_t per_step_;
@@ -356,11 +374,29 @@ double Trainer::step(int64_t s, double lr, StepRunner& runner) {
   const std::vector<OnDevice> batches = next_.empty() ? batches_for(s) : std::exchange(next_, {});
   runner.lap(Phase::batch);
   clear_grads(m_->parameters());
+  // Data-parallel: each rank weighs its slice's mean loss by its share of the micro-batch's
+  // scored bytes, so the summed gradients are those of the whole micro-batch's mean.
+  std::vector<double> scale(batches.size(), 1.0);
+  if (dist_.active()) {
+    auto counts = torch::empty({int64_t(batches.size())}, torch::kDouble);
+    for (size_t a = 0; a < batches.size(); ++a) counts[int64_t(a)] = double(batches[a].targets.numel());
+    auto global = counts.clone();
+    dist_.sum({global});
+    for (size_t a = 0; a < batches.size(); ++a) scale[a] = counts[int64_t(a)].item<double>() / global[int64_t(a)].item<double>();
+  }
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev_));
   for (size_t a = 0; a < batches.size(); ++a) {
-    loss_sum += runner.forward_backward(batches[a], a == 0);
+    loss_sum += runner.forward_backward(batches[a], a == 0, scale[a]);
     bytes_done_ += batches[a].bytes;
     runner.lap(Phase::backward);
+  }
+  if (dist_.active()) {  // gradients and the loss summed over the ranks, in buckets
+    std::vector<torch::Tensor> ts;
+    for (auto& p : m_->parameters())
+      if (p.grad().defined()) ts.push_back(p.mutable_grad());
+    ts.push_back(loss_sum);
+    dist_.sum(ts);
+    runner.lap(Phase::allreduce);
   }
   clip_grad_norm(m_->parameters(), t_.clip);
   runner.lap(Phase::clip);
@@ -379,7 +415,7 @@ void Trainer::save_final(int64_t s) {
   checkpoint(s);
   json mt = meta_;
   mt["step"] = s;
-  save_checkpoint(path("model.pt"), m_, nullptr, mt);
+  if (dist_.leader()) save_checkpoint(path("model.pt"), m_, nullptr, mt);
 }
 
 TrainSummary Trainer::run() {
@@ -390,35 +426,49 @@ TrainSummary Trainer::run() {
     sum.start_eval_loss = e0.loss, sum.start_eval_byte_accuracy = e0.byte_accuracy;
     if (!t_.quiet) print_heldout(first_, e0);
   }
-  RunLog log(path("log.jsonl"), t_.resume, first_, t_.quiet);
+  RunLog log(path("log.jsonl"), t_.resume, first_, t_.quiet, dist_.leader());
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  // The first rank's clock, for every rank's time budget and schedule (ranks must agree on both).
+  auto run_clock = [&] {
+    if (!dist_.active()) return elapsed();
+    auto c = torch::full({1}, dist_.leader() ? elapsed() : 0.0, torch::kDouble);
+    dist_.sum({c});
+    return c.item<double>();
+  };
   const double budget_s = 60 * t_.max_minutes;
   StepRunner runner(m_, dev_, bf16_, t_, first_);
   EvalResult ev;
-  int64_t s = first_;
+  int64_t s = first_, evaluated_at = -1;
   m_->train();
   while (s < total_) {
     runner.begin(s);
     if (t_.stop_after > 0 && s - first_ >= t_.stop_after) break;
-    if (budget_s > 0 && elapsed() > budget_s) {
-      if (!t_.quiet) std::cerr << "\ntrain: time budget of " << t_.max_minutes << " min reached at step " << s << "\n";
+    const double clock = budget_s > 0 ? run_clock() : 0;
+    if (budget_s > 0 && clock > budget_s) {
+      if (!t_.quiet && dist_.leader())
+        std::cerr << "\ntrain: time budget of " << t_.max_minutes << " min reached at step " << s << "\n";
       break;
     }
-    const double lr = lr_at(t_, s, total_, budget_s > 0 ? elapsed() / budget_s : 0);
+    const double lr = lr_at(t_, s, total_, budget_s > 0 ? clock / budget_s : 0);
     const double loss = step(s, lr, runner);
     if (!std::isfinite(loss)) {
-      std::cerr << "\ntrain: loss is " << loss << " at step " << s << "; stopping. The last good checkpoint is "
+      if (dist_.leader()) std::cerr << "\ntrain: loss is " << loss << " at step " << s << "; stopping. The last good checkpoint is "
                 << path("checkpoint.pt") << "\n";
       sum.stopped_on_nan = true;
       break;
     }
     sum.final_loss = loss;
     ++s;
-    const bool do_eval = ((t_.eval_every > 0 && s % t_.eval_every == 0) || s == total_) && data_.test.count();
+    // The run's last step (the last of the steps, of --stop-after, or of the time budget) is
+    // evaluated like the periodic ones, so the log's last row and the summary have its figures.
+    const bool last = s == total_ || (t_.stop_after > 0 && s - first_ >= t_.stop_after) ||
+                      (budget_s > 0 && run_clock() > budget_s);
+    const bool do_eval = ((t_.eval_every > 0 && s % t_.eval_every == 0) || last) && data_.test.count();
     if (do_eval) {
       ev = heldout();
       keep_best(s, ev);
+      evaluated_at = s;
     }
     log.row(s, total_, first_, loss, lr, elapsed(), bytes_done_, do_eval ? &ev : nullptr, budget_s);
     if (t_.checkpoint_every > 0 && s % t_.checkpoint_every == 0) checkpoint(s);
@@ -426,7 +476,7 @@ TrainSummary Trainer::run() {
   }
   runner.end(s, t_.quiet);
   if (!sum.stopped_on_nan) {
-    if (data_.test.count() && ev.loss == 0) {
+    if (data_.test.count() && evaluated_at != s) {  // (a run that made no step this time)
       ev = heldout();
       keep_best(s, ev);
     }
