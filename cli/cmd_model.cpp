@@ -55,18 +55,19 @@ int model_export(const Args& args) {
 
 int model_import(const Args& args) {
   IsaOptions io;
-  std::string in, out;
+  std::string in, out, begin_patch;
   int heads = 0;
   po::options_description d("model import options");
   io.add(d);
   d.add_options()("input", po::value(&in)->required(), "a cpusim safetensors export, or the paper's checkpoint (.pth)")
       ("output,o", po::value(&out)->required(), "cpusim model file to write")
-      ("heads", po::value(&heads)->default_value(0), "the paper's checkpoints: attention heads (0: width / 64, as the paper's code)");
+      ("heads", po::value(&heads)->default_value(0), "the paper's checkpoints: attention heads (0: width / 64, as the paper's code)")
+      ("begin-patch", po::value(&begin_patch)->default_value("bin"), "the paper's checkpoints: bin (\"bin\" then 256s: the paper's sequences) or pad (16 x 256: a cpusim model exported in the paper's layout)");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
   if (!parse("model import", "FILE [--isa bgpt --memory-size M] -o MODEL.pt", d, pos, args, vm)) return 0;
-  model::import_model(in, io.config(), heads, out);
+  model::import_model(in, io.config(), heads, out, begin_patch);
   std::cout << "imported " << in << " to " << out << "\n";
   return 0;
 }

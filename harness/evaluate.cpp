@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -111,6 +112,38 @@ void read_chunks(const std::vector<uint8_t>& in, std::map<uint64_t, std::vector<
   }
 }
 
+// Every trace's prediction, handed to `consume` chunk by chunk in order. One process predicts
+// every chunk; a group (ec.collective) predicts chunk k on rank k % world, with the same
+// batches, and rank 0 consumes them all in order. Returns whether this process consumed them.
+using Consume = std::function<void(uint64_t, const std::vector<std::span<const uint8_t>>&,
+                                   const std::vector<std::vector<uint8_t>>&)>;
+bool predict_all(Predictor& p, const EvalConfig& ec, const datagen::H5Reader& set, int split, uint64_t n,
+                 const isa::Config& c, uint64_t& end_symbols, Progress& progress, const Consume& consume) {
+  const int world = ec.collective ? ec.collective->world() : 1, rank = ec.collective ? ec.collective->rank() : 0;
+  const uint64_t batch = uint64_t(std::max(1, ec.batch));
+  std::vector<uint8_t> mine;
+  set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+    if (world > 1 && int(first / batch % uint64_t(world)) != rank) return;
+    const uint64_t ends_before = end_symbols;
+    const auto pred = predict(p, ec.mode, traces, c, end_symbols);
+    if (world > 1) append_chunk(mine, first, end_symbols - ends_before, pred);
+    else consume(first, traces, pred);
+    if (ec.progress && rank == 0) progress.update(first + traces.size());
+  });
+  if (world == 1) return true;
+  const auto all = ec.collective->gather(mine);
+  if (rank != 0) return false;
+  std::map<uint64_t, std::vector<std::vector<uint8_t>>> chunks;
+  end_symbols = 0;
+  for (const auto& bytes : all) read_chunks(bytes, chunks, end_symbols);
+  set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+    const auto it = chunks.find(first);
+    if (it == chunks.end()) throw Error("eval: no rank predicted traces " + std::to_string(first) + "..");
+    consume(first, traces, it->second);
+  });
+  return true;
+}
+
 }  // namespace
 
 EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
@@ -151,30 +184,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
       }
     }
   };
-  // One process predicts every chunk; a group (ec.collective) predicts chunk k on rank
-  // k % world, with the same batches, and rank 0 scores them all in order.
-  const uint64_t batch = uint64_t(std::max(1, ec.batch));
-  std::vector<uint8_t> mine;
-  set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
-    if (world > 1 && int(first / batch % uint64_t(world)) != rank) return;
-    const uint64_t ends_before = end_symbols;
-    const auto pred = predict(p, ec.mode, traces, c, end_symbols);
-    if (world > 1) append_chunk(mine, first, end_symbols - ends_before, pred);
-    else consume(first, traces, pred);
-    if (ec.progress && rank == 0) progress.update(first + traces.size());
-  });
-  if (world > 1) {
-    const auto all = ec.collective->gather(mine);
-    if (rank != 0) return r;  // rank 0 writes the report
-    std::map<uint64_t, std::vector<std::vector<uint8_t>>> chunks;
-    end_symbols = 0;
-    for (const auto& bytes : all) read_chunks(bytes, chunks, end_symbols);
-    set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
-      const auto it = chunks.find(first);
-      if (it == chunks.end()) throw Error("eval: no rank predicted traces " + std::to_string(first) + "..");
-      consume(first, traces, it->second);
-    });
-  }
+  const bool scorer = predict_all(p, ec, set, split, n, c, end_symbols, progress, consume);
+  if (!scorer) return r;  // another rank of a group: rank 0 writes the report
   if (ec.progress) progress.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!ec.predictions.empty()) {

@@ -58,8 +58,10 @@ nlohmann::json model_info(const std::string& path);
 void export_model(const std::string& path, const std::string& format, const std::string& out);
 // `cpusim model import`: a cpusim safetensors export, or the paper's checkpoint (torch.save's zip:
 // {'model': state_dict} or a bare state_dict; sizes from the shapes, `heads` or width / 64, the
-// paper's "bin" begin patch, for the machine `isa`), as a cpusim model file.
-void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out);
+// begin patch `begin_patch` ("bin": the paper's; "pad": cpusim's, for its own exports), for the
+// machine `isa`), as a cpusim model file.
+void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out,
+                  const std::string& begin_patch = "bin");
 
 // A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
 // (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.

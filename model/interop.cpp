@@ -161,7 +161,8 @@ c10::IValue paper_state_dict(const ModelConfig& c, const Tensors& t) {
 
 // The paper's checkpoint ({'model': state_dict}, or a bare state_dict) -> cpusim's tensors and
 // configuration (sizes from the shapes; heads: `heads`, or width / 64 as the paper's code sets).
-std::pair<Tensors, ModelConfig> from_paper(const std::string& path, const c10::IValue& v, int heads) {
+std::pair<Tensors, ModelConfig> from_paper(const std::string& path, const c10::IValue& v, int heads,
+                                           const std::string& begin_patch) {
   if (!v.isGenericDict()) throw Error(path + ": not a state_dict or a {'model': state_dict} checkpoint");
   auto d = v.toGenericDict();
   if (d.contains(c10::IValue("model"))) {
@@ -188,7 +189,7 @@ std::pair<Tensors, ModelConfig> from_paper(const std::string& path, const c10::I
   c.patch_layers = count("patch_level_decoder.base");
   c.byte_layers = count("byte_level_decoder.base.transformer");
   c.heads = heads > 0 ? heads : std::max(1, c.width / 64);
-  c.begin_patch = "bin";
+  c.begin_patch = begin_patch;
   c.gelu = "tanh";
   if (c.width % c.heads) throw Error(path + ": width " + std::to_string(c.width) + " is not a multiple of " + std::to_string(c.heads) + " heads");
   if (need("patch_level_decoder.patch_embedding.weight").size(1) != kPatchSize * kVocab ||
@@ -251,7 +252,9 @@ void export_model(const std::string& path, const std::string& format, const std:
   write_file_atomic(out, bytes);
 }
 
-void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out) {
+void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out,
+                  const std::string& begin_patch) {
+  if (begin_patch != "bin" && begin_patch != "pad") throw Error("--begin-patch " + begin_patch + ": expected bin or pad");
   const std::vector<uint8_t> bytes = read_file(path);
   const bool zip = bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K';
   Tensors t;
@@ -264,7 +267,7 @@ void import_model(const std::string& path, const isa::Config& isa, int heads, co
     } catch (const std::exception& e) {
       throw Error(path + ": cannot read as a torch.save checkpoint: " + std::string(e.what()).substr(0, 200));
     }
-    std::tie(t, c) = from_paper(path, v, heads);
+    std::tie(t, c) = from_paper(path, v, heads, begin_patch);
     meta = {{"imported_from", {{"path", path}, {"format", "paper"}}}};
   } else {  // a cpusim safetensors export
     json md;
