@@ -9,7 +9,7 @@ packages=(
   libunicorn-dev libcapstone-dev
   libtorch-dev libopenblas0-pthread libgloo-dev
   gnuplot-nox
-  python3-torch python3-h5py pybind11-dev
+  python3-dev python3-torch python3-h5py pybind11-dev
 )
 missing=()
 for p in "${packages[@]}"; do
