@@ -63,6 +63,7 @@ struct Dist::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> pg;
   std::string backend;
+  torch::Device device{torch::kCPU};  // where the backend's tensors live (NCCL: this rank's GPU)
 };
 
 Dist::Dist(const DistEnv& env, const torch::Device& dev, std::chrono::seconds timeout)
@@ -83,6 +84,7 @@ Dist::Dist(const DistEnv& env, const torch::Device& dev, std::chrono::seconds ti
       opts->timeout = timeout_;
       impl_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env_.rank, env_.world, opts);
       impl_->backend = "nccl";
+      impl_->device = dev;
 #else
       throw Error("--device cuda with WORLD_SIZE > 1 needs a libtorch with NCCL");
 #endif
@@ -132,13 +134,13 @@ void Dist::sum(std::vector<torch::Tensor> ts, int64_t bucket_bytes) {
     for (auto& b : buckets) {
       std::vector<torch::Tensor> flat = {torch::cat([&] {
         std::vector<torch::Tensor> v;
-        for (auto& t : b) v.push_back(t.reshape({-1}));
+        for (auto& t : b) v.push_back(t.reshape({-1}).to(impl_->device));  // host scalars go to NCCL's GPU
         return v;
       }())};
       impl_->pg->allreduce(flat)->wait(timeout_);
       int64_t off = 0;
       for (auto& t : b) {
-        t.copy_(flat[0].narrow(0, off, t.numel()).view_as(t));
+        t.copy_(flat[0].narrow(0, off, t.numel()).view_as(t));  // (back to the host where t is)
         off += t.numel();
       }
     }

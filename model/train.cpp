@@ -385,19 +385,24 @@ double Trainer::step(int64_t s, double lr, StepRunner& runner) {
     for (size_t a = 0; a < batches.size(); ++a) scale[a] = counts[int64_t(a)].item<double>() / global[int64_t(a)].item<double>();
   }
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev_));
+  int64_t bytes = 0;
   for (size_t a = 0; a < batches.size(); ++a) {
     loss_sum += runner.forward_backward(batches[a], a == 0, scale[a]);
-    bytes_done_ += batches[a].bytes;
+    bytes += batches[a].bytes;
     runner.lap(Phase::backward);
   }
-  if (dist_.active()) {  // gradients and the loss summed over the ranks, in buckets
+  if (dist_.active()) {  // gradients, the loss and the trace bytes summed over the ranks, in buckets
     std::vector<torch::Tensor> ts;
     for (auto& p : m_->parameters())
       if (p.grad().defined()) ts.push_back(p.mutable_grad());
+    auto global_bytes = torch::full({}, double(bytes), torch::kDouble);
     ts.push_back(loss_sum);
+    ts.push_back(global_bytes);
     dist_.sum(ts);
+    bytes = int64_t(global_bytes.item<double>());
     runner.lap(Phase::allreduce);
   }
+  bytes_done_ += bytes;  // the log's bytes/s: the whole group's
   clip_grad_norm(m_->parameters(), t_.clip);
   runner.lap(Phase::clip);
   adamw_step(opt_);
