@@ -18,7 +18,7 @@ int cmd_eval(const Args& args) {
   po::options_description d("eval options");
   d.add_options()("model", po::value(&ckpt)->required(), "checkpoint (RUN_DIR/model.pt)")
       ("data", po::value(&c.data)->required(), "HDF5 trace set")
-      ("split", po::value(&c.split)->default_value("test"), "train or test")
+      ("split", po::value(&c.split)->default_value("test"), "train or test (default test: a model is scored on programs it did not train on)")
       ("mode", po::value(&mode)->default_value("teacher"), "teacher (one step from the true history) or rollout")
       ("limit", po::value(&c.limit)->default_value(0), "evaluate the first N traces (0: all)")
       ("batch", po::value(&c.batch)->default_value(64), "traces per model call")

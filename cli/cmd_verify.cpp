@@ -69,7 +69,7 @@ int cmd_verify(const Args& args) {
       ("json", po::bool_switch(&json), "print one JSON object")
       ("strict", po::bool_switch(&strict), "exit 1 when any byte mismatches")
       ("per-file", po::bool_switch(&per_file), "also report each file")
-      ("split", po::value(&split)->default_value("all"), "HDF5 sets: train, test or all");
+      ("split", po::value(&split)->default_value("all"), "HDF5 sets: train, test or all (default all: a check of data covers the whole set)");
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm;
