@@ -115,20 +115,12 @@ int dataset_export(const Args& args) {
 }  // namespace
 
 int cmd_dataset(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? std::cerr : std::cout) << "usage: cpusim dataset info|import|export ...\n"
-                 "  info FILE.h5 [--json]                          describe a trace set\n"
-                 "  import --isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5\n"
-                 "                                                 read the paper's train/ test/ folders\n"
-                 "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n\n"
-              << kExitCodesHelp;
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  const Args rest(args.begin() + 1, args.end());
-  if (args[0] == "info") return dataset_info(rest);
-  if (args[0] == "import") return dataset_import(rest);
-  if (args[0] == "export") return dataset_export(rest);
-  throw Error("unknown dataset action '" + args[0] + "' (expected info, import or export)");
+  return dispatch("dataset", args, {{"info", dataset_info}, {"import", dataset_import}, {"export", dataset_export}},
+                  "usage: cpusim dataset info|import|export ...\n"
+                  "  info FILE.h5 [--json]                          describe a trace set\n"
+                  "  import --isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5\n"
+                  "                                                 read the paper's train/ test/ folders\n"
+                  "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n");
 }
 
 }  // namespace cpusim::cli

@@ -75,20 +75,11 @@ int model_import(const Args& args) {
 }  // namespace
 
 int cmd_model(const Args& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? std::cerr : std::cout)
-        << "usage: cpusim model info|export|import ...\n"
-           "  info MODEL.pt [--json]                              configuration, parameters, data, steps\n"
-           "  export MODEL.pt --format safetensors|torch|paper -o FILE\n"
-           "  import FILE [--isa bgpt --memory-size M] -o MODEL.pt  a safetensors export or the paper's .pth\n\n"
-        << kExitCodesHelp;
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  const Args rest(args.begin() + 1, args.end());
-  if (args[0] == "info") return model_info(rest);
-  if (args[0] == "export") return model_export(rest);
-  if (args[0] == "import") return model_import(rest);
-  throw Error("unknown model action '" + args[0] + "' (expected info, export or import)");
+  return dispatch("model", args, {{"info", model_info}, {"export", model_export}, {"import", model_import}},
+                  "usage: cpusim model info|export|import ...\n"
+                  "  info MODEL.pt [--json]                              configuration, parameters, data, steps\n"
+                  "  export MODEL.pt --format safetensors|torch|paper -o FILE\n"
+                  "  import FILE [--isa bgpt --memory-size M] -o MODEL.pt  a safetensors export or the paper's .pth\n");
 }
 
 }  // namespace cpusim::cli

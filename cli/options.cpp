@@ -70,6 +70,20 @@ bool parse(const std::string& command, const std::string& usage, po::options_des
   return true;
 }
 
+int dispatch(const std::string& command, const std::vector<std::string>& args, const std::vector<Action>& actions,
+             const std::string& usage) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? std::cerr : std::cout) << usage << "\n" << kExitCodesHelp;
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  std::string names;
+  for (const Action& a : actions) {
+    if (args[0] == a.name) return a.run(std::vector<std::string>(args.begin() + 1, args.end()));
+    names += std::string(names.empty() ? "" : ", ") + a.name;
+  }
+  throw Error("unknown " + command + " action '" + args[0] + "' (expected " + names + ")");
+}
+
 bool quiet(const po::variables_map& vm) { return vm.count("quiet") && vm["quiet"].as<bool>(); }
 
 std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, const std::string& format) {

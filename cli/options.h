@@ -35,6 +35,16 @@ bool parse(const std::string& command, const std::string& usage, po::options_des
            po::variables_map& vm);
 bool quiet(const po::variables_map& vm);
 
+// `cpusim CMD ACTION ...` (dataset, model): runs the action named by args[0] with the rest;
+// prints `usage` (to stderr and exit 2 without an action, to stdout for --help); an unknown
+// action is a cpusim::Error listing the known ones.
+struct Action {
+  const char* name;
+  int (*run)(const std::vector<std::string>& args);
+};
+int dispatch(const std::string& command, const std::vector<std::string>& args, const std::vector<Action>& actions,
+             const std::string& usage);
+
 // A program file (assembly, or raw instruction bytes; `format` asm, bytes or auto: by extension,
 // then by content) as a zero-padded program image of image_bytes(c).
 std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, const std::string& format = "auto");
