@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/print.h"
+#include "common/io.h"
 #include "model/pipeline.h"
 
 namespace cpusim::cli {
@@ -15,6 +16,7 @@ int cmd_pipeline(const Args& args) {
   std::string preset = "quickstart", dir, stages = "datagen,train,eval", device = "cpu";
   double minutes = 0, old_minutes = 0;
   uint64_t seed = 1;
+  int procs = 0;
   bool json = false, quiet = false;
   po::options_description d("pipeline options");
   d.add_options()("preset", po::value(&preset)->default_value("quickstart"), "quickstart (CPU: 20 min of training, ~25 min in all) or smoke (seconds)")
@@ -24,6 +26,7 @@ int cmd_pipeline(const Args& args) {
       ("minutes", po::value(&old_minutes), "the same as --max-minutes (older spelling)")
       ("seed", po::value(&seed)->default_value(1), "seed for data and training")
       ("device", po::value(&device)->default_value("cpu"), "cpu or cuda")
+      ("procs", po::value(&procs)->default_value(0), "training processes on this machine (train --procs; 0: the preset's: quickstart 2 on a CPU with 2 or more cores, else 1)")
       ("json", po::bool_switch(&json), "print one JSON object with each stage's summary on stdout")
       ("quiet,q", po::bool_switch(&quiet), "no progress display");
   po::variables_map vm;
@@ -31,6 +34,8 @@ int cmd_pipeline(const Args& args) {
   if (vm.count("minutes")) minutes = old_minutes;
   model::check_stages(stages);
   model::PipelinePlan plan = model::pipeline_plan(preset, dir, seed, minutes, device);
+  if (procs < 0) throw Error("--procs " + std::to_string(procs) + ": expected 0 (the preset's) or more");
+  if (procs > 0) plan.train.procs = procs;
   if (quiet || json) plan.gen.progress = false, plan.train.quiet = true, plan.eval.progress = false;
   nlohmann::json result = {{"dir", dir}, {"preset", preset}, {"stages", stages}};
   model::PipelineOutput out;

@@ -99,6 +99,7 @@ struct TrainConfig {
   int64_t stop_after = 0;          // stop (and save) after this many steps in this invocation; 0: no limit
   uint64_t seed = 0;
   int threads = 0;                 // CPU threads for torch (0: all cores)
+  int procs = 1;                   // local data-parallel processes (forked; Gloo on 127.0.0.1); CPU only
   int dist_timeout = 300;          // data-parallel runs: seconds a collective may wait for the other ranks
   bool quiet = false;
   bool timing = false;             // print where each step's time went (waits for the device per phase)

@@ -1,6 +1,8 @@
 // model/device.cpp: the device, the precision and the CPU threads a run uses.
 #include "model/device.h"
 
+#include <dlfcn.h>
+
 #include <thread>
 #include <torch/version.h>
 
@@ -53,6 +55,18 @@ void set_cpu_threads(int threads, bool bf16, const torch::Device& dev) {
   else torch::set_num_threads(library_default);
 }
 
+int set_blas_threads(int threads) {
+  // Looked up at run time: libtorch links whichever libblas Debian's alternatives select.
+  using Get = int (*)();
+  using Set = void (*)(int);
+  const auto get = reinterpret_cast<Get>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  const auto set = reinterpret_cast<Set>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (!get || !set) return 0;
+  const int before = get();
+  if (threads > 0) set(threads);
+  return before;
+}
+
 nlohmann::json machine_json(const torch::Device& dev, bool bf16) {
   std::string gpu;
 #ifdef CPUSIM_CUDA_NAMES
@@ -63,6 +77,7 @@ nlohmann::json machine_json(const torch::Device& dev, bool bf16) {
           {"cpu", cpu_name()},
           {"cpu_features", cpu_features()},
           {"cpu_threads", torch::get_num_threads()},
+          {"blas_threads", set_blas_threads(0)},
           {"precision", bf16 ? "bf16" : "fp32"}};
 }
 

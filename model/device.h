@@ -15,6 +15,9 @@ torch::Device pick_device(const std::string& name, int cuda_index = 0);
 bool use_bf16(const std::string& precision, const torch::Device& dev);
 // libtorch's CPU threads: `threads` when > 0; else, for bf16 on the CPU, one per core.
 void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
+// OpenBLAS's threads (fp32 products on the CPU run there, outside libtorch's count); returns
+// the number before, or 0 where the BLAS is not OpenBLAS (then nothing changes).
+int set_blas_threads(int threads);
 // What a run records about where it ran: the device's name (the GPU's, or the CPU's model name)
 // and, on the CPU, its notable vector features.
 nlohmann::json machine_json(const torch::Device& dev, bool bf16);

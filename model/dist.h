@@ -7,12 +7,23 @@
 
 #include <torch/torch.h>
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/io.h"
+
 namespace cpusim::model {
+
+// A collective or rendezvous that failed because another rank died, stopped answering or failed
+// first (the cause is then that rank's own error).
+class DistError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct DistEnv {
   int rank = 0, world = 1, local_rank = 0;
@@ -44,6 +55,32 @@ class Dist {
   DistEnv env_;
   std::chrono::seconds timeout_;
   std::unique_ptr<Impl> impl_;
+};
+
+// `--procs N`: a data-parallel run of N processes on this machine without a launcher. The
+// constructor forks N - 1 children that inherit the caller's state and sets torchrun's variables
+// in each (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR 127.0.0.1, a free MASTER_PORT), the caller
+// becoming rank 0; the destructor restores the caller's environment. A child that outlives
+// its parent is killed (PR_SET_PDEATHSIG). Fork before libtorch has run any parallel work.
+class LocalRanks {
+ public:
+  explicit LocalRanks(int procs);
+  ~LocalRanks();
+  LocalRanks(const LocalRanks&) = delete;
+  LocalRanks& operator=(const LocalRanks&) = delete;
+  int rank() const { return rank_; }
+  // In a child: hands `error` (empty on success; `dist`: a DistError) to rank 0 and exits.
+  [[noreturn]] void child_exit(const std::string& error, bool dist);
+  // In rank 0: waits for the children (SIGTERM first when `stop`). Returns the first child's
+  // error that is not a DistError, else the first DistError's, else "" (all succeeded).
+  std::string join(bool stop);
+
+ private:
+  int rank_ = 0, procs_;
+  std::vector<pid_t> pids_;
+  std::vector<int> fds_;  // rank 0: the read end of each child's error pipe; a child: its write end
+  std::vector<std::pair<std::string, std::string>> saved_env_;  // name, value ("\x01": unset)
+  bool joined_ = false;
 };
 
 }  // namespace cpusim::model

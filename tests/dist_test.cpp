@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -129,6 +130,52 @@ TEST(Distributed, AMissingOrDeadRankStopsTheOthersWithinTheTimeout) {
   const std::string msg = test::shell("cat " + d + "/r0").output;
   EXPECT_NE(msg.find("cpusim train: rank 0:"), std::string::npos) << msg;
   EXPECT_NO_THROW(model::load_checkpoint(d + "/run/checkpoint.pt", torch::kCPU));
+}
+
+TEST(Distributed, ProcsForksTheRanksAndMatchesOneProcess) {
+  const std::string d = test::temp_dir("dist-procs");
+  const auto data = test::small_set(d, 40, 8, 8);
+  const std::string bin = test::cpusim_bin();
+  const std::string args = "--data " + data + " --preset tiny --copy-path --batch 8 --steps 6 --warmup 2 " +
+                           "--eval-every 3 --eval-traces 8 --threads 1 --precision fp32 --seed 5 -q";
+  auto r = test::shell(bin + " train " + args + " -o " + d + "/one");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " train " + args + " --procs 2 -o " + d + "/two");
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_same(rows(d + "/one/log.jsonl"), rows(d + "/two/log.jsonl"));
+  const auto cfg = nlohmann::json::parse(test::shell("cat " + d + "/two/config.json").output);
+  EXPECT_EQ(cfg["world_size"], 2);
+  EXPECT_EQ(cfg["procs"], 2);
+  // Refused once, before any process starts or anything is written.
+  std::string odd = args;
+  odd.replace(odd.find("--batch 8"), 9, "--batch 7");
+  r = test::shell(bin + " train " + odd + " --procs 2 -o " + d + "/odd");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "cpusim train: --batch 7 is the global batch: it must be a multiple of --procs 2\n");
+  EXPECT_FALSE(fs::exists(d + "/odd/log.jsonl"));
+  r = test::shell(bin + " train " + args + " --procs 2 -o " + d + "/two");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_NE(r.output.find("holds a run"), std::string::npos) << r.output;
+  // Rank 1 killed mid-run: rank 0 names it and exits; rank 0 killed: rank 1 does not linger.
+  const std::string slow = "--data " + data + " --preset tiny --batch 8 --steps 100000 --warmup 2 --eval-every 0 " +
+                           "--checkpoint-every 2 --dist-timeout 10 --procs 2 -q";
+  r = test::shell("bash -c '" + bin + " train " + slow + " -o " + d + "/kill1 2> " + d + "/kill1.err & a=$!; " +
+                  "for i in $(seq 600); do [ -f " + d + "/kill1/checkpoint.pt ] && break; sleep 0.1; done; " +
+                  "pkill -9 -P $a; start=$SECONDS; wait $a; echo $? $((SECONDS - start))'");
+  int status = -1, seconds = -1;
+  std::istringstream(r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1)) >> status >> seconds;
+  const std::string msg = test::shell("cat " + d + "/kill1.err").output;
+  EXPECT_EQ(status, 2) << r.output << msg;
+  EXPECT_LE(seconds, 10 + 20) << r.output;
+  EXPECT_EQ(msg, "cpusim train: rank 1 of 2: was killed by signal 9\n");
+  EXPECT_NO_THROW(model::load_checkpoint(d + "/kill1/checkpoint.pt", torch::kCPU));
+  r = test::shell("bash -c '" + bin + " train " + slow + " -o " + d + "/kill0 2>/dev/null & a=$!; " +
+                  "for i in $(seq 600); do [ -f " + d + "/kill0/checkpoint.pt ] && break; sleep 0.1; done; " +
+                  "c=$(pgrep -P $a); kill -9 $a; wait $a; sleep 1; case $(ps -o stat= -p $c) in \"\"|Z*) ;; *) echo lingers;; esac; " +
+                  "echo done'");  // (a zombie where nothing reaps orphans is dead)
+  EXPECT_NE(r.output.find("done"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("lingers"), std::string::npos) << r.output;
 }
 
 // The report.json of an eval without what depends on the run's clock and process count.

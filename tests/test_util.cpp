@@ -26,9 +26,29 @@ Shell shell(const std::string& command) {
 
 std::string cpusim_bin() { return CPUSIM_BIN; }
 
+namespace {
+
+std::filesystem::path process_temp() {
+  return std::filesystem::temp_directory_path() / ("cpusim-test-" + std::to_string(::getpid()));
+}
+
+// The test process's folder is removed at the end when every test passed (kept for a look when one
+// failed).
+class TempCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!::testing::UnitTest::GetInstance()->Passed()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(process_temp(), ec);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kCleanup = ::testing::AddGlobalTestEnvironment(new TempCleanup);
+
+}  // namespace
+
 std::string temp_dir(const std::string& name) {
   namespace fs = std::filesystem;
-  const fs::path d = fs::temp_directory_path() / ("cpusim-test-" + std::to_string(::getpid())) / name;
+  const fs::path d = process_temp() / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d.string();
