@@ -20,6 +20,7 @@ namespace {
 struct XOptions {
   datagen::GenConfig gen;
   uint64_t programs = 2000, seed = 0;
+  double minutes = 0;  // a soak run: random programs until this much time has passed
   unsigned jobs = 1;
   std::string program, init_file, repro, mutate;
   std::vector<std::string> sets;
@@ -82,14 +83,17 @@ void report_mismatch(const XOptions& o, const xcheck::Found& f, const emu::Mutat
 int check_random(const XOptions& o, const emu::Mutation* mut) {
   const isa::Config& c = o.gen.isa;
   Progress progress("crosscheck", o.programs, "programs");
-  const bool show = !o.quiet && !o.json;
+  const bool show = !o.quiet && !o.json && o.minutes <= 0;  // (a soak run has no total to show against)
   const auto r = xcheck::run_programs(c, datagen::random_programs(o.gen, o.seed), o.programs, o.jobs, mut,
-                                      show ? [&](uint64_t done) { progress.update(done); } : std::function<void(uint64_t)>());
+                                      show ? [&](uint64_t done) { progress.update(done); } : std::function<void(uint64_t)>(),
+                                      60 * o.minutes);
   if (show) progress.finish();
   const double pps = r.seconds > 0 ? r.programs / r.seconds : 0, ips = r.seconds > 0 ? r.instructions / r.seconds : 0;
   nlohmann::json j = {{"isa", std::string(isa::profile_name(c.profile))}, {"seed", o.seed}, {"programs", r.programs},
                       {"instructions", r.instructions}, {"mismatches", r.first ? 1 : 0}, {"seconds", r.seconds},
-                      {"programs_per_s", pps}, {"instructions_per_s", ips}, {"jobs", o.jobs}};
+                      {"programs_per_s", pps}, {"instructions_per_s", ips}, {"jobs", o.jobs},
+                      {"min_len", o.gen.min_len}, {"max_len", o.gen.max_len}};
+  if (o.minutes > 0) j["minutes"] = o.minutes;
   if (r.first) {
     report_mismatch(o, *r.first, mut);
     j["first_mismatch"] = {{"program", r.first->index}, {"step", r.first->mismatch.step}, {"what", r.first->mismatch.what}};
@@ -111,7 +115,8 @@ int cmd_crosscheck(const Args& args) {
   unsigned min_len = 1, max_len = 0;
   po::options_description d("crosscheck options");
   io.add(d);
-  d.add_options()("programs", po::value(&o.programs)->default_value(2000), "random programs to check")
+  d.add_options()("programs", po::value(&o.programs)->default_value(2000), "random programs to check (with --minutes: at most; default then unlimited)")
+      ("minutes", po::value(&o.minutes)->default_value(0), "a soak run: check random programs until this many minutes have passed (or a mismatch is found)")
       ("seed", po::value(&o.seed)->default_value(0), "random seed")
       ("jobs,j", po::value(&o.jobs)->default_value(std::max(1u, std::thread::hardware_concurrency())), "worker threads, one Unicorn each (default: one per core, as datagen; the report is the same whatever the number)")
       ("min-len", po::value(&min_len)->default_value(1), "shortest random program")
@@ -133,6 +138,8 @@ int cmd_crosscheck(const Args& args) {
   o.gen.max_len = max_len;
   datagen::validate(o.gen);
   o.jobs = std::max(1u, o.jobs);
+  if (o.minutes < 0) throw Error("--minutes must be positive");
+  if (o.minutes > 0 && vm["programs"].defaulted()) o.programs = UINT64_MAX;
   std::optional<emu::Mutation> mutation;
   if (!o.mutate.empty() && !(mutation = xcheck::parse_mutation(o.gen.isa.profile, o.mutate)))
     throw Error("--mutate '" + o.mutate + "': no such opcode and form (forms are written like r,r or - for none)");

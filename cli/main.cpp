@@ -1,5 +1,7 @@
 // cli/main.cpp: the `cpusim` entry point: dispatches to a subcommand and turns errors into one
 // line on stderr ("cpusim CMD: ...") and the exit codes of cli/commands.h.
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -8,6 +10,7 @@
 #include "cli/commands.h"
 #include "common/io.h"
 #include "common/version.h"
+#include "datagen/dataset.h"
 #ifdef CPUSIM_WITH_UNICORN
 #include "emulator/crosscheck.h"
 #endif
@@ -85,16 +88,25 @@ int main(int argc, char** argv) {
     std::cerr << "cpusim: unknown command '" << argv[1] << "' (see cpusim --help)\n";
     return kExitUsage;
   }
-  try {
-    return it->second.fn(Args(argv + 2, argv + argc));
-  } catch (const cpusim::Error& e) {
-    std::cerr << "cpusim " << argv[1] << ": " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "cpusim " << argv[1] << ": out of memory\n";
-    return kExitInternal;
-  } catch (const std::exception& e) {
-    std::cerr << "cpusim " << argv[1] << ": internal error: " << e.what() << "\n";
-    return kExitInternal;
+  const int rc = [&] {
+    try {
+      return it->second.fn(Args(argv + 2, argv + argc));
+    } catch (const cpusim::Error& e) {
+      std::cerr << "cpusim " << argv[1] << ": " << e.what() << "\n";
+      return kExitUsage;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "cpusim " << argv[1] << ": out of memory\n";
+      return kExitInternal;
+    } catch (const std::exception& e) {
+      std::cerr << "cpusim " << argv[1] << ": internal error: " << e.what() << "\n";
+      return kExitInternal;
+    }
+  }();
+  if (cpusim::datagen::hdf5_left_open()) {  // (see datagen/dataset.h)
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    std::_Exit(rc);
   }
+  return rc;
 }

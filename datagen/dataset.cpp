@@ -2,8 +2,11 @@
 #include "datagen/dataset.h"
 
 #include <H5Cpp.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 
@@ -52,6 +55,7 @@ class Appender {
     H5::DSetCreatPropList p;
     p.setChunk(1, &chunk);
     if (compress) p.setDeflate(1);
+    p.setFletcher32();  // a checksum of each stored chunk, checked on every read
     ds_ = g.createDataSet(name, type, space, p);
   }
   void append(const void* data, hsize_t n) {
@@ -84,12 +88,18 @@ struct SplitOut {
   uint64_t total = 0, traces = 0, halted_n = 0, duplicates = 0;
 };
 
+std::atomic<bool> g_left_open{false};
+
 class H5Writer : public SetWriter {
  public:
   H5Writer(const fs::path& path, const SetInfo& info) : path_(path), tmp_(temp_sibling(path)) {
     H5::Exception::dontPrint();
     try {
-      file_ = std::make_unique<H5::H5File>(tmp_.string(), H5F_ACC_TRUNC);
+      // The 1.10 file format: checksums on every metadata block (superblock, object headers,
+      // chunk indexes), so a damaged block is refused instead of being parsed.
+      H5::FileAccPropList fapl;
+      fapl.setLibverBounds(H5F_LIBVER_V110, H5F_LIBVER_LATEST);
+      file_ = std::make_unique<H5::H5File>(tmp_.string(), H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, fapl);
       H5::Group root = file_->openGroup("/");
       put_attr(root, "format", std::string(kFormatName));
       put_attr(root, "format_version", uint64_t(kFormatVersion));
@@ -117,6 +127,8 @@ class H5Writer : public SetWriter {
         hsize_t dims[2] = {0, 16}, maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {kIndexChunk, 16};
         H5::DSetCreatPropList p;
         p.setChunk(2, chunk);
+        p.setDeflate(1);  // (digests do not compress; a small set's one part-filled chunk does)
+        p.setFletcher32();
         hash_ds_[s] = o.group->createDataSet("program_hash", H5::PredType::NATIVE_UINT8, H5::DataSpace(2, dims, maxdims), p);
         o.offs.push_back(0);
       }
@@ -127,10 +139,7 @@ class H5Writer : public SetWriter {
   }
   ~H5Writer() override {
     if (!committed_) {
-      try {
-        file_.reset();
-      } catch (...) {
-      }
+      discard();
       std::remove(tmp_.c_str());
     }
   }
@@ -157,17 +166,64 @@ class H5Writer : public SetWriter {
         put_attr(*o.group, "duplicates_removed", o.duplicates);
         put_attr(*o.group, "total_bytes", o.total);
       }
-      file_->close();
+      close_all();
     } catch (const H5::Exception& e) {
-      throw Error(path_.string() + ": HDF5 write failed (" + e.getDetailMsg() + ")");
+      throw Error(path_.string() + ": HDF5 write failed (disk full?) (" + e.getDetailMsg() + ")");
     }
-    std::error_code ec;
-    fs::rename(tmp_, path_, ec);
-    if (ec) throw Error(path_.string() + ": cannot rename into place: " + ec.message());
+    durable_rename(tmp_, path_);
     committed_ = true;
   }
 
  private:
+  // Every object, then the file: the file is written out when its last object closes.
+  void close_all() {
+    for (auto& ds : hash_ds_) ds.close();
+    for (SplitOut& o : out_) {
+      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get()})
+        if (a) a->dataset().close();
+      if (o.group) o.group->close();
+    }
+    if (file_) file_->close();
+  }
+  // After a failure (a full disk): the file is thrown away, so its descriptor is pointed at an
+  // anonymous memory file before the objects close (what they still flush, a few MB at most,
+  // lands there; /dev/null would refuse the final truncate). Otherwise the closes retry the
+  // failed writes, fail, leave objects open, and HDF5 crashes on them (libhdf5 1.10).
+  void discard() noexcept {
+    if (!file_) return;
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(file_->getId(), H5P_DEFAULT, &handle) >= 0 && handle) {
+      const int sink = ::memfd_create("cpusim-discarded-set", MFD_CLOEXEC);
+      if (sink >= 0) {
+        ::dup2(sink, *static_cast<int*>(handle));
+        ::close(sink);
+      }
+    }
+    for (auto& ds : hash_ds_) quietly([&] { ds.close(); });
+    for (SplitOut& o : out_) {
+      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get()})
+        if (a) quietly([&] { a->dataset().close(); });
+      if (o.group) quietly([&] { o.group->close(); });
+    }
+    try {
+      file_->close();
+    } catch (...) {
+      // A file size limit (RLIMIT_FSIZE) refuses the close's final truncate even on the memory
+      // file: the file stays open in a state that HDF5's own teardown at exit crashes on. A
+      // second close would crash too, so the handle is left as it is and the process is told
+      // to leave without that teardown (hdf5_left_open()).
+      (void)file_.release();
+      g_left_open = true;
+    }
+  }
+  template <class F>
+  static void quietly(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+    }
+  }
+
   void flush(int s, bool all) {
     SplitOut& o = out_[s];
     try {
@@ -228,9 +284,7 @@ class BinWriter : public SetWriter {
   void set_duplicates(int, uint64_t) override {}
   void commit() override {
     write_folder_meta(tmp_, isa_, paper_layout_);
-    std::error_code ec;
-    fs::rename(tmp_, dir_, ec);
-    if (ec) throw Error(dir_.string() + ": cannot rename into place: " + ec.message());
+    durable_rename(tmp_, dir_);
     committed_ = true;
   }
 
@@ -242,6 +296,8 @@ class BinWriter : public SetWriter {
 };
 
 }  // namespace
+
+bool hdf5_left_open() { return g_left_open; }
 
 std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info) {
   return std::make_unique<H5Writer>(path, info);
@@ -283,6 +339,26 @@ double get_f64(const H5::H5Object& o, const char* name) {
   double v = 0;
   o.openAttribute(name).read(H5::PredType::NATIVE_DOUBLE, &v);
   return v;
+}
+
+// A dataset's row count (1-D, or 2-D with `cols` columns), refused when its claimed size could
+// not come from the bytes stored for it: deflate compresses by at most ~1032:1, so a logical size
+// beyond that of the allocated chunks (plus a megabyte of fill) is a damaged or forged header.
+hsize_t checked_extent(const H5::DataSet& ds, const std::string& name, size_t row_bytes, hsize_t cols = 0) {
+  const H5::DataSpace space = ds.getSpace();
+  const int rank = space.getSimpleExtentNdims();
+  if (rank != (cols ? 2 : 1))
+    throw Error(name + ": expected a " + (cols ? "2" : "1") + "-D dataset, found rank " + std::to_string(rank));
+  hsize_t dims[2] = {0, 0};
+  space.getSimpleExtentDims(dims);
+  if (cols && dims[1] != cols)
+    throw Error(name + ": expected " + std::to_string(cols) + " columns, found " + std::to_string(dims[1]));
+  const long double logical = (long double)dims[0] * row_bytes;
+  const long double stored = (long double)ds.getStorageSize();
+  if (logical > 1100.0L * stored + (1 << 20))
+    throw Error(name + ": claims " + std::to_string(dims[0]) + " rows (" + std::to_string((unsigned long long)logical) +
+                " bytes) but stores " + std::to_string(ds.getStorageSize()) + " bytes: a damaged file");
+  return dims[0];
 }
 
 }  // namespace
@@ -332,10 +408,16 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
       H5::Group g = impl_->file->openGroup(kSplits[s]);
       impl_->bytes[s] = g.openDataSet("bytes");
       impl_->offsets[s] = g.openDataSet("offsets");
-      hsize_t dims = 0;
-      impl_->offsets[s].getSpace().getSimpleExtentDims(&dims);
-      if (dims < 1) throw Error(path.string() + ": " + kSplits[s] + "/offsets is empty");
-      impl_->n[s] = dims - 1;
+      const std::string where = path.string() + ": " + kSplits[s] + "/";
+      const hsize_t n_off = checked_extent(impl_->offsets[s], where + "offsets", 8);
+      if (n_off < 1) throw Error(where + "offsets is empty");
+      impl_->n[s] = n_off - 1;
+      checked_extent(impl_->bytes[s], where + "bytes", 1);
+      // The per-trace datasets must hold one row per trace: sizes claimed by a damaged file are
+      // refused here, before anything is allocated for them.
+      for (const auto& [name, cols] : {std::pair<const char*, hsize_t>{"steps", 0}, {"halted", 0}, {"program_hash", 16}})
+        if (g.nameExists(name) && checked_extent(g.openDataSet(name), where + name, cols ? cols : 4, cols) != impl_->n[s])
+          throw Error(where + name + " has a different number of rows than " + kSplits[s] + "/offsets");
     }
   } catch (const H5::Exception& e) {
     throw Error(path.string() + ": damaged cpusim trace set (" + e.getFuncName() + ": " + e.getDetailMsg() + ")" + hint);
@@ -375,14 +457,18 @@ void H5Reader::read(int split, uint64_t first, uint64_t count, std::vector<uint8
     fs_off.selectHyperslab(H5S_SELECT_SET, &n, &start);
     impl_->offsets[split].read(offsets.data(), H5::PredType::NATIVE_UINT64, H5::DataSpace(1, &n), fs_off);
     const uint64_t base = offsets[0];
+    H5::DataSpace fs_b = impl_->bytes[split].getSpace();
+    hsize_t dims = 0;
+    fs_b.getSimpleExtentDims(&dims);
+    for (uint64_t k = 0; k < count; ++k)  // checked before anything is allocated from them
+      if (offsets[k + 1] < offsets[k] || offsets[k + 1] > dims)
+        throw Error(impl_->path.string() + ": " + kSplits[split] + "/offsets damaged at trace " + std::to_string(first + k) +
+                    " (" + std::to_string(offsets[k]) + " -> " + std::to_string(offsets[k + 1]) + ", " + std::to_string(dims) +
+                    " bytes)");
     hsize_t total = offsets[count] - base, bstart = base;
     for (uint64_t& o : offsets) o -= base;
     bytes.resize(total);
     if (total) {
-      H5::DataSpace fs_b = impl_->bytes[split].getSpace();
-      hsize_t dims = 0;
-      fs_b.getSimpleExtentDims(&dims);
-      if (bstart + total > dims) throw Error(impl_->path.string() + ": offsets point past the bytes dataset");
       fs_b.selectHyperslab(H5S_SELECT_SET, &total, &bstart);
       impl_->bytes[split].read(bytes.data(), H5::PredType::NATIVE_UINT8, H5::DataSpace(1, &total), fs_b);
     }

@@ -55,6 +55,11 @@ class SetWriter {
   virtual void commit() = 0;
 };
 
+// True once a failed set write left an HDF5 file open that HDF5's teardown at process exit
+// would crash on (libhdf5 1.10, after a file size limit refused its last write): the command
+// then leaves with _exit() after its message (cli/main.cpp).
+bool hdf5_left_open();
+
 std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info);
 // The paper's folders, with cpusim.json at the root (datagen/folder_meta.h); paper_layout: the
 // traces added hold the paper's 1024-byte images of info's bgpt machine.

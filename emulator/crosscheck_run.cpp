@@ -13,18 +13,22 @@
 namespace cpusim::xcheck {
 
 RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs,
-                       const emu::Mutation* mutation, const std::function<void(uint64_t)>& progress) {
+                       const emu::Mutation* mutation, const std::function<void(uint64_t)>& progress, double max_seconds) {
   jobs = std::max(1u, jobs);
   RunResult r;
   std::atomic<uint64_t> first_bad{~0ull}, done{0}, instructions{0};
   std::mutex mu;
   std::exception_ptr error;
   const auto t0 = std::chrono::steady_clock::now();
+  std::atomic<bool> out_of_time{false};
   auto work = [&](unsigned j) {
     Checker checker(c);
     std::vector<uint8_t> image, init;
-    uint64_t before = 0;
-    for (uint64_t i = j; i < n && i < first_bad.load(); i += jobs) {
+    uint64_t before = 0, count = 0;
+    for (uint64_t i = j; i < n && i < first_bad.load() && !out_of_time; i += jobs) {
+      if (max_seconds > 0 && ++count % 256 == 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= max_seconds)
+        out_of_time = true;
       programs(i, image, init);
       auto m = checker.check(image, init, mutation);
       ++done;

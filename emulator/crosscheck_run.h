@@ -32,9 +32,11 @@ struct RunResult {
 };
 
 // Programs 0..n-1 over `jobs` checkers; stops early once a failing program is known (the lowest
-// failing index is reported, whatever the jobs). `progress(done)` is called from one worker.
+// failing index is reported, whatever the jobs), or once `max_seconds` (> 0) have passed (a soak
+// run: `programs` says how many were checked). `progress(done)` is called from one worker.
 RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs,
-                       const emu::Mutation* mutation = nullptr, const std::function<void(uint64_t)>& progress = {});
+                       const emu::Mutation* mutation = nullptr, const std::function<void(uint64_t)>& progress = {},
+                       double max_seconds = 0);
 
 // "MNEMONIC FORM" ("ADD r,r"; "-" or nothing for no operands) -> the mutation; nullopt if none.
 std::optional<emu::Mutation> parse_mutation(isa::Profile p, const std::string& text);

@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
-#include <iomanip>
 #include <functional>
+#include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/io.h"
@@ -46,7 +48,7 @@ void write_prediction(const EvalConfig& ec, const isa::Config& c, const std::str
   if (ec.paper_layout) file = datagen::to_paper_layout(c, file);
   char name[32];
   std::snprintf(name, sizeof name, "/%s-%07llu.bin", ec.split.c_str(), (unsigned long long)index);
-  write_file_atomic(dir + name, file);
+  write_file(dir + name, file);  // (inside a temporary folder, renamed and synced as a whole)
 }
 
 // The predictor's states for a batch of traces: teacher-forced (the end symbol inside a state
@@ -159,8 +161,24 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   const uint64_t n = ec.limit ? std::min(ec.limit, set.size(split)) : set.size(split);
   if (n == 0) throw Error(ec.data + ": the " + ec.split + " split is empty");
   const int world = ec.collective ? ec.collective->world() : 1, rank = ec.collective ? ec.collective->rank() : 0;
+  // The report folder is locked for the run (rank 0 writes it): a second eval into it is refused.
+  std::optional<FolderLock> lock;
+  if (rank == 0 && !ec.report_dir.empty()) {
+    require_writable(fs::path(ec.report_dir) / "report.json");
+    lock.emplace(ec.report_dir, "report folder");
+  }
   const std::string preds_tmp = ec.predictions.empty() ? "" : temp_sibling(ec.predictions).string();
+  // The predictions' temporary folder goes when this function fails (a killed run's, at the next run).
+  struct RemoveOnThrow {
+    std::string path;
+    bool armed = false;
+    ~RemoveOnThrow() {
+      std::error_code e;
+      if (armed && std::uncaught_exceptions()) fs::remove_all(path, e);
+    }
+  } guard{preds_tmp};
   if (!ec.predictions.empty() && rank == 0) {
+    guard.armed = true;
     std::error_code err;
     if (fs::exists(ec.predictions, err))
       throw Error(ec.predictions + ": already exists; remove it or choose another --write-predictions");
@@ -190,9 +208,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!ec.predictions.empty()) {
     datagen::write_folder_meta(preds_tmp, c, ec.paper_layout);  // verify needs no --isa for it
-    std::error_code err;
-    fs::rename(preds_tmp, ec.predictions, err);
-    if (err) throw Error(ec.predictions + ": cannot rename into place: " + err.message());
+    durable_rename(preds_tmp, ec.predictions);
+    guard.armed = false;
   }
   r.meta = who;
   r.meta.update(nlohmann::json{{"data", ec.data},

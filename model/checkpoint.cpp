@@ -1,6 +1,7 @@
 // model/checkpoint.cpp: checkpoints on disk (model/checkpoint.h).
 #include "model/checkpoint.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -30,7 +31,24 @@ ModelConfig model_from_json(const json& j) {
   });
   if (c.patch_size != kPatchSize)
     throw Error("patch_size " + std::to_string(c.patch_size) + ": cpusim models use " + std::to_string(kPatchSize));
+  // Sizes a model can have (a damaged record is refused here, not by the allocator).
+  auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
+  if (!in(c.width, 1, 1 << 14) || !in(c.heads, 1, c.width) || c.width % c.heads || !in(c.patch_layers, 0, 1024) ||
+      !in(c.byte_layers, 0, 1024) || !in(c.max_patches, 2, 1 << 20) || !in(c.state_prefix, 0, 1 << 16) ||
+      !in(c.program_memory, 0, 1 << 16))
+    throw Error("model sizes out of range (width " + std::to_string(c.width) + ", heads " + std::to_string(c.heads) +
+                ", layers " + std::to_string(c.patch_layers) + "+" + std::to_string(c.byte_layers) + ", patches " +
+                std::to_string(c.max_patches) + ")");
   return c;
+}
+
+void check_claimed_size(const ModelConfig& c, uint64_t file_bytes, const std::string& path) {
+  // The transformer blocks alone hold 12 * width^2 fp32 weights each; a file smaller than that
+  // cannot hold the model its record claims.
+  const long double blocks = 12.0L * c.width * c.width * (c.patch_layers + c.byte_layers) * 4.0L;
+  if (blocks > 1.01L * file_bytes + (64 << 10))
+    throw Error(path + ": its record claims a model of at least " + std::to_string((unsigned long long)(blocks / (1 << 20))) +
+                " MB of weights, but the file has " + std::to_string(file_bytes >> 20) + " MB: a damaged checkpoint");
 }
 
 json isa_json(const isa::Config& c) {
@@ -61,15 +79,29 @@ void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* 
   }
   a.write("meta", string_tensor(meta.dump()));
   const std::string tmp = temp_sibling(path).string();
+  // Written through our own file: libtorch's file writer throws from its destructor when the
+  // disk is full (std::terminate). Here a failed write is remembered, the rest discarded, and
+  // the error raised after the archive is done.
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error(path + ": cannot write checkpoint: " + std::strerror(errno));
+  int write_error = 0;
   try {
-    a.save_to(tmp);
+    a.save_to([&](const void* data, size_t n) -> size_t {
+      if (!write_error && std::fwrite(data, 1, n, f) != n) write_error = errno ? errno : EIO;
+      return n;
+    });
   } catch (const std::exception& e) {
+    std::fclose(f);
     std::remove(tmp.c_str());
-    throw Error(path + ": cannot write checkpoint: " + e.what());
+    throw Error(path + ": cannot write checkpoint: " + std::string(e.what()).substr(0, 200));
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(path + ": cannot rename checkpoint into place: " + ec.message());
+  if (std::fflush(f) != 0 && !write_error) write_error = errno;
+  if (std::fclose(f) != 0 && !write_error) write_error = errno;
+  if (write_error) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot write checkpoint (disk full?): " + std::strerror(write_error));
+  }
+  durable_rename(tmp, path);  // the previous checkpoint stays until this one is on the disk
 }
 
 Checkpoint load_checkpoint(const std::string& path, const torch::Device& device) {
@@ -100,7 +132,12 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
   if (table_hash != std::to_string(isa::table_hash(c.isa.profile)))
     throw Error(path + ": made for another version of the " + std::string(isa::profile_name(c.isa.profile)) +
                 " opcode table");
-  c.model = BGPT(c.model_config);
+  check_claimed_size(c.model_config, fs::file_size(path, ec), path);
+  try {
+    c.model = BGPT(c.model_config);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": damaged checkpoint: its model cannot be built (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
   try {
     torch::serialize::InputArchive ma;
     a.read("model", ma);

@@ -18,6 +18,9 @@ namespace cpusim::model {
 // cpusim::Error naming a missing or mistyped field.
 nlohmann::json to_json(const ModelConfig& c);
 ModelConfig model_from_json(const nlohmann::json& j);
+// Refuses (Error naming `path`) a record claiming a model larger than a file of `file_bytes`
+// can hold, before anything is allocated for it.
+void check_claimed_size(const ModelConfig& c, uint64_t file_bytes, const std::string& path);
 // The machine a model is for, as checkpoints record it.
 nlohmann::json isa_json(const isa::Config& c);
 

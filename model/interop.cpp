@@ -278,8 +278,11 @@ void import_model(const std::string& path, const isa::Config& isa, int heads, co
       meta = json::parse(md.value("cpusim_meta", "{}"));
     } catch (const json::exception& e) {
       throw Error(path + ": damaged cpusim metadata (" + std::string(e.what()) + ")");
+    } catch (const Error& e) {
+      throw Error(path + ": damaged cpusim metadata (" + std::string(e.what()) + ")");
     }
     meta["imported_from"] = {{"path", path}, {"format", "safetensors"}};
+    check_claimed_size(c, bytes.size(), path);
   }
   BGPT m(c);
   load_own(m, t, path);

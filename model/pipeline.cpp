@@ -69,9 +69,13 @@ namespace {
 
 void copy_model(const std::string& from, const std::string& to) {
   std::error_code ec;
-  fs::copy_file(from, temp_sibling(to), fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::rename(temp_sibling(to), to, ec);
-  if (ec) throw Error(to + ": cannot write: " + ec.message());
+  const fs::path tmp = temp_sibling(to);
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error(to + ": cannot write: " + ec.message());
+  }
+  durable_rename(tmp, to);
 }
 
 }  // namespace
@@ -93,8 +97,8 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
   check_stages(stages);
   auto want = [&](const std::string& s) { return ("," + stages + ",").find("," + s + ",") != std::string::npos; };
   std::error_code ec;
-  fs::create_directories(p.dir, ec);
-  if (ec) throw Error(p.dir + ": cannot create: " + ec.message());
+  require_writable(fs::path(p.dir) / "model.pt");  // a read-only output: refused before any work
+  const FolderLock lock(p.dir, "pipeline folder");
   const auto t0 = std::chrono::steady_clock::now();
   auto stage = [&](const std::string& name) {
     if (out.stage) out.stage(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -248,6 +248,9 @@ void check_run(const TrainConfig& t, bool leader) {
   fs::create_directories(t.out_dir, ec);
   if (ec) throw Error(t.out_dir + ": cannot create run folder: " + ec.message());
   const fs::path dir(t.out_dir);
+  require_writable(dir / "config.json");
+  if (leader)  // a killed run's temporaries
+    for (const char* f : kRunFiles) remove_stale_temps(dir / f);
   if (t.resume) {
     if (!fs::exists(dir / "checkpoint.pt", ec)) throw Error(t.out_dir + ": no checkpoint.pt to resume from");
   } else {
@@ -271,6 +274,7 @@ class Trainer {
   explicit Trainer(const TrainConfig& t)
       : t_(resolve(t)), dev_(pick_device(t_.device, dist_env().local_rank)), bf16_(use_bf16(t_.precision, dev_)),
         dist_(dist_env(), dev_, std::chrono::seconds(t_.dist_timeout)),
+        lock_(dist_.leader() ? t_.out_dir : std::string(), "run folder"),
         data_((prepare(t_, dev_, bf16_, dist_), load_data(t_))), dir_(t_.out_dir),
         per_step_(uint64_t(t_.batch) * uint64_t(t_.accum)),
         m_(make_model(t_, dev_)),
@@ -358,6 +362,7 @@ class Trainer {
   torch::Device dev_;
   bool bf16_;
   Dist dist_;
+  FolderLock lock_;  // rank 0's, on the run folder: a second run into it is refused at once
   TrainData data_;
   fs::path dir_;
   uint64_t per_step_;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/deps.sh: installs the Debian 12 packages cpusim builds and runs with (only the missing
-# ones). Used by quickstart.sh and test.sh; safe to run again.
+# scripts/deps.sh [test]: installs the Debian 12 packages cpusim builds and runs with (only the
+# missing ones); `test` adds what only the tests need (clang and libFuzzer for the fuzz targets).
+# Used by quickstart.sh and test.sh; safe to run again.
 set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config python3
@@ -11,6 +12,9 @@ packages=(
   gnuplot-nox
   python3-dev python3-torch python3-h5py pybind11-dev
 )
+if [ "${1:-}" = test ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the test command. Installs dependencies, builds cpusim, runs every test with
 # CTest, then builds the torch-free libraries with AddressSanitizer + UBSan and runs their unit
-# tests again.
+# tests again, and runs each libFuzzer target briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 30).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/deps.sh"
+"$root/scripts/deps.sh" test
 
 echo "== build (Release)"
 "$root/scripts/build.sh" "$root/build"
@@ -15,3 +15,6 @@ echo "== build (ASan + UBSan, torch-free parts)"
 "$root/scripts/build.sh" "$root/build-asan" -DCPUSIM_SANITIZE=ON -DCPUSIM_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== tests under ASan + UBSan"
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j2)
+
+echo "== fuzzing (${FUZZ_SECONDS:-30} s per target)"
+"$root/scripts/fuzz.sh" "${FUZZ_SECONDS:-30}"

@@ -1,0 +1,233 @@
+// tests/reliability_test.cpp: what cpusim promises when things go wrong around it
+// (docs/guarantees.md): a command killed at a random moment leaves nothing at its final path
+// that looks complete and nothing that blocks a rerun; a full filesystem fails with one line and
+// keeps the previous checkpoint; a read-only output is refused before any work; two processes
+// writing one output never mix their files. Full and read-only filesystems are small tmpfs
+// mounts in a private mount namespace (unshare), which vanish with the test's shell.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tests/test_util.h"
+
+namespace cpusim {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string bin() { return test::cpusim_bin(); }
+
+// Entries of `dir` (recursively) whose name holds ".tmp-": a writer's temporaries.
+std::vector<std::string> temporaries(const std::string& dir) {
+  std::vector<std::string> v;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename().string().find(".tmp-") != std::string::npos) v.push_back(it->path().string());
+  return v;
+}
+
+double seconds_of(const std::string& cmd) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = test::shell(cmd);
+  EXPECT_EQ(r.status, 0) << cmd << "\n" << r.output;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Runs `cmd` in the background and SIGKILLs it (and its children) after `s` seconds.
+void kill_after(const std::string& cmd, double s) {
+  test::shell("bash -c 'setsid " + cmd + " > /dev/null 2>&1 & p=$!; sleep " + std::to_string(s) +
+              "; kill -9 -- -$p 2>/dev/null; kill -9 $p 2>/dev/null; wait $p 2>/dev/null; true'");
+}
+
+bool ok(const std::string& cmd) { return test::shell(cmd).status == 0; }
+
+// Unprivileged where user namespaces allow it; as root a plain private mount namespace.
+bool have_private_mounts() {
+  return test::shell("unshare -rm sh -c 'mount -t tmpfs -o size=64k tmpfs /mnt' ").status == 0;
+}
+
+struct Killable {
+  std::string name;
+  std::string run;                 // the command, writing `out`
+  std::string out;                 // its final path
+  std::string complete;            // a command that succeeds when `out` is complete
+  std::string rerun;               // the command a user reruns after the kill ("" : `run`)
+};
+
+TEST(Reliability, KilledAtRandomMomentsLeavesNothingHalfWrittenAndRerunsClean) {
+  const std::string d = test::temp_dir("kill");
+  const std::string b = bin();
+  // Inputs the killed commands read, made once.
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 2000 --test 64 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  ASSERT_EQ(test::shell(b + " dataset export " + d + "/in.h5 -q -o " + d + "/in-folder").status, 0);
+  ASSERT_EQ(test::shell(b + " train --data " + d + "/in.h5 --preset tiny --copy-path --steps 4 --eval-every 0 -q -o " + d + "/m").status, 0);
+  const std::string data = " --isa bgpt --memory-size 32 --train 100000 --test 1000 --seed 9 -q -o ";
+  std::vector<Killable> cmds = {
+      {"datagen h5", b + " datagen" + data + d + "/k/set.h5", d + "/k/set.h5", b + " dataset info " + d + "/k/set.h5", ""},
+      {"datagen folders", b + " datagen --format bin --isa bgpt --memory-size 32 --train 20000 --test 100 --seed 9 -q -o " + d + "/k/folder",
+       d + "/k/folder", b + " verify -q " + d + "/k/folder", ""},
+      {"dataset import", b + " dataset import --isa bgpt --memory-size 32 " + d + "/in-folder -q -o " + d + "/k/imported.h5",
+       d + "/k/imported.h5", b + " dataset info " + d + "/k/imported.h5", ""},
+      {"dataset export", b + " dataset export " + d + "/in.h5 -q -o " + d + "/k/exported", d + "/k/exported",
+       b + " verify -q " + d + "/k/exported", ""},
+      {"train", b + " train --data " + d + "/in.h5 --preset tiny --copy-path --steps 40 --checkpoint-every 5 --eval-every 10 -q --overwrite -o " +
+                    d + "/k/run",
+       d + "/k/run/checkpoint.pt", b + " model info " + d + "/k/run/checkpoint.pt",
+       b + " train --data " + d + "/in.h5 --preset tiny --copy-path --steps 40 --checkpoint-every 5 --eval-every 10 -q --resume -o " + d + "/k/run"},
+      {"eval --write-predictions", b + " eval --model " + d + "/m/model.pt --data " + d + "/in.h5 --mode rollout --limit 64 -q --write-predictions " +
+                                       d + "/k/preds -o " + d + "/k/report",
+       d + "/k/preds", b + " verify -q " + d + "/k/preds", ""},
+      {"pipeline", b + " pipeline --preset smoke -q -o " + d + "/k/pipe", d + "/k/pipe/model.pt", b + " model info " + d + "/k/pipe/model.pt", ""},
+  };
+  std::mt19937_64 rng(std::random_device{}());
+  for (const Killable& c : cmds) {
+    std::error_code ec;
+    fs::remove_all(d + "/k", ec);
+    fs::create_directories(d + "/k");
+    const double full = seconds_of(c.run);  // uninterrupted, for the range of kill times
+    for (int round = 0; round < 3; ++round) {
+      fs::remove_all(d + "/k", ec);
+      fs::create_directories(d + "/k");
+      const double at = std::uniform_real_distribution<double>(0.02, 0.98)(rng) * full;
+      SCOPED_TRACE(c.name + ", killed after " + std::to_string(at) + " of " + std::to_string(full) + " s");
+      kill_after(c.run, at);
+      // What is at the final path is complete, or nothing is.
+      if (fs::exists(c.out)) EXPECT_TRUE(ok(c.complete)) << c.complete;
+      // A rerun finishes, and leaves no temporaries (the killed run's are cleaned up).
+      std::string rerun = c.run;
+      if (fs::exists(c.out)) {
+        if (c.rerun.empty()) continue;  // complete already: nothing to rerun
+        rerun = c.rerun;
+      }
+      const auto r = test::shell(rerun);
+      EXPECT_EQ(r.status, 0) << rerun << "\n" << r.output;
+      EXPECT_TRUE(ok(c.complete)) << c.complete;
+      EXPECT_EQ(temporaries(d + "/k"), std::vector<std::string>{});
+    }
+  }
+}
+
+TEST(Reliability, AFullFilesystemFailsInOneLineAndKeepsTheLastCheckpoint) {
+  if (!have_private_mounts()) GTEST_SKIP() << "no private mount namespace here (unshare -rm)";
+  const std::string d = test::temp_dir("full");
+  const std::string b = bin();
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 200 --test 16 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  // A 256 KB filesystem: the set does not fit.
+  fs::create_directories(d + "/m0");
+  auto r = test::shell("unshare -rm bash -c 'mount -t tmpfs -o size=256k tmpfs " + d + "/m0; " + b +
+                       " datagen --isa bgpt --train 200000 --test 10 --seed 1 -q -o " + d + "/m0/set.h5; echo rc=$?; ls -A " + d + "/m0'");
+  EXPECT_NE(r.output.find("HDF5 write failed (disk full?)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rc=2\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.substr(r.output.find("rc=2\n") + 5), "") << "left behind: " << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 2) << r.output;  // the error line and rc
+  // Training whose second checkpoint does not fit: one line, the first checkpoint intact.
+  const std::string train = b + " train --data " + d + "/in.h5 --preset tiny --steps 3 --eval-every 0 --checkpoint-every 1 -q -o ";
+  ASSERT_EQ(test::shell(train + d + "/sized").status, 0);
+  const auto size_kb = (fs::file_size(d + "/sized/checkpoint.pt") + fs::file_size(d + "/sized/config.json")) * 3 / 2 / 1024;
+  fs::create_directories(d + "/m1");
+  r = test::shell("unshare -rm bash -c 'mount -t tmpfs -o size=" + std::to_string(size_kb) + "k tmpfs " + d + "/m1; " + train + d +
+                  "/m1/run > " + d + "/train.out 2>&1; echo rc=$?; " + b + " model info " + d + "/m1/run/checkpoint.pt --json > " + d +
+                  "/info.json; echo info=$?; ls -A " + d + "/m1/run'");
+  const std::string out = test::shell("cat " + d + "/train.out").output;
+  EXPECT_NE(r.output.find("rc=2"), std::string::npos) << r.output << out;
+  EXPECT_NE(out.find("checkpoint"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_NE(r.output.find("info=0"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(".tmp-"), std::string::npos) << r.output;
+}
+
+TEST(Reliability, AReadOnlyOutputIsRefusedBeforeAnyWork) {
+  if (!have_private_mounts()) GTEST_SKIP() << "no private mount namespace here (unshare -rm)";
+  const std::string d = test::temp_dir("ro");
+  const std::string b = bin();
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 64 --test 16 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  ASSERT_EQ(test::shell(b + " train --data " + d + "/in.h5 --preset tiny --steps 2 --eval-every 0 -q -o " + d + "/m").status, 0);
+  ASSERT_EQ(test::shell(b + " dataset export " + d + "/in.h5 -q -o " + d + "/in-folder").status, 0);
+  fs::create_directories(d + "/ro");
+  const std::vector<std::string> cmds = {
+      b + " datagen --isa bgpt --train 5000000 --test 10 -q -o " + d + "/ro/set.h5",
+      b + " datagen --format bin --isa bgpt --train 100000 --test 10 -q -o " + d + "/ro/folder",
+      b + " dataset import --isa bgpt --memory-size 32 " + d + "/in-folder -q -o " + d + "/ro/x.h5",
+      b + " dataset export " + d + "/in.h5 -q -o " + d + "/ro/exported",
+      b + " train --data " + d + "/in.h5 --preset tiny --steps 100000 -q -o " + d + "/ro/run",
+      b + " eval --model " + d + "/m/model.pt --data " + d + "/in.h5 -q -o " + d + "/ro/report",
+      b + " pipeline --preset smoke -q -o " + d + "/ro/pipe",
+      b + " model export " + d + "/m/model.pt --format safetensors -o " + d + "/ro/m.safetensors",
+  };
+  std::string script = "mount -t tmpfs -o ro tmpfs " + d + "/ro; ";
+  for (size_t i = 0; i < cmds.size(); ++i)
+    script += "s=$SECONDS; " + cmds[i] + " 2> " + d + "/err" + std::to_string(i) + "; echo \"" + std::to_string(i) +
+              " rc=$? s=$((SECONDS - s))\"; ";
+  const auto r = test::shell("unshare -rm bash -c '" + script + "'");
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    SCOPED_TRACE(cmds[i]);
+    const std::string err = test::shell("cat " + d + "/err" + std::to_string(i)).output;
+    // Refused at once: within a second (a 5 M-instance set takes minutes to make).
+    const bool at_once = r.output.find(std::to_string(i) + " rc=2 s=0") != std::string::npos ||
+                         r.output.find(std::to_string(i) + " rc=2 s=1") != std::string::npos;
+    EXPECT_TRUE(at_once) << r.output << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+}
+
+TEST(Reliability, TwoProcessesWritingOneOutputNeverMixTheirFiles) {
+  const std::string d = test::temp_dir("two");
+  const std::string b = bin();
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 300 --test 32 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  // Two trainings into one run folder: the second is refused at once, the first finishes.
+  const std::string train = b + " train --data " + d + "/in.h5 --preset tiny --steps 30 --eval-every 10 -q -o " + d + "/run";
+  auto r = test::shell("bash -c '" + train + " > " + d + "/a.out 2>&1 & a=$!; for i in $(seq 300); do [ -f " + d +
+                       "/run/config.json ] && break; sleep 0.05; done; " + train + " --overwrite > " + d +
+                       "/b.out 2>&1; echo b=$?; wait $a; echo a=$?'");
+  EXPECT_NE(r.output.find("b=2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("a=0"), std::string::npos) << r.output << test::shell("cat " + d + "/a.out").output;
+  EXPECT_NE(test::shell("cat " + d + "/b.out").output.find("another cpusim process is writing this run folder"), std::string::npos)
+      << test::shell("cat " + d + "/b.out").output;
+  // Two datagens of one file: both finish, and the file is one of the two complete sets.
+  const std::string gen = b + " datagen --isa bgpt --memory-size 32 --train 100000 --test 100 -q -o " + d + "/set.h5 --seed ";
+  r = test::shell("bash -c '" + gen + "1 > /dev/null & a=$!; " + gen + "2 > /dev/null; y=$?; wait $a; echo $? $y'");
+  EXPECT_EQ(r.output, "0 0\n");
+  r = test::shell(b + " dataset info " + d + "/set.h5 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("100000"), std::string::npos) << r.output;
+  EXPECT_EQ(temporaries(d), std::vector<std::string>{});
+}
+
+// Blocks of 1-4 KB zeroed at random offsets of a set (damaged metadata or data): every reader
+// refuses it in one line or reads it, and none hangs (HDF5's metadata checksums, Fletcher32 on
+// the data, and the reader's own checks).
+TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
+  const std::string d = test::temp_dir("zeroed");
+  const std::string b = bin();
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 3000 --test 100 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  const auto size = fs::file_size(d + "/in.h5");
+  std::mt19937_64 rng(std::random_device{}());
+  for (int k = 0; k < 12; ++k) {
+    const uint64_t len = std::uniform_int_distribution<uint64_t>(1024, 4096)(rng);
+    const uint64_t at = std::uniform_int_distribution<uint64_t>(0, size - len)(rng);
+    SCOPED_TRACE("zeroed " + std::to_string(len) + " bytes at " + std::to_string(at));
+    fs::copy_file(d + "/in.h5", d + "/z.h5", fs::copy_options::overwrite_existing);
+    {
+      std::fstream f(d + "/z.h5", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(std::streamoff(at));
+      const std::string zeros(len, '\0');
+      f.write(zeros.data(), std::streamsize(len));
+    }
+    for (const std::string& cmd : {b + " dataset info " + d + "/z.h5", b + " verify -q " + d + "/z.h5",
+                                   b + " train --data " + d + "/z.h5 --preset tiny --steps 2 --eval-every 0 --overwrite -q -o " + d + "/run"}) {
+      const auto r = test::shell("timeout 60 " + cmd);
+      EXPECT_TRUE(r.status == 0 || r.status == 1 || r.status == 2) << cmd << " -> " << r.status << "\n" << r.output;
+      if (r.status == 2) {
+        EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << cmd << "\n" << r.output;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cpusim
