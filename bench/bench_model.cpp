@@ -8,11 +8,14 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "datagen/generator.h"
 #include "emulator/emulator.h"
+#include "model/api.h"
 #include "model/bgpt.h"
+#include "model/checkpoint.h"
 #include "model/compat.h"
 #include "model/graphs.h"
 #include "model/internal.h"
@@ -161,6 +164,42 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
   state.counters["threads"] = at::get_num_threads();
 }
 
+// `cpusim eval --mode rollout`'s own path: a Simulator loaded from a checkpoint of the `small`
+// model with the given architecture, 16 states for each of B quickstart programs (64-byte
+// memory) at once, KV-cached, each state back on the host. "copy_path": the old quickstart
+// recipe; "recipe": today's (copy path, the previous state and the program as attention
+// memories, byte bits, 8 heads, exact GELU). Untrained weights: the rate does not depend on them.
+void BM_SimulatorRollout(benchmark::State& state, const std::string& arch, int B, const std::string& precision) {
+  auto c = model::preset("small");
+  c.copy_path = true;
+  if (arch == "recipe") {
+    c.heads = 8, c.gelu = "erf", c.byte_bits = true, c.prefix_memory = true;
+    c.state_prefix = 16, c.program_memory = 64;
+  }
+  torch::manual_seed(0);
+  model::BGPT m(c);
+  isa::Config isa = isa::default_config(isa::Profile::bgpt);
+  isa.memory_size = 64;
+  const std::string path = std::filesystem::temp_directory_path() / ("cpusim-bench-" + arch + ".pt");
+  model::save_checkpoint(path, m, nullptr,
+                         {{"format", "cpusim-checkpoint"}, {"version", 1}, {"preset", "small"}, {"model", model::to_json(c)},
+                          {"isa", model::isa_json(isa)}, {"dataset", ""}, {"step", 0}});
+  model::Simulator sim(path, "cpu", 0, precision);
+  std::filesystem::remove(path);
+  const Data d = make_data(64, 16, B);
+  std::vector<std::span<const uint8_t>> prefixes;
+  for (int b = 0; b < B; ++b) prefixes.push_back(std::span<const uint8_t>(d.split.trace(uint64_t(b)), 64 + 16));
+  int64_t states = 0;
+  auto run = [&] {
+    for (const auto& p : sim.rollout(prefixes, 16, true)) states += int64_t(p.size() / 16);
+  };
+  run();  // (the first call allocates)
+  states = 0;
+  for (auto _ : state) run();
+  state.counters["states/s"] = benchmark::Counter(double(states), benchmark::Counter::kIsRate);
+  state.counters["threads"] = at::get_num_threads();
+}
+
 void register_cpu() {
   auto train = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t,
                   const char* gelu = "tanh") {
@@ -183,6 +222,11 @@ void register_cpu() {
   rollout("BM_Rollout/paper_mem1024_b1_fp32", "paper", 1024, 255, 1, "fp32", 10);
   rollout("BM_Rollout/paper_mem1024_b16_fp32", "paper", 1024, 255, 16, "fp32", 10);
   rollout("BM_Rollout/paper_mem1024_b16_bf16", "paper", 1024, 255, 16, "bf16", 10);
+  for (const char* arch : {"copy_path", "recipe"})
+    for (int B : {1, 64})
+      benchmark::RegisterBenchmark((std::string("BM_SimulatorRollout/small_mem64_") + arch + "_b" + std::to_string(B) + "_fp32").c_str(),
+                                   BM_SimulatorRollout, std::string(arch), B, std::string("fp32"))
+          ->Unit(benchmark::kMillisecond)->MinTime(5)->UseRealTime();
 }
 
 // On a GPU: the paper's training settings (batch 16, bf16 autocast, loss on every patch; its

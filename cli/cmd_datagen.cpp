@@ -1,10 +1,12 @@
 // cli/cmd_datagen.cpp: `cpusim datagen`: random programs run on the interpreter, written as a
 // train/test set (datagen/generate.h).
+#include <cstdio>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/print.h"
+#include "common/io.h"
 #include "datagen/generate.h"
 
 namespace cpusim::cli {
@@ -12,7 +14,7 @@ namespace cpusim::cli {
 int cmd_datagen(const Args& args) {
   IsaOptions io;
   datagen::DatagenConfig c;
-  std::string out, format = "h5";
+  std::string out, format = "h5", shard;
   bool json = false, quiet = false;
   po::options_description d("datagen options");
   io.add(d);
@@ -25,6 +27,8 @@ int cmd_datagen(const Args& args) {
       ("jobs,j", po::value(&c.jobs)->default_value(std::max(1u, std::thread::hardware_concurrency())),
        "worker threads")
       ("format", po::value(&format)->default_value("h5"), "h5 (one HDF5 file) or bin (the paper's folders)")
+      ("shard", po::value(&shard), "K/N: this machine's part of a set N machines make together (K = 0..N-1); `cpusim dataset merge` of all N gives the one-machine set")
+      ("candidates", po::value(&c.candidates)->default_value(0), "with --shard: candidates drawn over all shards (0: (train + test) * 1.25 + 4096; more when programs repeat often)")
       ("output,o", po::value(&out)->required(), "output .h5 file or folder")
       ("json", po::bool_switch(&json), "print the summary as JSON")
       ("quiet,q", po::bool_switch(&quiet), "no progress display");
@@ -33,6 +37,13 @@ int cmd_datagen(const Args& args) {
     return 0;
   c.gen.isa = io.config();
   c.progress = !quiet;
+  if (!shard.empty()) {
+    unsigned k = 0, n = 0;
+    char slash = 0, extra = 0;
+    if (std::sscanf(shard.c_str(), "%u%c%u%c", &k, &slash, &n, &extra) != 3 || slash != '/' || n < 1 || k >= n)
+      throw Error("--shard " + shard + ": expected K/N with 0 <= K < N (e.g. 0/4)");
+    c.shard = k, c.shards = n;
+  }
   datagen::validate(c.gen);
   if (!quiet) print_datagen_start(c);
   print_datagen_summary(c, datagen::make_set(c, format, out), format, out, json);

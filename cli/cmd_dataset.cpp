@@ -1,4 +1,4 @@
-// cli/cmd_dataset.cpp: `cpusim dataset info|import|export` (datagen/dataset.h, datagen/import.h).
+// cli/cmd_dataset.cpp: `cpusim dataset info|import|export|merge` (datagen/dataset.h, datagen/import.h).
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +7,7 @@
 #include "common/io.h"
 #include "datagen/dataset.h"
 #include "datagen/folder_meta.h"
+#include "datagen/generate.h"
 #include "datagen/import.h"
 
 namespace cpusim::cli {
@@ -34,6 +35,9 @@ int dataset_info(const Args& args) {
                       {"seed", info.seed},
                       {"min_len", info.min_len},
                       {"max_len", info.max_len}};
+  if (info.shards)
+    j["shard"] = {{"index", info.shard}, {"of", info.shards}, {"candidates", info.candidates},
+                  {"train", info.want_train}, {"test", info.want_test}};
   for (int s = 0; s < 2; ++s) {
     const auto si = r.split_info(s);
     j[datagen::kSplits[s]] = {{"traces", si.traces}, {"halted", si.halted}, {"duplicates_removed", si.duplicates},
@@ -112,15 +116,47 @@ int dataset_export(const Args& args) {
   return 0;
 }
 
+int dataset_merge(const Args& args) {
+  std::vector<std::string> in;
+  std::string out;
+  bool json = false;
+  po::options_description d("dataset merge options");
+  d.add_options()("input", po::value(&in)->multitoken()->required(), "the N shards (cpusim datagen --shard K/N), in any order")
+      ("output,o", po::value(&out)->required(), "the HDF5 set to write")
+      ("json", po::bool_switch(&json), "print the summary as JSON");
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::variables_map vm;
+  if (!parse("dataset merge", "SHARD.h5... -o OUT.h5", d, pos, args, vm)) return 0;
+  require_writable(out);
+  const datagen::SetSummary s = datagen::merge_shards(in, out, !quiet(vm) && !json);
+  const nlohmann::json j = {{"path", out},
+                            {"shards", in.size()},
+                            {"train", s.stats.traces[0]},
+                            {"test", s.stats.traces[1]},
+                            {"duplicates_removed", s.stats.duplicates[0] + s.stats.duplicates[1]},
+                            {"candidates", s.stats.candidates},
+                            {"file_bytes", s.file_bytes},
+                            {"seconds", s.stats.seconds}};
+  if (json) std::cout << j.dump(2) << "\n";
+  else
+    std::cout << "merged " << in.size() << " shards into " << out << ": " << s.stats.traces[0] << " train + "
+              << s.stats.traces[1] << " test instances (" << s.stats.duplicates[0] + s.stats.duplicates[1]
+              << " duplicate programs removed)\n";
+  return 0;
+}
+
 }  // namespace
 
 int cmd_dataset(const Args& args) {
-  return dispatch("dataset", args, {{"info", dataset_info}, {"import", dataset_import}, {"export", dataset_export}},
+  return dispatch("dataset", args, {{"info", dataset_info}, {"import", dataset_import}, {"export", dataset_export},
+                                    {"merge", dataset_merge}},
                   "usage: cpusim dataset info|import|export ...\n"
                   "  info FILE.h5 [--json]                          describe a trace set\n"
                   "  import --isa P [--memory-size K] [--paper-layout] DIR -o OUT.h5\n"
                   "                                                 read the paper's train/ test/ folders\n"
-                  "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n");
+                  "  export FILE.h5 [--paper-layout] -o DIR         write the paper's folder format\n"
+                  "  merge SHARD.h5... -o OUT.h5                    the set N `datagen --shard K/N` parts make\n");
 }
 
 }  // namespace cpusim::cli

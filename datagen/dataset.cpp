@@ -54,6 +54,7 @@ class Appender {
     H5::DataSpace space(1, &dims, &maxdims);
     H5::DSetCreatPropList p;
     p.setChunk(1, &chunk);
+    H5Pset_obj_track_times(p.getId(), 0);  // no clock in the file: the same set, the same bytes
     if (compress) p.setDeflate(1);
     p.setFletcher32();  // a checksum of each stored chunk, checked on every read
     ds_ = g.createDataSet(name, type, space, p);
@@ -79,9 +80,9 @@ class Appender {
 
 struct SplitOut {
   std::unique_ptr<H5::Group> group;
-  std::unique_ptr<Appender> bytes, offsets, steps, halted;
+  std::unique_ptr<Appender> bytes, offsets, steps, halted, candidate;
   std::vector<uint8_t> pending;  // bytes not yet appended
-  std::vector<uint64_t> offs;
+  std::vector<uint64_t> offs, cand_v;
   std::vector<uint32_t> steps_v;
   std::vector<uint8_t> halted_v;
   std::vector<uint8_t> hash_v;
@@ -99,7 +100,9 @@ class H5Writer : public SetWriter {
       // chunk indexes), so a damaged block is refused instead of being parsed.
       H5::FileAccPropList fapl;
       fapl.setLibverBounds(H5F_LIBVER_V110, H5F_LIBVER_LATEST);
-      file_ = std::make_unique<H5::H5File>(tmp_.string(), H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, fapl);
+      H5::FileCreatPropList fcpl;
+      H5Pset_obj_track_times(fcpl.getId(), 0);
+      file_ = std::make_unique<H5::H5File>(tmp_.string(), H5F_ACC_TRUNC, fcpl, fapl);
       H5::Group root = file_->openGroup("/");
       put_attr(root, "format", std::string(kFormatName));
       put_attr(root, "format_version", uint64_t(kFormatVersion));
@@ -116,17 +119,32 @@ class H5Writer : public SetWriter {
       put_attr(root, "min_len", uint64_t(info.min_len));
       put_attr(root, "max_len", uint64_t(info.max_len));
       put_attr(root, "backward_branch", info.backward_branch);
+      if (info.shards) {
+        put_attr(root, "shard", uint64_t(info.shard));
+        put_attr(root, "shards", uint64_t(info.shards));
+        put_attr(root, "candidates", info.candidates);
+        put_attr(root, "want_train", info.want_train);
+        put_attr(root, "want_test", info.want_test);
+      }
       for (int s = 0; s < 2; ++s) {
         SplitOut& o = out_[s];
-        o.group = std::make_unique<H5::Group>(file_->createGroup(kSplits[s]));
+        const hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+        H5Pset_obj_track_times(gcpl, 0);
+        const hid_t g = H5Gcreate2(file_->getId(), kSplits[s], H5P_DEFAULT, gcpl, H5P_DEFAULT);
+        H5Pclose(gcpl);
+        if (g < 0) throw H5::GroupIException("H5Gcreate2", std::string("cannot create group ") + kSplits[s]);
+        o.group = std::make_unique<H5::Group>(g);
         o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8, 1, kChunkBytes, true);
         o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
         o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32, 4, kIndexChunk, true);
         o.halted = std::make_unique<Appender>(*o.group, "halted", H5::PredType::NATIVE_UINT8, 1, kIndexChunk, true);
+        if (info.shards)
+          o.candidate = std::make_unique<Appender>(*o.group, "candidate", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
         // program_hash: N x 16 bytes, stored as a 2-D dataset.
         hsize_t dims[2] = {0, 16}, maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {kIndexChunk, 16};
         H5::DSetCreatPropList p;
         p.setChunk(2, chunk);
+        H5Pset_obj_track_times(p.getId(), 0);
         p.setDeflate(1);  // (digests do not compress; a small set's one part-filled chunk does)
         p.setFletcher32();
         hash_ds_[s] = o.group->createDataSet("program_hash", H5::PredType::NATIVE_UINT8, H5::DataSpace(2, dims, maxdims), p);
@@ -151,6 +169,7 @@ class H5Writer : public SetWriter {
     o.steps_v.push_back(t.steps);
     o.halted_v.push_back(t.halted);
     o.hash_v.insert(o.hash_v.end(), t.program.begin(), t.program.end());
+    if (o.candidate) o.cand_v.push_back(t.candidate);
     ++o.traces;
     o.halted_n += t.halted;
     if (o.pending.size() >= kFlushBytes) flush(split, false);
@@ -179,7 +198,7 @@ class H5Writer : public SetWriter {
   void close_all() {
     for (auto& ds : hash_ds_) ds.close();
     for (SplitOut& o : out_) {
-      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get()})
+      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get(), o.candidate.get()})
         if (a) a->dataset().close();
       if (o.group) o.group->close();
     }
@@ -201,7 +220,7 @@ class H5Writer : public SetWriter {
     }
     for (auto& ds : hash_ds_) quietly([&] { ds.close(); });
     for (SplitOut& o : out_) {
-      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get()})
+      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get(), o.candidate.get()})
         if (a) quietly([&] { a->dataset().close(); });
       if (o.group) quietly([&] { o.group->close(); });
     }
@@ -233,6 +252,7 @@ class H5Writer : public SetWriter {
         o.offsets->append(o.offs.data(), o.offs.size());
         o.steps->append(o.steps_v.data(), o.steps_v.size());
         o.halted->append(o.halted_v.data(), o.halted_v.size());
+        if (o.candidate) o.candidate->append(o.cand_v.data(), o.cand_v.size());
         const hsize_t n = o.hash_v.size() / 16;
         if (n) {
           hsize_t new_dims[2] = {hash_rows_[s] + n, 16};
@@ -244,7 +264,7 @@ class H5Writer : public SetWriter {
           hash_ds_[s].write(o.hash_v.data(), H5::PredType::NATIVE_UINT8, mem, file);
           hash_rows_[s] += n;
         }
-        o.offs.clear(), o.steps_v.clear(), o.halted_v.clear(), o.hash_v.clear();
+        o.offs.clear(), o.steps_v.clear(), o.halted_v.clear(), o.hash_v.clear(), o.cand_v.clear();
       }
     } catch (const H5::Exception& e) {
       throw Error(path_.string() + ": HDF5 write failed (disk full?) (" + e.getDetailMsg() + ")");
@@ -404,6 +424,15 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
     info.min_len = unsigned(get_u64(root, "min_len"));
     info.max_len = unsigned(get_u64(root, "max_len"));
     info.backward_branch = get_f64(root, "backward_branch");
+    if (root.attrExists("shards")) {
+      info.shard = unsigned(get_u64(root, "shard"));
+      info.shards = unsigned(get_u64(root, "shards"));
+      info.candidates = get_u64(root, "candidates");
+      info.want_train = get_u64(root, "want_train");
+      info.want_test = get_u64(root, "want_test");
+      if (info.shards == 0 || info.shard >= info.shards)
+        throw Error(path.string() + ": shard " + std::to_string(info.shard) + " of " + std::to_string(info.shards) + ": damaged");
+    }
     for (int s = 0; s < 2; ++s) {
       H5::Group g = impl_->file->openGroup(kSplits[s]);
       impl_->bytes[s] = g.openDataSet("bytes");
@@ -415,7 +444,8 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
       checked_extent(impl_->bytes[s], where + "bytes", 1);
       // The per-trace datasets must hold one row per trace: sizes claimed by a damaged file are
       // refused here, before anything is allocated for them.
-      for (const auto& [name, cols] : {std::pair<const char*, hsize_t>{"steps", 0}, {"halted", 0}, {"program_hash", 16}})
+      for (const auto& [name, cols] :
+           {std::pair<const char*, hsize_t>{"steps", 0}, {"halted", 0}, {"program_hash", 16}, {"candidate", 0}})
         if (g.nameExists(name) && checked_extent(g.openDataSet(name), where + name, cols ? cols : 4, cols) != impl_->n[s])
           throw Error(where + name + " has a different number of rows than " + kSplits[s] + "/offsets");
     }
@@ -504,6 +534,28 @@ std::vector<uint32_t> H5Reader::steps(int split) const {
     if (!v.empty()) impl_->file->openGroup(kSplits[split]).openDataSet("steps").read(v.data(), H5::PredType::NATIVE_UINT32);
   } catch (const H5::Exception& e) {
     throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/steps (" + e.getDetailMsg() + ")");
+  }
+  return v;
+}
+
+std::vector<uint8_t> H5Reader::halted(int split) const {
+  std::vector<uint8_t> v(impl_->n[split]);
+  try {
+    if (!v.empty()) impl_->file->openGroup(kSplits[split]).openDataSet("halted").read(v.data(), H5::PredType::NATIVE_UINT8);
+  } catch (const H5::Exception& e) {
+    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/halted (" + e.getDetailMsg() + ")");
+  }
+  return v;
+}
+
+std::vector<uint64_t> H5Reader::candidates(int split) const {
+  std::vector<uint64_t> v(impl_->n[split]);
+  try {
+    if (!v.empty())
+      impl_->file->openGroup(kSplits[split]).openDataSet("candidate").read(v.data(), H5::PredType::NATIVE_UINT64);
+  } catch (const H5::Exception& e) {
+    throw Error(impl_->path.string() + ": not a shard, or a damaged one: cannot read " + kSplits[split] + "/candidate (" +
+                e.getDetailMsg() + ")");
   }
   return v;
 }

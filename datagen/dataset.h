@@ -28,6 +28,11 @@ struct SetInfo {
   uint64_t seed = 0;
   unsigned min_len = 0, max_len = 0;
   double backward_branch = 0;
+  // A shard (`datagen --shard K/N`, source "shard"): every candidate of its chunks below
+  // `candidates`, in order, in split train with a `candidate` dataset; `dataset merge` makes the
+  // set of `want_train` + `want_test` instances from all N.
+  unsigned shard = 0, shards = 0;  // shards 0: not a shard
+  uint64_t candidates = 0, want_train = 0, want_test = 0;
 };
 
 struct SplitInfo {
@@ -43,6 +48,7 @@ struct TraceRecord {
   uint32_t steps;  // instructions fetched: the trace has steps + 1 states
   bool halted;
   Digest program;  // md5 of the program image
+  uint64_t candidate = 0;  // its candidate index (written by shards only)
 };
 
 class SetWriter {
@@ -85,6 +91,9 @@ class H5Reader {
   // The same, one trace at a time: fn(index, trace).
   void for_each(int split, uint64_t n, const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const;
   std::vector<uint32_t> steps(int split) const;
+  std::vector<uint8_t> halted(int split) const;
+  // A shard's candidate indices (SetInfo::shards > 0).
+  std::vector<uint64_t> candidates(int split) const;
   std::vector<Digest> program_hashes(int split) const;
   const std::filesystem::path& path() const;
 

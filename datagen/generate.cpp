@@ -74,7 +74,9 @@ void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
 // once; the consumer takes them strictly in order. The destructor stops and joins the workers.
 class ChunkPool {
  public:
-  ChunkPool(const DatagenConfig& c, unsigned jobs) : c_(c), in_flight_(4 * jobs + 2), slots_(in_flight_) {
+  // Chunks first, first + stride, first + 2 stride, ... (a shard's), in that order.
+  ChunkPool(const DatagenConfig& c, unsigned jobs, uint64_t first = 0, uint64_t stride = 1)
+      : c_(c), first_(first), stride_(stride), in_flight_(4 * jobs + 2), slots_(in_flight_) {
     for (unsigned j = 0; j < jobs; ++j) threads_.emplace_back([this] { work(); });
   }
   ~ChunkPool() {
@@ -115,7 +117,7 @@ class ChunkPool {
         mine = next_chunk_++;
       }
       Chunk& slot = slots_[mine % in_flight_];
-      fill(c_, mine, slot);
+      fill(c_, first_ + mine * stride_, slot);
       {
         std::lock_guard lock(mu_);
         slot.index = mine;
@@ -126,6 +128,7 @@ class ChunkPool {
   }
 
   const DatagenConfig& c_;
+  const uint64_t first_, stride_;
   const size_t in_flight_;
   std::vector<Chunk> slots_;
   std::mutex mu_;
@@ -137,8 +140,44 @@ class ChunkPool {
 
 }  // namespace
 
+static uint64_t shard_bound(const DatagenConfig& c) {
+  const uint64_t total = c.train + c.test;
+  const uint64_t want = c.candidates ? c.candidates : total + total / 4 + 4096;
+  return (want + kChunk - 1) / kChunk * kChunk;
+}
+
+// A shard: its chunks' candidates below the bound, all of them, in order, into split train.
+static DatagenStats generate_shard(const DatagenConfig& c, SetWriter& out) {
+  const uint64_t bound = shard_bound(c), chunks = bound / kChunk;
+  const uint64_t mine = chunks > c.shard ? (chunks - c.shard + c.shards - 1) / c.shards : 0;
+  DatagenStats st;
+  Progress progress("datagen shard", mine * kChunk, "candidates");
+  ChunkPool pool(c, std::max(1u, c.jobs), c.shard, c.shards);
+  for (uint64_t k = 0; k < mine; ++k) {
+    const Chunk& chunk = pool.next();
+    if (!chunk.error.empty()) throw Error(chunk.error);
+    const uint64_t base = (c.shard + k * c.shards) * kChunk;
+    for (size_t j = 0; j < chunk.steps.size(); ++j) {
+      const auto bytes = std::span<const uint8_t>(chunk.bytes).subspan(chunk.offsets[j], chunk.offsets[j + 1] - chunk.offsets[j]);
+      TraceRecord t{bytes, chunk.steps[j], chunk.halted[j] != 0, chunk.hashes[j]};
+      t.candidate = base + j;
+      out.add(0, t);
+      ++st.candidates, ++st.traces[0];
+      st.halted[0] += chunk.halted[j];
+      st.bytes += bytes.size();
+      st.instructions += chunk.steps[j];
+    }
+    pool.release();
+    if (c.progress) progress.update(st.candidates);
+  }
+  if (c.progress) progress.finish();
+  st.seconds = progress.seconds();
+  return st;
+}
+
 DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
   validate(c.gen);
+  if (c.shards > 1) return generate_shard(c, out);
   const uint64_t want[2] = {c.train, c.test};
   const uint64_t total = c.train + c.test;
   // Give up when duplicates make the requested size unreachable (short programs).
@@ -190,6 +229,11 @@ SetInfo set_info(const DatagenConfig& c) {
   info.min_len = c.gen.min_len;
   info.max_len = max_len(c.gen);
   info.backward_branch = c.gen.isa.profile == isa::Profile::toy ? c.gen.backward_branch : 0;
+  if (c.shards > 1) {
+    info.source = "shard";
+    info.shard = c.shard, info.shards = c.shards;
+    info.candidates = shard_bound(c), info.want_train = c.train, info.want_test = c.test;
+  }
   return info;
 }
 
@@ -207,6 +251,9 @@ uint64_t path_size(const std::filesystem::path& p) {
 }  // namespace
 
 SetSummary make_set(const DatagenConfig& c, const std::string& format, const std::string& path) {
+  if (c.shards > 1 && format != "h5") throw Error("--shard: shards are HDF5 files (merge them, then export)");
+  if (c.shards < 1 || c.shard >= c.shards)
+    throw Error("--shard " + std::to_string(c.shard) + "/" + std::to_string(c.shards) + ": expected K/N with 0 <= K < N");
   std::unique_ptr<SetWriter> writer;
   if (format == "h5") writer = open_h5_writer(path, set_info(c));
   else if (format == "bin") writer = open_bin_writer(path, set_info(c));
@@ -214,6 +261,118 @@ SetSummary make_set(const DatagenConfig& c, const std::string& format, const std
   SetSummary s;
   s.stats = generate(c, *writer);
   writer->commit();
+  s.file_bytes = path_size(path);
+  return s;
+}
+
+namespace {
+
+// One shard's traces in candidate order, read in blocks.
+class ShardCursor {
+ public:
+  explicit ShardCursor(const std::string& path)
+      : r_(path), cand_(r_.candidates(0)), steps_(r_.steps(0)), halted_(r_.halted(0)), hashes_(r_.program_hashes(0)) {}
+  const SetInfo& info() const { return r_.info(); }
+  const std::string path() const { return r_.path().string(); }
+  bool more() const { return i_ < cand_.size(); }
+  uint64_t candidate() const { return cand_[i_]; }
+  TraceRecord record() {
+    if (i_ < first_ || i_ >= first_ + offs_.size() - 1) {  // the next block
+      first_ = i_;
+      r_.read(0, first_, std::min<uint64_t>(4096, cand_.size() - first_), bytes_, offs_);
+    }
+    const uint64_t k = i_ - first_;
+    TraceRecord t{std::span<const uint8_t>(bytes_).subspan(offs_[k], offs_[k + 1] - offs_[k]), steps_[i_], halted_[i_] != 0,
+                  hashes_[i_]};
+    t.candidate = cand_[i_];
+    return t;
+  }
+  void next() { ++i_; }
+
+ private:
+  H5Reader r_;
+  std::vector<uint64_t> cand_;
+  std::vector<uint32_t> steps_;
+  std::vector<uint8_t> halted_;
+  std::vector<Digest> hashes_;
+  std::vector<uint8_t> bytes_;
+  std::vector<uint64_t> offs_{0};
+  uint64_t i_ = 0, first_ = 0;
+};
+
+bool same_set(const SetInfo& a, const SetInfo& b) {
+  return a.isa.profile == b.isa.profile && a.isa.memory_size == b.isa.memory_size && a.isa.program_size == b.isa.program_size &&
+         isa::step_limit(a.isa) == isa::step_limit(b.isa) && a.seed == b.seed && a.min_len == b.min_len &&
+         a.max_len == b.max_len && a.backward_branch == b.backward_branch && a.shards == b.shards &&
+         a.candidates == b.candidates && a.want_train == b.want_train && a.want_test == b.want_test;
+}
+
+}  // namespace
+
+SetSummary merge_shards(const std::vector<std::string>& paths, const std::string& path, bool progress) {
+  if (paths.empty()) throw Error("dataset merge: no shards given");
+  std::vector<std::unique_ptr<ShardCursor>> by_index;
+  for (const std::string& p : paths) {
+    auto cur = std::make_unique<ShardCursor>(p);
+    const SetInfo& in = cur->info();
+    if (in.shards == 0) throw Error(p + ": not a shard (make shards with cpusim datagen --shard K/N)");
+    if (by_index.empty()) by_index.resize(in.shards);
+    const SetInfo& first = by_index[0] ? by_index[0]->info() : in;
+    if (!same_set(in, first) || in.shards != by_index.size())
+      throw Error(p + ": a shard of another set (seed, machine, lengths, sizes or shard count differ from the others')");
+    if (by_index[in.shard]) throw Error(p + ": shard " + std::to_string(in.shard) + " given twice (also " + by_index[in.shard]->path() + ")");
+    by_index[in.shard] = std::move(cur);
+  }
+  for (size_t k = 0; k < by_index.size(); ++k)
+    if (!by_index[k]) throw Error("dataset merge: shard " + std::to_string(k) + " of " + std::to_string(by_index.size()) + " is missing");
+  const SetInfo& si = by_index[0]->info();
+  SetInfo info = si;  // the one-machine set's attributes
+  info.source = "datagen";
+  info.shard = info.shards = 0;
+  info.candidates = info.want_train = info.want_test = 0;
+  auto out = open_h5_writer(path, info);
+  // generate()'s consumer, over the shards' candidates in index order.
+  const uint64_t want[2] = {si.want_train, si.want_test}, total = want[0] + want[1];
+  const uint64_t n = by_index.size();
+  DatagenStats st;
+  Progress bar("merge", total, "instances");
+  std::unordered_set<Digest, DigestHash> seen;
+  seen.reserve(total);
+  uint64_t done = 0;
+  int split = want[0] ? 0 : 1;
+  for (uint64_t ch = 0; done < total; ++ch) {
+    if (ch * kChunk >= si.candidates)
+      throw Error("dataset merge: the shards' " + std::to_string(si.candidates) + " candidates hold only " +
+                  std::to_string(done) + " distinct programs of the " + std::to_string(total) +
+                  " asked; make the shards again with a larger --candidates");
+    ShardCursor& cur = *by_index[ch % n];
+    for (uint64_t j = 0; j < kChunk && done < total; ++j) {
+      if (!cur.more() || cur.candidate() != ch * kChunk + j)
+        throw Error(cur.path() + ": candidate " + std::to_string(ch * kChunk + j) + " missing: a damaged shard");
+      const TraceRecord t = cur.record();
+      cur.next();
+      ++st.candidates;
+      if (!seen.insert(t.program).second) {
+        ++st.duplicates[split];
+        continue;
+      }
+      out->add(split, TraceRecord{t.bytes, t.steps, t.halted, t.program});
+      ++st.traces[split];
+      st.halted[split] += t.halted;
+      st.bytes += t.bytes.size();
+      st.instructions += t.steps;
+      ++done;
+      if (st.traces[split] == want[split]) split = 1;
+    }
+    if (progress) bar.update(done);
+  }
+  out->set_duplicates(0, st.duplicates[0]);
+  out->set_duplicates(1, st.duplicates[1]);
+  out->commit();
+  if (progress) bar.finish();
+  st.seconds = bar.seconds();
+  SetSummary s;
+  s.stats = st;
   s.file_bytes = path_size(path);
   return s;
 }

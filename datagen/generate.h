@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "datagen/dataset.h"
 #include "datagen/generator.h"
@@ -20,6 +21,11 @@ struct DatagenConfig {
   uint64_t seed = 0;
   unsigned jobs = 1;      // worker threads
   bool progress = true;   // progress display on stderr
+  // --shard K/N: this machine's part of a set N machines make together (shards > 1): every
+  // candidate of the chunks of 512 candidates numbered K, K+N, K+2N, ... below `candidates`
+  // (0: (train + test) * 1.25 + 4096), in order, not deduplicated; `dataset merge` dedupes.
+  unsigned shard = 0, shards = 1;
+  uint64_t candidates = 0;
 };
 
 struct DatagenStats {
@@ -45,5 +51,11 @@ struct SetSummary {
   uint64_t file_bytes = 0;
 };
 SetSummary make_set(const DatagenConfig& c, const std::string& format, const std::string& path);
+
+// `cpusim dataset merge`: the set that one machine makes for the shards' seed and sizes (the
+// same traces, splits, duplicate counts and attributes: the same file bytes), from all N shards
+// of it in any order. Throws cpusim::Error when a shard is missing, repeated or from another
+// set, or when the shards hold too few distinct programs (make them with a larger --candidates).
+SetSummary merge_shards(const std::vector<std::string>& shards, const std::string& path, bool progress);
 
 }  // namespace cpusim::datagen

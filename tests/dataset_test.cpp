@@ -296,5 +296,50 @@ TEST(DatasetCli, BadInputIsRefusedCleanly) {
     EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
 }
 
+// Shards made in any order and merged give the one-machine set, file byte for byte, duplicate
+// removal and the split boundary included; a missing, repeated or foreign shard, and shards with
+// too few candidates, are refused in one line with nothing written.
+TEST(DatasetCli, ShardsMergeIntoTheOneMachineSetByteForByte) {
+  const std::string d = test::temp_dir("shards");
+  const std::string bin = test::cpusim_bin();
+  // Programs of 1..3 instructions in 32 bytes: many repeats to remove.
+  const std::string set = " --isa bgpt --memory-size 32 --max-len 3 --train 3000 --test 300 --seed 5 -q";
+  ASSERT_EQ(test::shell(bin + " datagen" + set + " -o " + d + "/one.h5").status, 0);
+  for (int k : {2, 0, 1}) {
+    const auto r = test::shell(bin + " datagen" + set + " --jobs " + std::to_string(1 + k % 2) + " --shard " + std::to_string(k) +
+                               "/3 --candidates 12000 -o " + d + "/s" + std::to_string(k) + ".h5");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  auto r = test::shell(bin + " dataset merge " + d + "/s1.h5 " + d + "/s2.h5 " + d + "/s0.h5 -q -o " + d + "/merged.h5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_file(d + "/merged.h5"), read_file(d + "/one.h5"));
+  const auto info = nlohmann::json::parse(test::shell(bin + " dataset info --json " + d + "/merged.h5").output);
+  EXPECT_GT(info["train"]["duplicates_removed"].get<int>() + info["test"]["duplicates_removed"].get<int>(), 100) << info;
+  EXPECT_EQ(info["source"], "datagen");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {d + "/s0.h5 " + d + "/s1.h5", "shard 2 of 3 is missing"},
+      {d + "/s0.h5 " + d + "/s1.h5 " + d + "/s1.h5", "shard 1 given twice"},
+      {d + "/s0.h5 " + d + "/s1.h5 " + d + "/one.h5", "one.h5: not a shard"},
+  };
+  for (const auto& [args, want] : bad) {
+    r = test::shell(bin + " dataset merge " + args + " -q -o " + d + "/bad.h5");
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_NE(r.output.find(want), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  std::string other = set;
+  other.replace(other.find("--seed 5"), 8, "--seed 6");
+  ASSERT_EQ(test::shell(bin + " datagen" + other + " --shard 2/3 --candidates 12000 -o " + d + "/other.h5").status, 0);
+  r = test::shell(bin + " dataset merge " + d + "/s0.h5 " + d + "/s1.h5 " + d + "/other.h5 -q -o " + d + "/bad.h5");
+  EXPECT_NE(r.output.find("other.h5: a shard of another set"), std::string::npos) << r.output;
+  for (int k = 0; k < 2; ++k)
+    ASSERT_EQ(test::shell(bin + " datagen" + set + " --shard " + std::to_string(k) + "/2 --candidates 3400 -o " + d + "/few" +
+                          std::to_string(k) + ".h5").status, 0);
+  r = test::shell(bin + " dataset merge " + d + "/few0.h5 " + d + "/few1.h5 -q -o " + d + "/bad.h5");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("make the shards again with a larger --candidates"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d + "/bad.h5"));
+}
+
 }  // namespace
 }  // namespace cpusim
