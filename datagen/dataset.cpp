@@ -48,8 +48,7 @@ std::string hash_hex(uint64_t h) {
 // A 1-D extendable dataset appended to in pieces.
 class Appender {
  public:
-  Appender(H5::Group& g, const char* name, const H5::PredType& type, size_t elem, hsize_t chunk, bool compress)
-      : type_(type), elem_(elem) {
+  Appender(H5::Group& g, const char* name, const H5::PredType& type, hsize_t chunk, bool compress) : type_(type) {
     hsize_t dims = 0, maxdims = H5S_UNLIMITED;
     H5::DataSpace space(1, &dims, &maxdims);
     H5::DSetCreatPropList p;
@@ -74,7 +73,6 @@ class Appender {
  private:
   H5::DataSet ds_;
   H5::PredType type_;
-  size_t elem_;
   hsize_t size_ = 0;
 };
 
@@ -134,12 +132,12 @@ class H5Writer : public SetWriter {
         H5Pclose(gcpl);
         if (g < 0) throw H5::GroupIException("H5Gcreate2", std::string("cannot create group ") + kSplits[s]);
         o.group = std::make_unique<H5::Group>(g);
-        o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8, 1, kChunkBytes, true);
-        o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
-        o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32, 4, kIndexChunk, true);
-        o.halted = std::make_unique<Appender>(*o.group, "halted", H5::PredType::NATIVE_UINT8, 1, kIndexChunk, true);
+        o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8, kChunkBytes, true);
+        o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64, kIndexChunk, true);
+        o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32, kIndexChunk, true);
+        o.halted = std::make_unique<Appender>(*o.group, "halted", H5::PredType::NATIVE_UINT8, kIndexChunk, true);
         if (info.shards)
-          o.candidate = std::make_unique<Appender>(*o.group, "candidate", H5::PredType::NATIVE_UINT64, 8, kIndexChunk, true);
+          o.candidate = std::make_unique<Appender>(*o.group, "candidate", H5::PredType::NATIVE_UINT64, kIndexChunk, true);
         // program_hash: N x 16 bytes, stored as a 2-D dataset.
         hsize_t dims[2] = {0, 16}, maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {kIndexChunk, 16};
         H5::DSetCreatPropList p;

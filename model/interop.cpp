@@ -1,8 +1,12 @@
 // model/interop.cpp: models in other formats (model/api.h): safetensors (weights and the model's
 // configuration in the header), a state_dict that Python's torch.load reads, and the paper's
 // checkpoint layout (its bGPTLMHeadModel's names, GPT-2's Conv1D weight layout), both ways.
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/read_adapter_interface.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -252,6 +256,33 @@ void export_model(const std::string& path, const std::string& format, const std:
   write_file_atomic(out, bytes);
 }
 
+namespace {
+
+// torch.save's zip read from memory. libtorch's own in-memory reader (torch::pickle_load) copies
+// whatever range the zip's directory asks for, past the end of a damaged file's bytes (found by
+// fuzz_checkpoint: a heap overflow); this one reads only what is there.
+class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BoundedReader(const std::vector<uint8_t>& b) : b_(b) {}
+  size_t size() const override { return b_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* = "") const override {
+    if (pos >= b_.size()) return 0;
+    n = std::min<uint64_t>(n, b_.size() - pos);
+    std::memcpy(buf, b_.data() + pos, n);
+    return n;
+  }
+
+ private:
+  const std::vector<uint8_t>& b_;
+};
+
+c10::IValue load_pickle_archive(const std::vector<uint8_t>& bytes) {
+  caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
+  return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt, c10::nullopt, reader);
+}
+
+}  // namespace
+
 void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out,
                   const std::string& begin_patch) {
   if (begin_patch != "bin" && begin_patch != "pad") throw Error("--begin-patch " + begin_patch + ": expected bin or pad");
@@ -263,7 +294,7 @@ void import_model(const std::string& path, const isa::Config& isa, int heads, co
   if (zip) {  // torch.save's zip container: the paper's checkpoint
     c10::IValue v;
     try {
-      v = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+      v = load_pickle_archive(bytes);
     } catch (const std::exception& e) {
       throw Error(path + ": cannot read as a torch.save checkpoint: " + std::string(e.what()).substr(0, 200));
     }

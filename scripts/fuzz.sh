@@ -6,6 +6,8 @@
 # build-fuzz/artifacts/<target>/ and makes the script fail: copy it to
 # tests/fuzz/regressions/<target>/ once fixed, and CTest replays it from then on.
 # The checkpoint target needs the Release build's model library (build/model/libcpusim_model.a).
+# FUZZ_FAIL=0: report what was found without failing (the test command's brief run: a find in
+# a library we cannot fix here must not hide the other results; CTest's replays are the gate).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
@@ -36,7 +38,7 @@ for t in "${targets[@]}"; do
   [ "$t" = checkpoint ] && max_len=262144  # (its seeds are small models of ~100 KB)
   opts=(-max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=4096 -max_len=$max_len
         -artifact_prefix="$dir/artifacts/$t/")
-  env=(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1)
+  env=(ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions="$root/tests/fuzz/lsan.supp")
   # libtorch (not instrumented) keeps allocations to the end and mixes allocators in ways ASan flags.
   [ "$t" = checkpoint ] && env=(ASAN_OPTIONS=detect_leaks=0:alloc_dealloc_mismatch=0 UBSAN_OPTIONS=print_stacktrace=1)
   log="$dir/fuzz-$t.log"
@@ -49,4 +51,8 @@ for t in "${targets[@]}"; do
   [ "$result" = ok ] || { grep -m3 -E 'ERROR|property failed|SUMMARY|Test unit written' "$log" || true; }
 done
 rm -rf "$CPUSIM_FUZZ_TMP"
+if [ "$status" -ne 0 ] && [ "${FUZZ_FAIL:-1}" = 0 ]; then
+  echo "fuzz: findings above (inputs in $dir/artifacts/); not failing (FUZZ_FAIL=0)"
+  exit 0
+fi
 exit $status
