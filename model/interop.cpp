@@ -276,9 +276,20 @@ class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
   const std::vector<uint8_t>& b_;
 };
 
+// Type names a pickle may carry (TorchScript's typed containers). torch.save of a state_dict
+// carries none of them; libtorch's parser of these names crashes on malformed ones (found by
+// fuzz_checkpoint: a SEGV in ScriptTypeParser), so only plain ones reach it.
+c10::TypePtr plain_type(const std::string& name) {
+  static const char* const kPlain[] = {"Tensor", "int", "float", "str", "bool", "List[int]", "List[float]",
+                                       "List[str]", "List[Tensor]", "Dict[str, Tensor]", "Dict[str, int]"};
+  for (const char* p : kPlain)
+    if (name == p) return torch::jit::Unpickler::defaultTypeParser(name);
+  throw std::runtime_error("unexpected type '" + name.substr(0, 60) + "' in the pickle");
+}
+
 c10::IValue load_pickle_archive(const std::vector<uint8_t>& bytes) {
   caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
-  return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt, c10::nullopt, reader);
+  return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt, c10::nullopt, reader, plain_type);
 }
 
 }  // namespace
