@@ -131,7 +131,8 @@ class H5Writer : public SetWriter {
         const hid_t g = H5Gcreate2(file_->getId(), kSplits[s], H5P_DEFAULT, gcpl, H5P_DEFAULT);
         H5Pclose(gcpl);
         if (g < 0) throw H5::GroupIException("H5Gcreate2", std::string("cannot create group ") + kSplits[s]);
-        o.group = std::make_unique<H5::Group>(g);
+        o.group = std::make_unique<H5::Group>(g);  // (takes a reference of its own)
+        H5Gclose(g);
         o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8, kChunkBytes, true);
         o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64, kIndexChunk, true);
         o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32, kIndexChunk, true);

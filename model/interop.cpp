@@ -280,8 +280,9 @@ class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
 // carries none of them; libtorch's parser of these names crashes on malformed ones (found by
 // fuzz_checkpoint: a SEGV in ScriptTypeParser), so only plain ones reach it.
 c10::TypePtr plain_type(const std::string& name) {
-  static const char* const kPlain[] = {"Tensor", "int", "float", "str", "bool", "List[int]", "List[float]",
-                                       "List[str]", "List[Tensor]", "Dict[str, Tensor]", "Dict[str, int]"};
+  static const char* const kPlain[] = {"Tensor", "int", "float", "str", "bool", "Any", "List[int]", "List[float]",
+                                       "List[str]", "List[Tensor]", "List[Any]", "Dict[str, Tensor]", "Dict[str, int]",
+                                       "Dict[str, Any]", "Dict[str, Dict[str, Tensor]]"};
   for (const char* p : kPlain)
     if (name == p) return torch::jit::Unpickler::defaultTypeParser(name);
   throw std::runtime_error("unexpected type '" + name.substr(0, 60) + "' in the pickle");
