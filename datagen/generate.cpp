@@ -140,6 +140,49 @@ class ChunkPool {
 
 }  // namespace
 
+namespace {
+
+// The set's order: candidates taken in index order, a program already in the set dropped and
+// counted, the first `train` distinct ones to train and the next `test` to test. generate() and
+// merge_shards() both feed it, so a merged set is the one-machine set.
+class SetFiller {
+ public:
+  SetFiller(SetWriter& out, uint64_t train, uint64_t test, DatagenStats& st)
+      : out_(out), want_{train, test}, st_(st), split_(train ? 0 : 1) {
+    seen_.reserve(train + test);
+  }
+  uint64_t done() const { return done_; }
+  bool full() const { return done_ == want_[0] + want_[1]; }
+  void take(const TraceRecord& t) {
+    ++st_.candidates;
+    if (!seen_.insert(t.program).second) {
+      ++st_.duplicates[split_];
+      return;
+    }
+    out_.add(split_, t);
+    ++st_.traces[split_];
+    st_.halted[split_] += t.halted;
+    st_.bytes += t.bytes.size();
+    st_.instructions += t.steps;
+    ++done_;
+    if (st_.traces[split_] == want_[split_]) split_ = 1;
+  }
+  void finish() {
+    out_.set_duplicates(0, st_.duplicates[0]);
+    out_.set_duplicates(1, st_.duplicates[1]);
+  }
+
+ private:
+  SetWriter& out_;
+  const uint64_t want_[2];
+  DatagenStats& st_;
+  std::unordered_set<Digest, DigestHash> seen_;
+  uint64_t done_ = 0;
+  int split_;
+};
+
+}  // namespace
+
 static uint64_t shard_bound(const DatagenConfig& c) {
   const uint64_t total = c.train + c.test;
   const uint64_t want = c.candidates ? c.candidates : total + total / 4 + 4096;
@@ -178,36 +221,22 @@ static DatagenStats generate_shard(const DatagenConfig& c, SetWriter& out) {
 DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
   validate(c.gen);
   if (c.shards > 1) return generate_shard(c, out);
-  const uint64_t want[2] = {c.train, c.test};
   const uint64_t total = c.train + c.test;
   // Give up when duplicates make the requested size unreachable (short programs).
   const uint64_t max_candidates = 20 * total + 1000000;
   DatagenStats st;
   Progress progress("datagen", total, "instances");
-  std::unordered_set<Digest, DigestHash> seen;
-  seen.reserve(total);
-  uint64_t done = 0;
-  int split = want[0] ? 0 : 1;
+  SetFiller filler(out, c.train, c.test, st);
   {
     ChunkPool pool(c, std::max(1u, c.jobs));
-    while (done < total) {
+    while (!filler.full()) {
       const Chunk& chunk = pool.next();
       if (!chunk.error.empty()) throw Error(chunk.error);
-      for (size_t k = 0; k < chunk.steps.size() && done < total; ++k) {
-        ++st.candidates;
-        if (!seen.insert(chunk.hashes[k]).second) {
-          ++st.duplicates[split];
-          continue;
-        }
+      for (size_t k = 0; k < chunk.steps.size() && !filler.full(); ++k) {
         const auto bytes = std::span<const uint8_t>(chunk.bytes).subspan(chunk.offsets[k], chunk.offsets[k + 1] - chunk.offsets[k]);
-        out.add(split, TraceRecord{bytes, chunk.steps[k], chunk.halted[k] != 0, chunk.hashes[k]});
-        ++st.traces[split];
-        st.halted[split] += chunk.halted[k];
-        st.bytes += bytes.size();
-        st.instructions += chunk.steps[k];
-        ++done;
-        if (st.traces[split] == want[split]) split = 1;
+        filler.take(TraceRecord{bytes, chunk.steps[k], chunk.halted[k] != 0, chunk.hashes[k]});
       }
+      const uint64_t done = filler.done();
       if (st.candidates >= max_candidates && done < total)
         throw Error("found only " + std::to_string(done) + " distinct programs in " + std::to_string(st.candidates) +
                     " candidates; widen --min-len/--max-len or ask for fewer instances");
@@ -215,8 +244,7 @@ DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
       if (c.progress) progress.update(done);
     }
   }
-  out.set_duplicates(0, st.duplicates[0]);
-  out.set_duplicates(1, st.duplicates[1]);
+  filler.finish();
   if (c.progress) progress.finish();
   st.seconds = progress.seconds();
   return st;
@@ -331,43 +359,27 @@ SetSummary merge_shards(const std::vector<std::string>& paths, const std::string
   info.shard = info.shards = 0;
   info.candidates = info.want_train = info.want_test = 0;
   auto out = open_h5_writer(path, info);
-  // generate()'s consumer, over the shards' candidates in index order.
-  const uint64_t want[2] = {si.want_train, si.want_test}, total = want[0] + want[1];
+  // generate()'s order, over the shards' candidates in index order.
+  const uint64_t total = si.want_train + si.want_test;
   const uint64_t n = by_index.size();
   DatagenStats st;
   Progress bar("merge", total, "instances");
-  std::unordered_set<Digest, DigestHash> seen;
-  seen.reserve(total);
-  uint64_t done = 0;
-  int split = want[0] ? 0 : 1;
-  for (uint64_t ch = 0; done < total; ++ch) {
+  SetFiller filler(*out, si.want_train, si.want_test, st);
+  for (uint64_t ch = 0; !filler.full(); ++ch) {
     if (ch * kChunk >= si.candidates)
       throw Error("dataset merge: the shards' " + std::to_string(si.candidates) + " candidates hold only " +
-                  std::to_string(done) + " distinct programs of the " + std::to_string(total) +
+                  std::to_string(filler.done()) + " distinct programs of the " + std::to_string(total) +
                   " asked; make the shards again with a larger --candidates");
     ShardCursor& cur = *by_index[ch % n];
-    for (uint64_t j = 0; j < kChunk && done < total; ++j) {
+    for (uint64_t j = 0; j < kChunk && !filler.full(); ++j) {
       if (!cur.more() || cur.candidate() != ch * kChunk + j)
         throw Error(cur.path() + ": candidate " + std::to_string(ch * kChunk + j) + " missing: a damaged shard");
-      const TraceRecord t = cur.record();
+      filler.take(cur.record());
       cur.next();
-      ++st.candidates;
-      if (!seen.insert(t.program).second) {
-        ++st.duplicates[split];
-        continue;
-      }
-      out->add(split, TraceRecord{t.bytes, t.steps, t.halted, t.program});
-      ++st.traces[split];
-      st.halted[split] += t.halted;
-      st.bytes += t.bytes.size();
-      st.instructions += t.steps;
-      ++done;
-      if (st.traces[split] == want[split]) split = 1;
     }
-    if (progress) bar.update(done);
+    if (progress) bar.update(filler.done());
   }
-  out->set_duplicates(0, st.duplicates[0]);
-  out->set_duplicates(1, st.duplicates[1]);
+  filler.finish();
   out->commit();
   if (progress) bar.finish();
   st.seconds = bar.seconds();
