@@ -13,7 +13,7 @@ packages=(
   python3-dev python3-torch python3-h5py pybind11-dev
 )
 if [ "${1:-}" = test ]; then
-  packages+=(clang libclang-rt-14-dev)
+  packages+=(clang libclang-rt-14-dev procps)  # (procps: pgrep and ps in the process tests)
 fi
 missing=()
 for p in "${packages[@]}"; do
