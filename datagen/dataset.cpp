@@ -527,36 +527,34 @@ void H5Reader::for_each(int split, uint64_t n, const std::function<void(uint64_t
   });
 }
 
-std::vector<uint32_t> H5Reader::steps(int split) const {
-  std::vector<uint32_t> v(impl_->n[split]);
+namespace {
+
+// One per-trace column of a split, whole (its length checked against offsets at open).
+template <class T>
+std::vector<T> read_column(const H5::H5File& f, const fs::path& path, int split, uint64_t n, const char* name,
+                           const H5::PredType& type, const std::string& what = "cannot read") {
+  std::vector<T> v(n);
   try {
-    if (!v.empty()) impl_->file->openGroup(kSplits[split]).openDataSet("steps").read(v.data(), H5::PredType::NATIVE_UINT32);
+    if (!v.empty()) f.openGroup(kSplits[split]).openDataSet(name).read(v.data(), type);
   } catch (const H5::Exception& e) {
-    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/steps (" + e.getDetailMsg() + ")");
+    throw Error(path.string() + ": " + what + " " + kSplits[split] + "/" + name + " (" + e.getDetailMsg() + ")");
   }
   return v;
+}
+
+}  // namespace
+
+std::vector<uint32_t> H5Reader::steps(int split) const {
+  return read_column<uint32_t>(*impl_->file, impl_->path, split, impl_->n[split], "steps", H5::PredType::NATIVE_UINT32);
 }
 
 std::vector<uint8_t> H5Reader::halted(int split) const {
-  std::vector<uint8_t> v(impl_->n[split]);
-  try {
-    if (!v.empty()) impl_->file->openGroup(kSplits[split]).openDataSet("halted").read(v.data(), H5::PredType::NATIVE_UINT8);
-  } catch (const H5::Exception& e) {
-    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/halted (" + e.getDetailMsg() + ")");
-  }
-  return v;
+  return read_column<uint8_t>(*impl_->file, impl_->path, split, impl_->n[split], "halted", H5::PredType::NATIVE_UINT8);
 }
 
 std::vector<uint64_t> H5Reader::candidates(int split) const {
-  std::vector<uint64_t> v(impl_->n[split]);
-  try {
-    if (!v.empty())
-      impl_->file->openGroup(kSplits[split]).openDataSet("candidate").read(v.data(), H5::PredType::NATIVE_UINT64);
-  } catch (const H5::Exception& e) {
-    throw Error(impl_->path.string() + ": not a shard, or a damaged one: cannot read " + kSplits[split] + "/candidate (" +
-                e.getDetailMsg() + ")");
-  }
-  return v;
+  return read_column<uint64_t>(*impl_->file, impl_->path, split, impl_->n[split], "candidate", H5::PredType::NATIVE_UINT64,
+                               "not a shard, or a damaged one: cannot read");
 }
 
 std::vector<Digest> H5Reader::program_hashes(int split) const {
