@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/io.h"
+#include "datagen/chunk_compressor.h"
 #include "datagen/folder_meta.h"
 
 namespace cpusim::datagen {
@@ -20,7 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr hsize_t kChunkBytes = 1 << 20;       // bytes dataset chunk: 1 MiB
-constexpr size_t kFlushBytes = 16 << 20;       // append to the file in 16 MiB pieces
+constexpr int kDeflateLevel = 1;
+constexpr size_t kInFlight = 32;               // chunks being compressed at once, at most
 constexpr hsize_t kIndexChunk = 1 << 14;
 
 // Variable-length UTF-8 strings: h5py reads them as str, not bytes.
@@ -68,6 +70,17 @@ class Appender {
     ds_.write(data, type_, mem, file);
     size_ = new_size;
   }
+  // A chunk as the filters would have stored it (datagen/chunk_compressor.h), at chunk `index`
+  // of a dataset that is first extended to `extent` elements (only ever grows).
+  void write_chunk(uint64_t index, hsize_t chunk, const std::vector<uint8_t>& stored, hsize_t extent) {
+    if (extent > size_) {
+      ds_.extend(&extent);
+      size_ = extent;
+    }
+    const hsize_t offset = index * chunk;
+    if (H5Dwrite_chunk(ds_.getId(), H5P_DEFAULT, 0, &offset, stored.size(), stored.data()) < 0)
+      throw H5::DataSetIException("H5Dwrite_chunk", "cannot write a chunk");
+  }
   H5::DataSet& dataset() { return ds_; }
 
  private:
@@ -79,7 +92,8 @@ class Appender {
 struct SplitOut {
   std::unique_ptr<H5::Group> group;
   std::unique_ptr<Appender> bytes, offsets, steps, halted, candidate;
-  std::vector<uint8_t> pending;  // bytes not yet appended
+  std::vector<uint8_t> cur;  // the chunk being filled
+  uint64_t chunks = 0;       // chunks handed to the compressor
   std::vector<uint64_t> offs, cand_v;
   std::vector<uint32_t> steps_v;
   std::vector<uint8_t> halted_v;
@@ -91,7 +105,8 @@ std::atomic<bool> g_left_open{false};
 
 class H5Writer : public SetWriter {
  public:
-  H5Writer(const fs::path& path, const SetInfo& info) : path_(path), tmp_(temp_sibling(path)) {
+  H5Writer(const fs::path& path, const SetInfo& info, unsigned threads)
+      : path_(path), tmp_(temp_sibling(path)), pool_(threads, kDeflateLevel) {
     H5::Exception::dontPrint();
     try {
       // The 1.10 file format: checksums on every metadata block (superblock, object headers,
@@ -162,8 +177,13 @@ class H5Writer : public SetWriter {
   }
   void add(int split, const TraceRecord& t) override {
     SplitOut& o = out_[split];
-    o.pending.insert(o.pending.end(), t.bytes.begin(), t.bytes.end());
     o.total += t.bytes.size();
+    for (size_t at = 0; at < t.bytes.size();) {
+      const size_t n = std::min<size_t>(t.bytes.size() - at, kChunkBytes - o.cur.size());
+      o.cur.insert(o.cur.end(), t.bytes.begin() + at, t.bytes.begin() + at + n);
+      at += n;
+      if (o.cur.size() == kChunkBytes) submit(split);
+    }
     o.offs.push_back(o.total);
     o.steps_v.push_back(t.steps);
     o.halted_v.push_back(t.halted);
@@ -171,13 +191,20 @@ class H5Writer : public SetWriter {
     if (o.candidate) o.cand_v.push_back(t.candidate);
     ++o.traces;
     o.halted_n += t.halted;
-    if (o.pending.size() >= kFlushBytes) flush(split, false);
+    if (o.offs.size() >= kIndexChunk) flush(split);
   }
   void set_duplicates(int split, uint64_t n) override { out_[split].duplicates = n; }
   void commit() override {
     try {
       for (int s = 0; s < 2; ++s) {
-        flush(s, true);
+        if (!out_[s].cur.empty()) {
+          out_[s].cur.resize(kChunkBytes, 0);  // (an edge chunk is stored whole)
+          submit(s);
+        }
+      }
+      drain(true);
+      for (int s = 0; s < 2; ++s) {
+        flush(s);
         SplitOut& o = out_[s];
         put_attr(*o.group, "traces", o.traces);
         put_attr(*o.group, "halted", o.halted_n);
@@ -242,12 +269,35 @@ class H5Writer : public SetWriter {
     }
   }
 
-  void flush(int s, bool all) {
+  // The trace bytes: whole chunks compressed on the pool's threads, written in order as they
+  // are done (wait: all of them).
+  void submit(int s) {
+    SplitOut& o = out_[s];
+    // The oldest chunk is written when kInFlight are queued, whatever the threads' speed: the
+    // file's layout (and bytes) depend on the data alone.
+    if (pool_.in_flight() >= kInFlight) drain(true, 1);
+    pool_.submit(s, o.chunks++, std::move(o.cur));
+    o.cur = pool_.buffer();
+    o.cur.reserve(kChunkBytes);
+  }
+  void drain(bool wait, size_t most = SIZE_MAX) {
+    ChunkCompressor::Job j;
+    for (size_t n = 0; n < most && pool_.pop(j, wait); ++n) {
+      if (!j.error.empty()) throw Error(path_.string() + ": compressing the traces failed (" + j.error + ")");
+      SplitOut& o = out_[j.tag];
+      try {
+        o.bytes->write_chunk(j.index, kChunkBytes, j.stored, std::min<hsize_t>((j.index + 1) * kChunkBytes, o.total));
+      } catch (const H5::Exception& e) {
+        throw Error(path_.string() + ": HDF5 write failed (disk full?) (" + e.getDetailMsg() + ")");
+      }
+      pool_.recycle(j);
+    }
+  }
+  // The per-trace columns.
+  void flush(int s) {
     SplitOut& o = out_[s];
     try {
-      o.bytes->append(o.pending.data(), o.pending.size());
-      o.pending.clear();
-      if (all || o.offs.size() >= kIndexChunk) {
+      {
         o.offsets->append(o.offs.data(), o.offs.size());
         o.steps->append(o.steps_v.data(), o.steps_v.size());
         o.halted->append(o.halted_v.data(), o.halted_v.size());
@@ -272,6 +322,7 @@ class H5Writer : public SetWriter {
   fs::path path_, tmp_;
   std::unique_ptr<H5::H5File> file_;
   SplitOut out_[2];
+  ChunkCompressor pool_;
   H5::DataSet hash_ds_[2];
   hsize_t hash_rows_[2] = {0, 0};
   bool committed_ = false;
@@ -318,8 +369,8 @@ class BinWriter : public SetWriter {
 
 bool hdf5_left_open() { return g_left_open; }
 
-std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info) {
-  return std::make_unique<H5Writer>(path, info);
+std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info, unsigned threads) {
+  return std::make_unique<H5Writer>(path, info, threads);
 }
 std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info, bool paper_layout) {
   return std::make_unique<BinWriter>(dir, info, paper_layout);

@@ -66,7 +66,8 @@ class SetWriter {
 // then leaves with _exit() after its message (cli/main.cpp).
 bool hdf5_left_open();
 
-std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info);
+// threads: compressing threads (0: one per core).
+std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info, unsigned threads = 0);
 // The paper's folders, with cpusim.json at the root (datagen/folder_meta.h); paper_layout: the
 // traces added hold the paper's 1024-byte images of info's bgpt machine.
 std::unique_ptr<SetWriter> open_bin_writer(const std::filesystem::path& dir, const SetInfo& info,

@@ -1,0 +1,72 @@
+// datagen/chunk_compressor.h: the trace bytes of a set, compressed a chunk at a time on worker
+// threads into exactly what HDF5's filter pipeline (deflate, then Fletcher-32) would store, so
+// the writer hands them to the file as they are (H5Dwrite_chunk) instead of compressing them
+// all on its own thread. The chunks come back in the order they went in.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct libdeflate_compressor;
+
+namespace cpusim::datagen {
+
+// HDF5's Fletcher-32 checksum (its H5Z_FILTER_FLETCHER32 filter: the data as big-endian 16-bit
+// words, an odd last byte as the high half of a word).
+uint32_t hdf5_fletcher32(const uint8_t* data, size_t n);
+
+// What HDF5 stores for `raw` under deflate (zlib format, `level`) then Fletcher-32 (the checksum
+// of the compressed bytes appended, little-endian). One compressor per thread.
+class ChunkCodec {
+ public:
+  explicit ChunkCodec(int level);
+  ~ChunkCodec();
+  ChunkCodec(const ChunkCodec&) = delete;
+  ChunkCodec& operator=(const ChunkCodec&) = delete;
+  void encode(const std::vector<uint8_t>& raw, std::vector<uint8_t>& stored);
+
+ private:
+  libdeflate_compressor* c_;
+};
+
+class ChunkCompressor {
+ public:
+  struct Job {
+    int tag = 0;         // the caller's (which dataset)
+    uint64_t index = 0;  // the caller's (which chunk)
+    std::vector<uint8_t> raw, stored;
+    bool done = false;
+    std::string error;  // when compressing failed
+  };
+  // threads 0: one per core. The caller bounds the chunks in flight (pop() them).
+  ChunkCompressor(unsigned threads, int level);
+  ~ChunkCompressor();
+  // An empty buffer to fill (a recycled one when there is one).
+  std::vector<uint8_t> buffer();
+  // Queues a chunk.
+  void submit(int tag, uint64_t index, std::vector<uint8_t> raw);
+  // The oldest chunk if it is compressed (or, with wait, once it is); false when none is in
+  // flight or (without wait) the oldest is not done. Hand it back with recycle().
+  bool pop(Job& out, bool wait);
+  void recycle(Job& job);
+  size_t in_flight() const;
+
+ private:
+  void work();
+  const int level_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;  // in submission order
+  size_t next_ = 0;       // jobs_[next_] is the first not yet taken by a worker
+  std::vector<std::vector<uint8_t>> spare_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace cpusim::datagen
