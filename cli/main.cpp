@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "common/io.h"
+#include "common/isolate.h"
 #include "common/version.h"
 #include "datagen/dataset.h"
 #ifdef CPUSIM_WITH_UNICORN
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
     std::cerr << "cpusim: unknown command '" << argv[1] << "' (see cpusim --help)\n";
     return kExitUsage;
   }
+  // Sets and checkpoints are opened in a child first: a damaged one that crashes or hangs
+  // libhdf5 or libtorch is refused with one line (common/isolate.h).
+  cpusim::set_isolated_parsing(true);
   const int rc = [&] {
     try {
       return it->second.fn(Args(argv + 2, argv + argc));

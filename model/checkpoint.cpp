@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/io.h"
+#include "common/isolate.h"
 
 namespace cpusim::model {
 
@@ -35,7 +36,7 @@ ModelConfig model_from_json(const json& j) {
   auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
   if (!in(c.width, 1, 1 << 14) || !in(c.heads, 1, c.width) || c.width % c.heads || !in(c.patch_layers, 0, 1024) ||
       !in(c.byte_layers, 0, 1024) || !in(c.max_patches, 2, 1 << 20) || !in(c.state_prefix, 0, 1 << 16) ||
-      !in(c.program_memory, 0, 1 << 16))
+      !in(c.program_memory, 0, 1 << 16) || !in(c.copy_stride, 1, 1 << 12))
     throw Error("model sizes out of range (width " + std::to_string(c.width) + ", heads " + std::to_string(c.heads) +
                 ", layers " + std::to_string(c.patch_layers) + "+" + std::to_string(c.byte_layers) + ", patches " +
                 std::to_string(c.max_patches) + ")");
@@ -107,6 +108,12 @@ void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* 
 Checkpoint load_checkpoint(const std::string& path, const torch::Device& device) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path + ": no such checkpoint");
+  // libtorch's TorchScript loader can crash on a damaged archive (results/fuzzing.md): the cpusim
+  // command loads it in a child first (common/isolate.h), on the CPU with one thread.
+  check_in_child(path, "libtorch", [&] {
+    torch::set_num_threads(1);
+    load_checkpoint(path, torch::kCPU);
+  });
   Checkpoint c;
   torch::serialize::InputArchive a;
   try {

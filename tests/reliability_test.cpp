@@ -229,5 +229,35 @@ TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
   }
 }
 
+// Inputs the fuzzers found that crash or hang the libraries themselves (results/fuzzing.md):
+// the command opens sets and checkpoints in a child first and refuses these in one line.
+TEST(Reliability, FilesThatCrashOrHangTheLibrariesAreRefusedInOneLine) {
+  const std::string d = test::temp_dir("damaged");
+  const std::string b = bin(), data = std::string(CPUSIM_SOURCE_DIR) + "/tests/data/damaged/";
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 20 --test 10 -q -o " + d + "/good.h5").status, 0);
+  struct Case {
+    std::string cmd, want;
+  };
+  const Case cases[] = {
+      {"dataset info " + data + "hangs-libhdf5.h5", "hangs-libhdf5.h5: damaged: libhdf5 did not finish reading it in 3 s"},
+      {"verify -q " + data + "hangs-libhdf5.h5", "did not finish reading it"},
+      {"dataset info " + data + "crashes-libhdf5.h5", "crashes-libhdf5.h5: damaged: libhdf5 crashed reading it"},
+      {"train --data " + data + "crashes-libhdf5.h5 --preset tiny --steps 2 -q -o " + d + "/run", "libhdf5 crashed"},
+      {"model info " + data + "crashes-libtorch.pt", "crashes-libtorch.pt: damaged: libtorch crashed reading it"},
+      {"eval --model " + data + "crashes-libtorch.pt --data " + d + "/good.h5 -q -o " + d + "/rep", "libtorch crashed"},
+  };
+  for (const Case& c : cases) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = test::shell("CPUSIM_PARSE_TIMEOUT=3 timeout 60 " + b + " " + c.cmd);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.status, 2) << c.cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.want), std::string::npos) << c.cmd << "\n" << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.cmd << "\n" << r.output;
+    EXPECT_LT(s, 30) << c.cmd;
+  }
+  EXPECT_FALSE(fs::exists(d + "/run/model.pt"));
+  EXPECT_FALSE(fs::exists(d + "/rep"));
+}
+
 }  // namespace
 }  // namespace cpusim
