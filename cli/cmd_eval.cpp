@@ -12,8 +12,8 @@ namespace cpusim::cli {
 
 int cmd_eval(const Args& args) {
   harness::EvalConfig c;
-  std::string ckpt, mode = "teacher", device = "cpu", precision = "auto";
-  int threads = 0, dist_timeout = 300;
+  std::string ckpt, mode = "teacher";
+  model::EvalRun run;
   bool json = false, quiet = false;
   po::options_description d("eval options");
   d.add_options()("model", po::value(&ckpt)->required(), "checkpoint (RUN_DIR/model.pt)")
@@ -26,11 +26,12 @@ int cmd_eval(const Args& args) {
       ("write-predictions", po::value(&c.predictions), "folder for the predicted traces (.bin, the paper's layout)")
       ("paper-layout", po::bool_switch(&c.paper_layout),
        "bgpt: write the predictions with the paper's 1024-byte memory image (for its simulator's scoring)")
-      ("device", po::value(&device)->default_value("cpu"), "cpu or cuda")
-      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16)")
-      ("precision", po::value(&precision)->default_value("auto"), "auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
+      ("device", po::value(&run.device)->default_value("cpu"), "cpu or cuda")
+      ("threads", po::value(&run.threads)->default_value(0), "CPU threads (0: libtorch's default, one per core for bf16; with --procs, the cores shared out)")
+      ("procs", po::value(&run.procs)->default_value(1), "processes on this machine sharing the predictions (CPU; the report is the one process's)")
+      ("precision", po::value(&run.precision)->default_value("auto"), "auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
       ("output,o", po::value(&c.report_dir)->required(), "report folder")
-      ("dist-timeout", po::value(&dist_timeout)->default_value(300), "launched as several processes (WORLD_SIZE > 1): seconds to wait for the other ranks")
+      ("dist-timeout", po::value(&run.timeout_s)->default_value(300), "with --procs or launched as several processes (WORLD_SIZE > 1): seconds to wait for the other ranks")
       ("json", po::bool_switch(&json), "print the report's headline as JSON")
       ("quiet,q", po::bool_switch(&quiet), "no progress display");
   po::variables_map vm;
@@ -40,14 +41,11 @@ int cmd_eval(const Args& args) {
   if (mode != "teacher" && mode != "rollout") throw Error("--mode " + mode + ": expected teacher or rollout");
   c.mode = mode == "teacher" ? harness::Mode::teacher : harness::Mode::rollout;
   c.progress = !quiet;
-  // Launched as several processes (torchrun's variables): each predicts its share of the
-  // traces; rank 0 scores them and writes the report one process would write.
-  const auto group = model::launch_collective(dist_timeout);
-  c.collective = group.get();
-  if (group && group->rank() != 0) c.progress = false;
-  model::Simulator sim(ckpt, device, threads, precision);
-  const harness::EvalResult r = harness::evaluate(sim, c);
-  if (group && group->rank() != 0) return 0;
+  // Launched as several processes (torchrun's variables) or with --procs: each predicts its share
+  // of the traces; rank 0 scores them and writes the report one process would write.
+  bool leader = true;
+  const harness::EvalResult r = model::evaluate_model(ckpt, c, run, &leader);
+  if (!leader) return 0;
   if (r.traces_run_differently && !quiet)
     std::cerr << "eval: note: " << r.traces_run_differently << " of " << r.scorer.traces() << " traces reach the "
               << r.scorer.config().memory_size << "-byte memory's PC cap; the paper's 1024-byte machine runs them to "

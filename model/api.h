@@ -20,6 +20,23 @@ int dist_rank();
 // The launch's processes as a harness::Collective for sharded evaluation (c10d, Gloo), after the
 // rendezvous; null without WORLD_SIZE > 1. `timeout_s` bounds each wait for the other ranks.
 std::unique_ptr<harness::Collective> launch_collective(int timeout_s);
+// How `evaluate_model` runs: the Simulator's device, threads (0: libtorch's default; with procs
+// > 1, the cores shared out) and precision; procs > 1 (CPU): that many processes of this
+// machine; timeout_s: how long a rank waits for the others.
+struct EvalRun {
+  std::string device = "cpu";
+  int threads = 0;
+  std::string precision = "auto";
+  int procs = 1;
+  int timeout_s = 300;
+};
+// `cpusim eval` and the pipeline's eval stage: `c` with the model of `checkpoint`. Launched as
+// several processes (WORLD_SIZE > 1): this rank predicts its share and rank 0 scores all of them
+// (`*leader` tells which this is; only the leader's result is whole). Else with run.procs > 1:
+// procs - 1 processes forked on this machine (LocalRanks) share the predictions with this one,
+// which scores them and writes the report and predictions one process would write.
+harness::EvalResult evaluate_model(const std::string& checkpoint, harness::EvalConfig c, const EvalRun& run,
+                                   bool* leader = nullptr);
 // The libtorch this binary runs on ("1.13.0").
 std::string torch_version();
 // Parameters of a model built from `c` (builds it on the CPU).

@@ -29,9 +29,11 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "common/io.h"
 #include "model/api.h"
+#include "model/device.h"
 
 #if TORCH_VERSION_MAJOR >= 2 && __has_include(<cuda_runtime_api.h>) && __has_include(<nccl.h>)
 #ifndef USE_C10D_NCCL
@@ -329,6 +331,35 @@ LocalRanks::~LocalRanks() {
     if (value == "\x01") ::unsetenv(name.c_str());
     else ::setenv(name.c_str(), value.c_str(), 1);
   }
+}
+
+harness::EvalResult evaluate_model(const std::string& checkpoint, harness::EvalConfig c, const EvalRun& run, bool* leader) {
+  if (leader) *leader = true;
+  if (dist_env().world > 1) {  // a launcher's rank: its share; the report on rank 0
+    const auto group = launch_collective(run.timeout_s);
+    c.collective = group.get();
+    if (group->rank() != 0) c.progress = false;
+    if (leader) *leader = group->rank() == 0;
+    Simulator sim(checkpoint, run.device, run.threads, run.precision);
+    return harness::evaluate(sim, c);
+  }
+  if (run.procs < 1) throw Error("--procs " + std::to_string(run.procs) + ": expected at least 1");
+  if (run.procs == 1) {
+    Simulator sim(checkpoint, run.device, run.threads, run.precision);
+    return harness::evaluate(sim, c);
+  }
+  if (run.device != "cpu")
+    throw Error("--procs " + std::to_string(run.procs) + " is for the CPU; on GPUs launch one process per GPU (torchrun; README: Beyond one machine)");
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = run.threads > 0 ? run.threads : std::max(1, cores / run.procs);
+  return on_local_ranks(run.procs, threads, [&](int rank) {
+    harness::EvalConfig mine = c;
+    if (rank > 0) mine.progress = false, mine.predictions.clear(), mine.paper_layout = false;  // (rank 0 writes them)
+    DistCollective group(run.timeout_s);
+    mine.collective = &group;
+    Simulator sim(checkpoint, run.device, threads, run.precision);
+    return harness::evaluate(sim, mine);
+  });
 }
 
 }  // namespace cpusim::model

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/io.h"
+#include "model/device.h"
 
 namespace cpusim::model {
 
@@ -82,5 +83,40 @@ class LocalRanks {
   std::vector<std::pair<std::string, std::string>> saved_env_;  // name, value ("\x01": unset)
   bool joined_ = false;
 };
+
+// `share(rank)` on `procs` processes of this machine (LocalRanks), each with `threads` threads
+// for OpenBLAS: rank 0's result is returned once every child has finished; a child's error (the
+// first that is not a DistError, else the first DistError) is thrown as the run's. The children's
+// results are dropped: `share` gathers what rank 0 needs through its own collectives.
+template <class F>
+auto on_local_ranks(int procs, int threads, F&& share) -> decltype(share(0)) {
+  LocalRanks ranks(procs);
+  const int blas_before = set_blas_threads(threads);
+  if (ranks.rank() > 0) {
+    try {
+      share(ranks.rank());
+      ranks.child_exit("", false);
+    } catch (const DistError& e) {
+      ranks.child_exit(e.what(), true);
+    } catch (const std::exception& e) {
+      ranks.child_exit(e.what(), false);
+    }
+  }
+  try {
+    auto result = share(0);
+    set_blas_threads(blas_before);
+    if (const std::string err = ranks.join(false); !err.empty()) throw Error(err);
+    return result;
+  } catch (const DistError&) {  // another rank failed first: its error is the cause
+    set_blas_threads(blas_before);
+    const std::string err = ranks.join(false);
+    if (!err.empty()) throw Error(err);
+    throw;
+  } catch (...) {
+    set_blas_threads(blas_before);
+    ranks.join(true);
+    throw;
+  }
+}
 
 }  // namespace cpusim::model

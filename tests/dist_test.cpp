@@ -178,10 +178,15 @@ TEST(Distributed, ProcsForksTheRanksAndMatchesOneProcess) {
   EXPECT_EQ(r.output.find("lingers"), std::string::npos) << r.output;
 }
 
+nlohmann::json read_json_file(const std::string& path) {
+  return nlohmann::json::parse(test::shell("cat " + path).output);
+}
+
 // The report.json of an eval without what depends on the run's clock and process count.
 nlohmann::json report_without_timing(const std::string& dir) {
   auto j = nlohmann::json::parse(test::shell("cat " + dir + "/report.json").output);
   for (const char* k : {"seconds", "predicted_states_per_s", "processes"}) j.erase(k);
+  j["machine"].erase("blas_threads");  // (--procs gives each process its share of the cores)
   return j;
 }
 
@@ -206,7 +211,19 @@ TEST(Distributed, TwoProcessesEvaluateToTheOneProcessReport) {
     EXPECT_EQ(test::shell("cd " + d + "/p1-" + m + " && md5sum *").output,
               test::shell("cd " + d + "/p2-" + m + " && md5sum *").output) << m;
     EXPECT_FALSE(fs::exists(d + "/x-" + m));  // only rank 0 writes the report
+    // --procs 2: the same, the processes forked by eval itself.
+    r = test::shell(bin + args + " --procs 2 --write-predictions " + d + "/p3-" + m + " -o " + d + "/three-" + m);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(report_without_timing(d + "/one-" + m), report_without_timing(d + "/three-" + m)) << m;
+    EXPECT_EQ(read_json_file(d + "/three-" + m + "/report.json")["processes"], 2) << m;
+    EXPECT_EQ(test::shell("cd " + d + "/p1-" + m + " && md5sum *").output,
+              test::shell("cd " + d + "/p3-" + m + " && md5sum *").output) << m;
   }
+  // A bad checkpoint is refused once, with the one process's message.
+  r = test::shell(bin + " eval --model " + d + "/nothing.pt --data " + data + " --procs 2 -q -o " + d + "/bad");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("nothing.pt"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(d + "/bad"));
 }
 
 }  // namespace
