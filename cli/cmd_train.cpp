@@ -45,6 +45,7 @@ int cmd_train(const Args& args) {
       ("preset", po::value(&t.preset)->default_value("small"), "tiny, small or paper")
       ("copy-path", po::bool_switch(&copy_path), "byte decoder also sees the previous patch's byte i")
       ("no-copy-path", po::bool_switch(&no_copy_path), "the paper's architecture (the default)")
+      ("copy-state", po::bool_switch(&t.copy_state), "with --copy-path: position i reads the previous state's byte at the same place (states of several patches: toy)")
       ("state-prefix", po::bool_switch(&t.state_prefix), "byte decoder reads the whole previous state as a prefix (attention over each of its bytes)")
       ("program-memory", po::bool_switch(&t.program_memory), "byte decoder attends to every byte of the trace's program image (keys and values once per trace)")
       ("prefix-memory", po::bool_switch(&prefix_memory), "--state-prefix as attention memory in each byte block (cheaper; the prefix is not transformed)")

@@ -28,12 +28,13 @@ void previous_state(const uint8_t* trace, int64_t n, int64_t p, const Layout& l,
 }
 
 Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,
-                 int64_t max_patches, int64_t prefix) {
+                 int64_t max_patches, int64_t prefix, int64_t copy_stride) {
   const int64_t S = kPatchSize;
   int64_t T = 0;
   for (uint64_t i : idx) T = std::max<int64_t>(T, int64_t(data.size(i) / S) + 1);
   T = std::min(T, max_patches);
   Batch b;
+  b.copy_stride = copy_stride;
   const int64_t B = int64_t(idx.size());
   b.inputs = torch::full({B, T, S}, kPad, torch::kLong);   // [begin, patch 0, .., patch n-1]
   b.targets = torch::full({B, T, S}, kPad, torch::kLong);  // [patch 0, .., patch n-1, end]
@@ -76,7 +77,11 @@ OnDevice to_device(const Batch& b, const torch::Device& dev) {
   d.inputs = put(b.inputs);
   d.rows = put(b.rows);
   d.targets = put(b.targets.view({-1, S}).index_select(0, b.rows));  // (N, S)
-  d.prev = put(b.inputs.view({-1, S}).index_select(0, b.rows));      // (N, S)
+  // The copy path's patch: input position p holds trace patch p - 1, so trace patch p - stride is
+  // at p - (stride - 1) (within the row's own trace: scored rows sit at least a state in).
+  const int64_t T = b.inputs.size(1);
+  const auto from = b.copy_stride > 1 ? b.rows - torch::clamp(b.rows.remainder(T), 0, b.copy_stride - 1) : b.rows;
+  d.prev = put(b.inputs.view({-1, S}).index_select(0, from));        // (N, S)
   if (b.context.defined()) d.context = put(b.context);                 // (N, P)
   d.bytes = b.bytes;
   return d;

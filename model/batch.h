@@ -35,10 +35,11 @@ struct Batch {
   torch::Tensor rows;             // (N) int64: the scored targets' positions in the flattened (B * T)
   torch::Tensor context;          // (N, P) int64: each scored row's previous state (P = prefix > 0 only)
   int64_t bytes = 0;              // trace bytes in the batch
+  int64_t copy_stride = 1;        // the copy path's input: the patch this many before the target
 };
-// `prefix`: the model's state_prefix (0: no context).
+// `prefix`: the model's state_prefix (0: no context); `copy_stride`: its copy_stride.
 Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,
-                 int64_t max_patches, int64_t prefix = 0);
+                 int64_t max_patches, int64_t prefix = 0, int64_t copy_stride = 1);
 
 // The P bytes of the state before the one trace patch `p` belongs to (the patch a model predicts
 // at that position), from a trace of `n` whole patches; padding (256) where there is none (the

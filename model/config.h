@@ -19,6 +19,10 @@ struct ModelConfig {
   int width = 768;          // model width (paper: 768)
   int heads = 12;           // attention heads (paper: 12)
   bool copy_path = false;   // byte decoder also sees the previous patch's byte i at position i
+  // Patches back the copy path reads: 1, the previous patch (the copy path's first form); a
+  // state's patch count (`cpusim train --copy-state`), the previous state's byte at the same place
+  // of the state. The two are the same where a state is one patch (bgpt); a toy state is several.
+  int copy_stride = 1;
   // GELU form: "tanh" (GPT-2's and the paper's approximation) or "erf" (the exact function; the
   // two differ by under 1e-3, and erf runs ~4x faster on libtorch 1.13's CPU kernels).
   std::string gelu = "tanh";
@@ -62,6 +66,7 @@ void for_each_field(Config& c, F&& f) {
   f("heads", c.heads, FieldInfo{"heads", "override the preset", false});
   f("copy_path", c.copy_path, FieldInfo{nullptr, "byte decoder also sees the previous patch's byte i", false});
   f("gelu", c.gelu, FieldInfo{nullptr, "tanh or erf", true});
+  f("copy_stride", c.copy_stride, FieldInfo{nullptr, "patches back the copy path reads", true});
   f("state_prefix", c.state_prefix, FieldInfo{nullptr, "bytes of the previous state read as a prefix", true});
   f("prefix_memory", c.prefix_memory, FieldInfo{nullptr, "the prefix as attention memory", true});
   f("program_memory", c.program_memory, FieldInfo{nullptr, "image bytes read as attention memory", true});
@@ -105,6 +110,7 @@ struct TrainConfig {
   bool timing = false;             // print where each step's time went (waits for the device per phase)
   std::string profile;             // write libtorch's per-operator trace (chrome://tracing JSON) of steps 3..7 here
   bool state_prefix = false;       // model.state_prefix set to the data's state size (--state-prefix, --prefix-memory)
+  bool copy_state = false;         // model.copy_stride set to the data's patches per state (--copy-state)
   bool program_memory = false;     // model.program_memory set to the data's image size (--program-memory)
 };
 

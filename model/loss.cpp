@@ -38,7 +38,7 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
   for (uint64_t first = lo; first < hi; first += batch) {
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, hi); ++i) idx.push_back(i);
-    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches, m->config.state_prefix), dev);
+    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches, m->config.state_prefix, m->config.copy_stride), dev);
     const auto& tgt = sc.targets;                       // (N, S)
     const auto logits = scored_logits(m, sc, dev, bf16);  // (N, S, V)
     loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),

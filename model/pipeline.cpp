@@ -13,7 +13,7 @@ namespace cpusim::model {
 namespace fs = std::filesystem;
 
 PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed, double minutes,
-                           const std::string& device) {
+                           const std::string& device, const std::string& isa_name) {
   // The recipe: the paper's CPU (bgpt) at a size two CPU cores can learn: 64-byte memory,
   // programs of 1..16 instructions; a small bGPT with the copy path and 8 heads (the best
   // held-out loss of the head counts tried, results/quickstart/README.md), the exact GELU
@@ -25,8 +25,18 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
   PipelinePlan p;
   p.dir = dir;
   p.device = device;
-  p.gen.gen.isa = isa::default_config(isa::Profile::bgpt);
-  p.gen.gen.isa.memory_size = 64;
+  const bool toy = isa_name == "toy";
+  if (!toy && isa_name != "bgpt") throw Error("--isa " + isa_name + ": expected bgpt or toy");
+  p.gen.gen.isa = isa::default_config(toy ? isa::Profile::toy : isa::Profile::bgpt);
+  if (toy) {
+    // The toy machine at the quickstart's size: programs of 1..16 instructions in a 64-byte
+    // image, 32 bytes of data memory (48-byte states), at most 32 steps (loops stop there).
+    p.gen.gen.isa.program_size = 64;
+    p.gen.gen.isa.step_limit = 32;
+    p.gen.gen.max_len = 16;
+  } else {
+    p.gen.gen.isa.memory_size = 64;
+  }
   p.gen.seed = seed;
   p.gen.jobs = std::max(1u, std::thread::hardware_concurrency());
   TrainConfig& t = p.train;
@@ -46,9 +56,16 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
     t.batch = 32, t.lr = 2e-3, t.warmup = 200, t.steps = 6000;
     t.eval_every = 500, t.eval_traces = 256, t.checkpoint_every = 500;
     t.max_minutes = minutes > 0 ? minutes : 20.0;
+    p.eval.limit = 1000;
+    if (toy) {
+      // Traces ~3x as long: smaller batches for more steps; the copy path reads the previous
+      // state (a toy state is 3 patches); fewer test programs (rollouts of up to 32 steps).
+      t.copy_state = true;
+      t.batch = 16, t.warmup = 100, t.eval_every = 250, t.checkpoint_every = 250;
+      p.eval.limit = 300;
+    }
     // Two processes of one core each beat one of two cores (results/distributed.md).
     t.procs = device == "cpu" && std::thread::hardware_concurrency() >= 2 ? 2 : 1;
-    p.eval.limit = 1000;
   } else if (preset == "smoke") {
     p.gen.train = 300, p.gen.test = 30, p.gen.gen.max_len = 6;
     t.preset = "tiny";
@@ -56,6 +73,7 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
     t.model.copy_path = true;  // the quickstart's architecture at the tiny size
     t.model.prefix_memory = t.state_prefix = t.program_memory = true;
     t.model.byte_bits = true;
+    t.copy_state = toy;
     t.steps = 20, t.batch = 8, t.warmup = 5, t.eval_every = 10, t.eval_traces = 16, t.quiet = true;
     if (minutes > 0) t.max_minutes = minutes;
     p.eval.limit = 30, p.eval.progress = false;
@@ -130,8 +148,10 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
         e.predictions = p.dir + "/predictions-rollout";
         fs::remove_all(e.predictions, ec);
       }
-      Simulator sim(p.dir + "/model.pt", p.device, 0, "auto");
-      const harness::EvalResult r = harness::evaluate(sim, e);
+      EvalRun run;
+      run.device = p.device;
+      run.procs = p.device == "cpu" ? p.train.procs : 1;  // the training's processes share the predictions
+      const harness::EvalResult r = evaluate_model(p.dir + "/model.pt", e, run);
       if (out.eval_done) out.eval_done(r, e.report_dir);
     }
   }

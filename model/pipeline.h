@@ -21,10 +21,11 @@ struct PipelinePlan {
   std::string device = "cpu";
 };
 
-// "quickstart" (CPU: 20 minutes of training, or `minutes`) or "smoke" (seconds); throws
+// "quickstart" (CPU: 20 minutes of training, or `minutes`) or "smoke" (seconds), for the paper's
+// CPU ("bgpt") or cpusim's "toy" machine (its memory-writing ISA: a state is 3 patches); throws
 // cpusim::Error for another name.
 PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed, double minutes,
-                           const std::string& device);
+                           const std::string& device, const std::string& isa = "bgpt");
 
 // What the stages report as they go (any may be empty).
 struct PipelineOutput {

@@ -87,7 +87,8 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<s
   auto feats = m->patch_features(inputs);                           // (B, T, D)
   // Positions first..T-1 predict trace patches first..T-1 (the states after the first).
   auto f = feats.narrow(1, first, T - first);                        // (B, T', D)
-  auto prev = inputs.narrow(1, first, T - first);                    // (B, T', S)
+  const int64_t back = m->config.copy_stride - 1;                     // (see copy_stride)
+  auto prev = inputs.narrow(1, first - back, T - first);             // (B, T', S)
   const int64_t B = f.size(0), Tp = f.size(1);
   const int64_t P = m->config.state_prefix;
   const auto ctx = P > 0 ? contexts(traces, first, T, l, P).to(impl_->device) : torch::Tensor();  // (B * T', P)
@@ -120,7 +121,10 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
   std::vector<KV> cache;
   auto feats = m->patch_features(seq, 0, use_cache ? &cache : nullptr);  // (B, T0, D)
   auto feat = feats.select(1, T0 - 1);                                    // (B, D)
-  auto prev = seq.select(1, T0 - 1);                                      // (B, S)
+  // The copy path's patches: the last state's (its last patch alone with copy_stride 1).
+  const int64_t stride = m->config.copy_stride;
+  auto last = seq.narrow(1, T0 - stride, stride).clone();                 // (B, stride, S)
+  auto prev = last.select(1, stride - 1);                                 // (B, S)
   std::vector<std::vector<uint8_t>> out(prefixes.size());
   std::vector<bool> done(prefixes.size(), false);
   std::vector<std::vector<int64_t>> state(prefixes.size());
@@ -141,7 +145,9 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
     for (int64_t j = 0; j < l.state_patches; ++j) {
       if (pos >= m->config.max_patches) goto finish;
       mem.context = ctx;
+      if (stride > 1) prev = last.select(1, j % stride);
       auto patch = m->byte_generate(feat, prev, mem);  // (B, S)
+      if (stride > 1) last.select(1, j % stride).copy_(patch);
       auto cpu = patch.to(torch::kCPU);
       auto a = cpu.accessor<int64_t, 2>();
       for (int64_t b = 0; b < B; ++b)

@@ -47,7 +47,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
             {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
-            {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix},
+            {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix}, {"copy_state", t.copy_state},
             {"program_memory", t.program_memory}, {"overwrite", t.overwrite}, {"dist_timeout", t.dist_timeout},
             {"procs", t.procs}, {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}}};
   return j.dump(2);
@@ -297,9 +297,11 @@ class Trainer {
 
   // Options that depend on the data: --state-prefix reads one whole state, --program-memory its image.
   static TrainConfig resolve(TrainConfig t) {
-    if (t.state_prefix || t.program_memory) {
+    if (t.copy_state && !t.model.copy_path) throw Error("--copy-state: the copy path's form; give --copy-path too");
+    if (t.state_prefix || t.program_memory || t.copy_state) {
       const isa::Config c = datagen::H5Reader(t.data).info().isa;
       if (t.state_prefix) t.model.state_prefix = int(isa::state_bytes(c));
+      if (t.copy_state) t.model.copy_stride = int(isa::state_bytes(c) / isa::kPatchBytes);
       if (t.program_memory) t.model.program_memory = int(isa::image_bytes(c));
     }
     return t;
@@ -333,7 +335,7 @@ class Trainer {
       std::vector<uint64_t> idx;
       for (int i = lo; i < lo + per_rank; ++i) idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
       v.push_back(to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all", t_.model.max_patches,
-                                       t_.model.state_prefix),
+                                       t_.model.state_prefix, t_.model.copy_stride),
                             dev_));
     }
     return v;
@@ -519,34 +521,11 @@ TrainSummary train_local(const TrainConfig& t) {
   TrainConfig rt = t;
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   if (rt.threads <= 0) rt.threads = std::max(1, cores / t.procs);
-  LocalRanks ranks(t.procs);
-  const int blas_before = set_blas_threads(rt.threads);
-  if (ranks.rank() > 0) {
-    rt.quiet = true, rt.timing = false, rt.profile.clear();
-    try {
-      Trainer(rt).run();
-      ranks.child_exit("", false);
-    } catch (const DistError& e) {
-      ranks.child_exit(e.what(), true);
-    } catch (const std::exception& e) {
-      ranks.child_exit(e.what(), false);
-    }
-  }
-  try {
-    const TrainSummary s = Trainer(rt).run();
-    set_blas_threads(blas_before);
-    if (const std::string err = ranks.join(false); !err.empty()) throw Error(err);
-    return s;
-  } catch (const DistError&) {  // another rank failed first: its error is the cause
-    set_blas_threads(blas_before);
-    const std::string err = ranks.join(false);
-    if (!err.empty()) throw Error(err);
-    throw;
-  } catch (...) {
-    set_blas_threads(blas_before);
-    ranks.join(true);
-    throw;
-  }
+  return on_local_ranks(t.procs, rt.threads, [&](int rank) {
+    TrainConfig mine = rt;
+    if (rank > 0) mine.quiet = true, mine.timing = false, mine.profile.clear();
+    return Trainer(mine).run();
+  });
 }
 
 }  // namespace

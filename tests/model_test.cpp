@@ -145,6 +145,26 @@ TEST(Model, PreviousStateOfAPatch) {
   for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], model::kPad) << j;
 }
 
+TEST(Model, CopyStrideFeedsThePreviousStatesPatch) {
+  // toy-like layout: 2 image patches, states of 3 patches; each byte holds its trace patch index.
+  const model::Layout l{2, 3};
+  model::Split data;
+  data.bytes.resize(14 * 16);  // the image and 4 states
+  for (size_t i = 0; i < data.bytes.size(); ++i) data.bytes[i] = uint8_t(i / 16);
+  data.offsets = {0, data.bytes.size()};
+  for (int64_t stride : {1, 3}) {
+    const auto b = model::to_device(model::make_batch(data, {0}, l, false, 512, 48, stride), torch::kCPU);
+    const int64_t T = b.inputs.size(1);
+    auto rows = b.rows.accessor<int64_t, 1>();
+    auto prev = b.prev.accessor<int64_t, 2>();
+    ASSERT_EQ(b.rows.size(0), 10);  // trace patches 5..13 (the states after the first) and the end
+    for (int64_t i = 0; i < b.rows.size(0); ++i) {
+      const int64_t p = rows[i] % T;  // predicts trace patch p from patch p - stride
+      for (int k = 0; k < 16; ++k) EXPECT_EQ(prev[i][k], p - stride) << "row " << i << " stride " << stride;
+    }
+  }
+}
+
 TEST(Model, GeluFormsDifferOnlySlightly) {
   // The same weights with the exact (erf) GELU instead of GPT-2's tanh form: outputs move, but
   // by far less than the outputs themselves; a third form is refused.
@@ -441,6 +461,65 @@ TEST(Training, ByteBitsRecordedTrainedAndRolledOutWithTheCache) {
     t.model.prefix_memory = true;
     t.model.byte_bits = true;
   }, 16, 32, true);
+}
+
+// A toy machine (states of 3 patches) with the copy path reading the previous state: recorded,
+// trained, and consistent between training's, teacher mode's and rollouts' inputs: the rollout's
+// own states, fed back teacher-forced, are predicted again as the rollout made them.
+TEST(Training, CopyStateOnToyRecordedTrainedAndConsistentAcrossModes) {
+  const std::string d = test::temp_dir("copy-state");
+  datagen::DatagenConfig c;
+  c.gen.isa = isa::default_config(isa::Profile::toy);
+  c.gen.isa.program_size = 32;
+  c.gen.isa.step_limit = 8;
+  c.gen.max_len = 8;
+  c.train = 60, c.test = 8, c.seed = 3, c.progress = false;
+  datagen::SetInfo info;
+  info.isa = c.gen.isa;
+  const std::string data = d + "/toy.h5";
+  {
+    auto w = datagen::open_h5_writer(data, info);
+    datagen::generate(c, *w);
+    w->commit();
+  }
+  auto t = train_config(data, d + "/run");
+  t.steps = 150;
+  t.lr = 3e-3;
+  t.model.copy_path = true;
+  t.copy_state = t.state_prefix = t.program_memory = true;
+  t.model.prefix_memory = true;
+  const auto sum = model::train(t);
+  EXPECT_LT(sum.eval_loss, sum.start_eval_loss - 1.0);
+  model::Simulator sim(d + "/run/model.pt");
+  EXPECT_EQ(sim.config().copy_stride, 3);  // 48-byte states
+  EXPECT_EQ(sim.config().state_prefix, 48);
+  datagen::H5Reader r(data);
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> off;
+  r.read(1, 0, 8, bytes, off);
+  const size_t head = 32 + 48;  // image and initial state
+  std::vector<std::span<const uint8_t>> prefixes;
+  for (int i = 0; i < 8; ++i) prefixes.push_back(std::span<const uint8_t>(bytes).subspan(off[i], head));
+  const auto roll = sim.rollout(prefixes, 8, true);
+  EXPECT_EQ(roll, sim.rollout(prefixes, 8, false));
+  std::vector<std::vector<uint8_t>> fed(8);
+  std::vector<std::span<const uint8_t>> traces;
+  size_t states = 0;
+  for (int i = 0; i < 8; ++i) {
+    fed[i].assign(prefixes[i].begin(), prefixes[i].end());
+    fed[i].insert(fed[i].end(), roll[i].begin(), roll[i].end());
+    states += roll[i].size() / 48;
+    traces.emplace_back(fed[i]);
+  }
+  ASSERT_GT(states, 8u);
+  const auto teacher = sim.predict_teacher(traces);
+  size_t same = 0, all = 0;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(teacher[i].size(), roll[i].size()) << "trace " << i;
+    for (size_t k = 0; k < roll[i].size(); ++k) same += teacher[i][k] == roll[i][k], ++all;
+  }
+  // (Equal but for near-ties of the argmax between the batched and the incremental arithmetic.)
+  EXPECT_GE(double(same), 0.995 * double(all)) << same << " of " << all;
 }
 
 TEST(Model, ByteBitsAreUsedByEveryByteTable) {
