@@ -474,14 +474,7 @@ TEST(Training, CopyStateOnToyRecordedTrainedAndConsistentAcrossModes) {
   c.gen.isa.step_limit = 8;
   c.gen.max_len = 8;
   c.train = 60, c.test = 8, c.seed = 3, c.progress = false;
-  datagen::SetInfo info;
-  info.isa = c.gen.isa;
-  const std::string data = d + "/toy.h5";
-  {
-    auto w = datagen::open_h5_writer(data, info);
-    datagen::generate(c, *w);
-    w->commit();
-  }
+  const std::string data = test::write_set(c, d + "/toy.h5");
   auto t = train_config(data, d + "/run");
   t.steps = 150;
   t.lr = 3e-3;

@@ -19,6 +19,16 @@ inline model::ModelConfig tiny(bool copy = false) {
   return c;
 }
 
+// The set `c` generates, written to `path`.
+inline std::string write_set(const datagen::DatagenConfig& c, const std::string& path) {
+  datagen::SetInfo info;
+  info.isa = c.gen.isa;
+  auto w = datagen::open_h5_writer(path, info);
+  datagen::generate(c, *w);
+  w->commit();
+  return path;
+}
+
 // A small bgpt set on disk, shared by the training tests.
 inline std::string small_set(const std::string& dir, uint64_t train, uint64_t test, unsigned max_len = 4) {
   datagen::DatagenConfig c;
@@ -29,13 +39,7 @@ inline std::string small_set(const std::string& dir, uint64_t train, uint64_t te
   c.test = test;
   c.seed = 7;
   c.progress = false;
-  datagen::SetInfo info;
-  info.isa = c.gen.isa;
-  const std::string path = dir + "/d.h5";
-  auto w = datagen::open_h5_writer(path, info);
-  datagen::generate(c, *w);
-  w->commit();
-  return path;
+  return write_set(c, dir + "/d.h5");
 }
 
 // The first 8 test traces of a small_set and their prefixes (32-byte image + initial state).
