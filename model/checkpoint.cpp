@@ -140,6 +140,9 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
     throw Error(path + ": made for another version of the " + std::string(isa::profile_name(c.isa.profile)) +
                 " opcode table");
   check_claimed_size(c.model_config, fs::file_size(path, ec), path);
+  if (size_t(c.model_config.copy_stride) > isa::state_bytes(c.isa) / isa::kPatchBytes)
+    throw Error(path + ": damaged checkpoint: copy_stride " + std::to_string(c.model_config.copy_stride) +
+                " reaches past the previous state (" + std::to_string(isa::state_bytes(c.isa) / isa::kPatchBytes) + " patches)");
   try {
     c.model = BGPT(c.model_config);
   } catch (const c10::Error& e) {
