@@ -197,7 +197,12 @@ std::optional<Mismatch> Checker::check(std::span<const uint8_t> image, std::span
   for (int r = 0; r < isa::kNumRegs; ++r) set(UC_ARM64_REG_X9 + r, init[isa::kRegs + r]);
   if (isa::first_difference(init.subspan(0, m.sb), std::span(states).subspan(0, m.sb), m.sb))
     return make_mismatch(0, "initial states differ");
-  const uc_err err = uc_emu_start(m.uc, m.prog.stub(pc0), m.prog.exit, /*timeout=*/10 * 1000 * 1000, /*count=*/0);
+  // No timeout: Unicorn 2.0.1's per-run timeout thread can end a run early and still return
+  // UC_ERR_OK (seen as spurious early stops in multi-million-program soaks). Runs are bounded
+  // without it: every path between two toy instructions crosses a stub (blocks branch only
+  // forward or to a stub; test Crosscheck.EveryLoopCrossesTheBoundaryHook), and the hook stops
+  // Unicorn once it passes the interpreter's last recorded state.
+  const uc_err err = uc_emu_start(m.uc, m.prog.stub(pc0), m.prog.exit, /*timeout=*/0, /*count=*/0);
   if (m.mismatch) {
     const uint64_t k = m.mismatch->step;
     if (k >= 1 && k < m.expected_states)

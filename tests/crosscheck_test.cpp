@@ -36,6 +36,45 @@ void check_random(isa::Profile p, uint64_t seed, int programs) {
 TEST(Crosscheck, TwoThousandBgptProgramsAgree) { check_random(isa::Profile::bgpt, 101, 2000); }
 TEST(Crosscheck, TwoThousandToyProgramsAgree) { check_random(isa::Profile::toy, 202, 2000); }
 
+// The cross-check runs Unicorn without a timeout, so a run must end by itself: it does when every
+// loop of the lowered code passes a stub, where the boundary hook counts toy instructions and stops
+// Unicorn past the interpreter's last state. Every branch is direct, and a backward one lands on a
+// stub's first instruction or on the exit.
+TEST(Crosscheck, EveryLoopCrossesTheBoundaryHook) {
+  auto sext = [](uint32_t v, int bits) { return int64_t(int32_t(v << (32 - bits)) >> (32 - bits)); };
+  for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
+    datagen::GenConfig g;
+    g.isa = isa::default_config(p);
+    datagen::Instance inst;
+    size_t backward = 0;
+    for (int i = 0; i < 300; ++i) {
+      datagen::Rng rng = datagen::Rng::for_item(303, uint64_t(i));
+      datagen::random_instance(g, rng, inst);
+      const uint64_t base = 0x10000;
+      const lower::Program prog = lower::lower(g.isa, inst.image, base);
+      for (size_t w = 0; w < prog.code.size(); ++w) {
+        const uint32_t insn = prog.code[w];
+        const uint64_t at = base + 4 * w;
+        ASSERT_NE(insn & 0xFE000000u, 0xD6000000u) << "indirect branch at word " << w;
+        int64_t off;
+        if ((insn & 0x7C000000u) == 0x14000000u) off = 4 * sext(insn & 0x3FFFFFFu, 26);                 // B, BL
+        else if ((insn & 0xFF000010u) == 0x54000000u) off = 4 * sext((insn >> 5) & 0x7FFFFu, 19);      // B.cond
+        else if ((insn & 0x7E000000u) == 0x34000000u) off = 4 * sext((insn >> 5) & 0x7FFFFu, 19);      // CBZ/CBNZ
+        else if ((insn & 0x7E000000u) == 0x36000000u) off = 4 * sext((insn >> 5) & 0x3FFFu, 14);       // TBZ/TBNZ
+        else continue;
+        ASSERT_NE(off, 0) << "branch to itself at word " << w;
+        if (off > 0) continue;
+        const uint64_t to = at + uint64_t(off);
+        if (to == prog.exit) continue;  // emulation ends there
+        ++backward;
+        ASSERT_LT(to, prog.exit) << "backward branch at word " << w << " lands past the stubs";
+        ASSERT_EQ((to - base) % lower::kStubBytes, 0u) << "backward branch at word " << w << " lands inside a stub";
+      }
+    }
+    EXPECT_GT(backward, 0u);  // the decoder sees the branches back to the stubs
+  }
+}
+
 TEST(Crosscheck, SmallMemoriesAgree) {
   datagen::GenConfig g;
   g.isa = isa::default_config(isa::Profile::bgpt);
