@@ -74,6 +74,7 @@ int cmd_train(const Args& args) {
       ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
       ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
       ("dist-timeout", po::value(&t.dist_timeout)->default_value(300), "data-parallel runs (WORLD_SIZE > 1): seconds the rendezvous and each collective may wait for the other ranks before every rank stops")
+      ("allreduce", po::value(&t.allreduce)->default_value("auto"), "data-parallel runs: sum the gradients 'during' the backward pass (bucket by bucket, as DDP), 'after' it, or 'auto': during on CUDA, after on CPUs (there the all-reduce competes with the backward pass for the cores)")
       ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16; with --procs, the cores shared out)")
       ("procs", po::value(&t.procs)->default_value(1), "data-parallel processes on this machine, without a launcher (CPU; --batch stays the global batch; on 2 cores, 2 run ~20% faster than 1)")
       ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")

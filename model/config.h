@@ -105,6 +105,10 @@ struct TrainConfig {
   uint64_t seed = 0;
   int threads = 0;                 // CPU threads for torch (0: all cores)
   int procs = 1;                   // local data-parallel processes (forked; Gloo on 127.0.0.1); CPU only
+  // Data-parallel runs: when the gradients are summed: "during" the backward pass, bucket by
+  // bucket, "after" it, or "auto": during on CUDA, after on CPUs (where the all-reduce competes
+  // with the backward pass for the cores; results/distributed.md).
+  std::string allreduce = "auto";
   int dist_timeout = 300;          // data-parallel runs: seconds a collective may wait for the other ranks
   bool quiet = false;
   bool timing = false;             // print where each step's time went (waits for the device per phase)

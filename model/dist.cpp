@@ -164,6 +164,29 @@ void Dist::sum(std::vector<torch::Tensor> ts, int64_t bucket_bytes) {
   }
 }
 
+std::function<void()> Dist::start_sum(torch::Tensor flat) {
+  if (!active()) return [] {};
+  auto fail = [rank = env_.rank, t = timeout_.count()](const std::exception& e) {
+    return DistError("rank " + std::to_string(rank) + ": all-reduce failed (another rank died or stopped answering; " +
+                     "c10d timeout " + std::to_string(t) + " s): " + std::string(e.what()).substr(0, 300));
+  };
+  try {
+    std::vector<torch::Tensor> v = {flat};
+    auto work = impl_->pg->allreduce(v);
+    return [work, timeout = timeout_, fail] {
+      try {
+        work->wait(timeout);
+      } catch (const std::exception& e) {
+        throw fail(e);
+      }
+    };
+  } catch (const std::exception& e) {
+    throw fail(e);
+  }
+}
+
+torch::Device Dist::backend_device() const { return impl_->device; }
+
 void Dist::barrier() {
   if (!active()) return;
   try {
@@ -240,6 +263,134 @@ void set_launch_env(int rank, int world, int port) {
 }
 
 }  // namespace
+
+struct GradReducer::Impl {
+  // Runs after a parameter's AccumulateGrad node: the gradient is final for this backward pass.
+  struct Hook : torch::autograd::FunctionPostHook {
+    Hook(Impl* r, size_t i) : r(r), i(i) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list&) override {
+      r->ready(i);
+      return outputs;
+    }
+    Impl* r;
+    size_t i;
+  };
+  struct Bucket {
+    std::vector<size_t> members;  // parameter indices
+    int64_t numel = 0;
+    size_t pending = 0;
+    torch::Tensor flat;
+    std::function<void()> wait;
+  };
+
+  void ready(size_t i) {
+    if (!armed || seen[i]) return;
+    seen[i] = true;
+    if (--buckets[bucket_of[i]].pending == 0) start_ready();
+  }
+  void start_ready() {
+    while (next < buckets.size() && buckets[next].pending == 0) start(next++);
+  }
+  void start(size_t b) {
+    Bucket& k = buckets[b];
+    std::vector<torch::Tensor> parts;
+    for (size_t i : k.members) {
+      const torch::Tensor& g = params[i].grad();
+      parts.push_back(g.defined() ? g.reshape({-1}) : torch::zeros({params[i].numel()}, params[i].options()));
+    }
+    k.flat = torch::cat(parts).to(dist.backend_device());
+    try {
+      k.wait = dist.start_sum(k.flat);
+    } catch (...) {
+      if (!error) error = std::current_exception();  // rethrown by finish(), outside the autograd engine
+      k.wait = [] {};
+    }
+  }
+
+  Dist& dist;
+  std::vector<torch::Tensor> params;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<uintptr_t> keys;
+  std::vector<size_t> bucket_of;
+  std::vector<Bucket> buckets;
+  std::vector<bool> seen;
+  size_t next = 0, started_in_backward = 0;
+  bool armed = false;
+  std::exception_ptr error;
+  explicit Impl(Dist& d) : dist(d) {}
+};
+
+GradReducer::GradReducer(Dist& dist, std::vector<torch::Tensor> params, int64_t bucket_bytes)
+    : impl_(std::make_unique<Impl>(dist)) {
+  Impl& r = *impl_;
+  r.params = std::move(params);
+  r.bucket_of.assign(r.params.size(), 0);
+  int64_t cap = 1 << 20, filled = 0;
+  for (size_t j = r.params.size(); j-- > 0;) {
+    const torch::Tensor& p = r.params[j];
+    const int64_t n = p.numel() * int64_t(p.element_size());
+    const bool fits = !r.buckets.empty() && filled + n <= cap &&
+                      p.scalar_type() == r.params[r.buckets.back().members.front()].scalar_type();
+    if (!fits) {
+      if (!r.buckets.empty()) cap = bucket_bytes;
+      r.buckets.emplace_back();
+      filled = 0;
+    }
+    r.buckets.back().members.push_back(j);
+    r.buckets.back().numel += p.numel();
+    filled += n;
+    r.bucket_of[j] = r.buckets.size() - 1;
+  }
+  if (!dist.active()) return;
+  for (size_t i = 0; i < r.params.size(); ++i) {
+    auto acc = torch::autograd::impl::grad_accumulator(r.params[i]);
+    if (!acc) continue;  // a parameter without gradients: finish() sends zeros for it
+    r.keys.push_back(acc->add_post_hook(std::make_unique<Impl::Hook>(&r, i)));
+    r.accumulators.push_back(std::move(acc));
+  }
+}
+
+GradReducer::~GradReducer() {
+  for (size_t a = 0; a < impl_->accumulators.size(); ++a) impl_->accumulators[a]->del_post_hook(impl_->keys[a]);
+}
+
+size_t GradReducer::buckets() const { return impl_->buckets.size(); }
+size_t GradReducer::started_in_backward() const { return impl_->started_in_backward; }
+
+void GradReducer::arm() {
+  Impl& r = *impl_;
+  r.seen.assign(r.params.size(), false);
+  for (auto& k : r.buckets) {
+    k.pending = k.members.size();
+    k.flat = torch::Tensor();
+    k.wait = nullptr;
+  }
+  r.next = 0;
+  r.error = nullptr;
+  r.armed = true;
+}
+
+void GradReducer::finish() {
+  Impl& r = *impl_;
+  if (!r.dist.active()) return;
+  if (!r.armed) arm();
+  r.armed = false;
+  r.started_in_backward = r.next;
+  while (r.next < r.buckets.size()) r.start(r.next++);
+  if (r.error) std::rethrow_exception(r.error);
+  torch::NoGradGuard ng;
+  for (auto& k : r.buckets) {
+    k.wait();
+    int64_t off = 0;
+    for (size_t i : k.members) {
+      torch::Tensor& p = r.params[i];
+      if (p.grad().defined()) p.mutable_grad().copy_(k.flat.narrow(0, off, p.numel()).view_as(p));
+      off += p.numel();
+    }
+    k.flat = torch::Tensor();
+  }
+}
 
 LocalRanks::LocalRanks(int procs) : procs_(procs) {
   if (procs < 2) throw Error("--procs " + std::to_string(procs) + ": LocalRanks needs at least 2");

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,11 @@ class Dist {
   // per dtype, one all-reduce each. A failed or timed-out collective throws cpusim::Error naming
   // this rank and the timeout.
   void sum(std::vector<torch::Tensor> ts, int64_t bucket_bytes = 25 << 20);
+  // Starts summing the 1-d tensor `flat` over the ranks, in place, and returns at once; the
+  // returned function waits for it (throwing as sum does). Every rank must start its
+  // collectives in the same order. `flat` must be on backend_device().
+  std::function<void()> start_sum(torch::Tensor flat);
+  torch::Device backend_device() const;
   void barrier();
   std::string backend() const;
 
@@ -55,6 +61,33 @@ class Dist {
   struct Impl;
   DistEnv env_;
   std::chrono::seconds timeout_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Gradients summed over the ranks while the backward pass still runs, as PyTorch's DDP does:
+// the parameters are cut into buckets in reverse order (the order the backward pass finishes
+// them in: 1 MiB first, then up to `bucket_bytes`), a hook after each parameter's gradient
+// accumulation counts it in, and each bucket, once complete, is flattened and its all-reduce
+// started, buckets strictly in order so every rank starts the same collectives in the same
+// order. finish() starts what the hooks did not (a parameter the backward did not reach sends
+// zeros and keeps no gradient), waits, and writes the sums into the gradients.
+class GradReducer {
+ public:
+  GradReducer(Dist& dist, std::vector<torch::Tensor> params, int64_t bucket_bytes = 25 << 20);
+  ~GradReducer();
+  GradReducer(const GradReducer&) = delete;
+  GradReducer& operator=(const GradReducer&) = delete;
+  // The next backward pass's gradients are final (the step's last micro-batch): sum them as
+  // their buckets fill.
+  void arm();
+  // After that backward pass: every bucket summed, into the parameters' gradients.
+  void finish();
+  size_t buckets() const;
+  // Of the last finish(): how many buckets had started before the backward pass returned.
+  size_t started_in_backward() const;
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

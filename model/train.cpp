@@ -49,6 +49,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
             {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
             {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix}, {"copy_state", t.copy_state},
             {"program_memory", t.program_memory}, {"overwrite", t.overwrite}, {"dist_timeout", t.dist_timeout},
+            {"allreduce", t.allreduce},
             {"procs", t.procs}, {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}}};
   return j.dump(2);
 }
@@ -242,6 +243,8 @@ constexpr const char* kRunFiles[] = {"checkpoint.pt", "model.pt", "best.pt", "lo
 // --resume or --overwrite), the profile's path.
 void check_run(const TrainConfig& t, bool leader) {
   if (t.loss_on != "states" && t.loss_on != "all") throw Error("--loss-on " + t.loss_on + ": expected states or all");
+  if (t.allreduce != "auto" && t.allreduce != "during" && t.allreduce != "after")
+    throw Error("--allreduce " + t.allreduce + ": expected auto, during or after");
   if (t.cuda_graphs && !t.profile.empty())  // the profiler's CUDA events would land inside captures
     throw Error("--profile and --cuda-graphs together: a graph replay has no operators to time; profile without --cuda-graphs");
   std::error_code ec;
@@ -279,7 +282,8 @@ class Trainer {
         per_step_(uint64_t(t_.batch) * uint64_t(t_.accum)),
         m_(make_model(t_, dev_)),
         opt_(m_->parameters(), torch::optim::AdamWOptions(t_.lr).betas({0.9, 0.95}).weight_decay(t_.weight_decay)),
-        sampler_(data_.train.count(), t_.seed) {
+        sampler_(data_.train.count(), t_.seed),
+        reducer_(dist_, m_->parameters()) {
     total_ = t_.steps > 0 ? t_.steps
                          : std::max<int64_t>(1, int64_t(std::ceil(t_.epochs * data_.train.count() / double(per_step_))));
     first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_, best_eval_loss_) : 0;
@@ -371,6 +375,9 @@ class Trainer {
   BGPT m_;
   torch::optim::AdamW opt_;
   Sampler sampler_;
+  GradReducer reducer_;  // data-parallel: gradients summed during the backward pass
+  uint64_t buckets_summed_ = 0, started_in_backward_ = 0;
+  bool overlap_ = t_.allreduce == "during" || (t_.allreduce == "auto" && dev_.is_cuda());
   int64_t total_ = 0, first_ = 0, bytes_done_ = 0;
   double best_eval_loss_ = INFINITY;
   json meta_;
@@ -396,19 +403,20 @@ double Trainer::step(int64_t s, double lr, StepRunner& runner) {
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev_));
   int64_t bytes = 0;
   for (size_t a = 0; a < batches.size(); ++a) {
+    // The last micro-batch's gradients are summed over the ranks as its backward pass makes them.
+    if (dist_.active() && a + 1 == batches.size() && overlap_) reducer_.arm();
     loss_sum += runner.forward_backward(batches[a], a == 0, scale[a]);
     bytes += batches[a].bytes;
     runner.lap(Phase::backward);
   }
-  if (dist_.active()) {  // gradients, the loss and the trace bytes summed over the ranks, in buckets
-    std::vector<torch::Tensor> ts;
-    for (auto& p : m_->parameters())
-      if (p.grad().defined()) ts.push_back(p.mutable_grad());
-    auto global_bytes = torch::full({}, double(bytes), torch::kDouble);
-    ts.push_back(loss_sum);
-    ts.push_back(global_bytes);
-    dist_.sum(ts);
-    bytes = int64_t(global_bytes.item<double>());
+  if (dist_.active()) {  // what is left of the gradients' sums; the loss and the trace bytes
+    reducer_.finish();
+    buckets_summed_ += reducer_.buckets();
+    started_in_backward_ += reducer_.started_in_backward();
+    auto totals = torch::stack({loss_sum.detach().to(torch::kCPU, torch::kDouble), torch::full({}, double(bytes), torch::kDouble)});
+    dist_.sum({totals});
+    loss_sum = totals[0];
+    bytes = int64_t(totals[1].item<double>());
     runner.lap(Phase::allreduce);
   }
   bytes_done_ += bytes;  // the log's bytes/s: the whole group's
@@ -489,6 +497,10 @@ TrainSummary Trainer::run() {
     runner.lap(Phase::other);
   }
   runner.end(s, t_.quiet);
+  if (t_.timing && dist_.active() && buckets_summed_)
+    std::cerr << "train: rank " << dist_.rank() << ": " << reducer_.buckets() << " gradient buckets a step; "
+              << started_in_backward_ << " of " << buckets_summed_
+              << " all-reduces started during the backward pass\n";
   if (!sum.stopped_on_nan) {
     if (data_.test.count() && evaluated_at != s) {  // (a run that made no step this time)
       ev = heldout();

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -87,15 +88,29 @@ TEST(Distributed, TwoGlooProcessesGiveTheOneProcessLossesAndResumeOnOne) {
                            "--eval-every 4 --eval-traces 8 --threads 1 --precision fp32 --seed 3 -q";
   auto r = test::shell(bin + " train " + args + " -o " + d + "/one");
   ASSERT_EQ(r.status, 0) << r.output;
-  r = two_ranks(args + " -o " + d + "/two", d + "/two", port(0));
+  r = two_ranks(args + " --allreduce during --timing -o " + d + "/two", d + "/two", port(0));
   EXPECT_EQ(r.output, "0 0\n") << test::shell("cat " + d + "/two.r0 " + d + "/two.r1").output;
+  // The gradients' all-reduces start inside the backward pass, every bucket of every step.
+  for (const char* rank : {".r0", ".r1"}) {
+    const std::string out = test::shell("cat " + d + "/two" + rank).output;
+    const auto at = out.find(" gradient buckets a step; ");
+    ASSERT_NE(at, std::string::npos) << out;
+    int started = -1, summed = -1;
+    std::sscanf(out.c_str() + at, " gradient buckets a step; %d of %d all-reduces started during the backward pass",
+                &started, &summed);
+    EXPECT_GE(summed, 8) << out;
+    EXPECT_EQ(started, summed) << out;
+  }
   const auto one = rows(d + "/one/log.jsonl");
   ASSERT_EQ(one.size(), 8u);
   expect_same(one, rows(d + "/two/log.jsonl"));
   EXPECT_EQ(nlohmann::json::parse(test::shell("cat " + d + "/two/config.json").output)["world_size"], 2);
-  // Stopped after 4 steps on two processes, resumed on one: the same next losses.
-  r = two_ranks(args + " --stop-after 4 -o " + d + "/half", d + "/half", port(1));
+  // Stopped after 4 steps on two processes (summing after the backward pass, the CPU's default),
+  // resumed on one: the same next losses.
+  r = two_ranks(args + " --timing --stop-after 4 -o " + d + "/half", d + "/half", port(1));
   EXPECT_EQ(r.output, "0 0\n") << test::shell("cat " + d + "/half.r0 " + d + "/half.r1").output;
+  const std::string half = test::shell("cat " + d + "/half.r0").output;
+  EXPECT_NE(half.find("2 gradient buckets a step; 0 of 8 all-reduces started during the backward pass"), std::string::npos) << half;
   r = test::shell(bin + " train " + args + " --resume -o " + d + "/half");
   ASSERT_EQ(r.status, 0) << r.output;
   expect_same(one, rows(d + "/half/log.jsonl"));
@@ -103,6 +118,9 @@ TEST(Distributed, TwoGlooProcessesGiveTheOneProcessLossesAndResumeOnOne) {
   r = two_ranks("--data " + data + " --preset tiny --batch 7 --steps 2 -q -o " + d + "/odd", d + "/odd", port(2));
   EXPECT_EQ(r.output, "2 2\n");
   EXPECT_NE(test::shell("cat " + d + "/odd.r0").output.find("multiple of WORLD_SIZE 2"), std::string::npos);
+  r = test::shell(bin + " train " + args + " --allreduce sometimes -o " + d + "/bad");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.output, "cpusim train: --allreduce sometimes: expected auto, during or after\n");
 }
 
 TEST(Distributed, AMissingOrDeadRankStopsTheOthersWithinTheTimeout) {
