@@ -19,7 +19,7 @@ namespace {
 
 struct XOptions {
   datagen::GenConfig gen;
-  uint64_t programs = 2000, seed = 0;
+  uint64_t programs = 2000, seed = 0, first = 0;
   double minutes = 0;  // a soak run: random programs until this much time has passed
   unsigned jobs = 1;
   std::string program, init_file, repro, mutate;
@@ -84,15 +84,23 @@ int check_random(const XOptions& o, const emu::Mutation* mut) {
   const isa::Config& c = o.gen.isa;
   Progress progress("crosscheck", o.programs, "programs");
   const bool show = !o.quiet && !o.json && o.minutes <= 0;  // (a soak run has no total to show against)
-  const auto r = xcheck::run_programs(c, datagen::random_programs(o.gen, o.seed), o.programs, o.jobs, mut,
-                                      show ? [&](uint64_t done) { progress.update(done); } : std::function<void(uint64_t)>(),
-                                      60 * o.minutes);
+  // Programs first..first+programs-1 of the seed's sequence: a long run split into pieces.
+  const xcheck::ProgramSource all = datagen::random_programs(o.gen, o.seed);
+  const xcheck::ProgramSource from = [&](uint64_t i, std::vector<uint8_t>& image, std::vector<uint8_t>& init) {
+    all(o.first + i, image, init);
+  };
+  auto r = xcheck::run_programs(c, o.first ? from : all, o.programs, o.jobs, mut,
+                                show ? [&](uint64_t done) { progress.update(done); } : std::function<void(uint64_t)>(),
+                                60 * o.minutes);
   if (show) progress.finish();
+  if (r.first) r.first->index += o.first;
+  r.complete_below += o.first;
   const double pps = r.seconds > 0 ? r.programs / r.seconds : 0, ips = r.seconds > 0 ? r.instructions / r.seconds : 0;
   nlohmann::json j = {{"isa", std::string(isa::profile_name(c.profile))}, {"seed", o.seed}, {"programs", r.programs},
                       {"instructions", r.instructions}, {"mismatches", r.first ? 1 : 0}, {"seconds", r.seconds},
                       {"programs_per_s", pps}, {"instructions_per_s", ips}, {"jobs", o.jobs},
-                      {"min_len", o.gen.min_len}, {"max_len", o.gen.max_len}};
+                      {"min_len", o.gen.min_len}, {"max_len", o.gen.max_len}, {"first", o.first},
+                      {"complete_below", r.complete_below}};
   if (o.minutes > 0) j["minutes"] = o.minutes;
   if (r.first) {
     report_mismatch(o, *r.first, mut);
@@ -103,7 +111,11 @@ int check_random(const XOptions& o, const emu::Mutation* mut) {
   else
     std::cout << std::fixed << std::setprecision(1) << r.programs << " programs, " << r.instructions
               << " instructions compared, " << (r.first ? 1 : 0) << " mismatches, " << r.seconds << " s ("
-              << std::setprecision(0) << pps << " programs/s, " << ips << " instructions/s)\n";
+              << std::setprecision(0) << pps << " programs/s, " << ips << " instructions/s)"
+              << (o.minutes > 0 || o.first ? "; every program of " + std::to_string(o.first) + ".." +
+                                                  std::to_string(r.complete_below - 1) + " checked"
+                                            : "")
+              << "\n";
   return r.first ? kExitDifferences : kExitOk;
 }
 
@@ -118,6 +130,7 @@ int cmd_crosscheck(const Args& args) {
   d.add_options()("programs", po::value(&o.programs)->default_value(2000), "random programs to check (with --minutes: at most; default then unlimited)")
       ("minutes", po::value(&o.minutes)->default_value(0), "a soak run: check random programs until this many minutes have passed (or a mismatch is found)")
       ("seed", po::value(&o.seed)->default_value(0), "random seed")
+      ("first", po::value(&o.first)->default_value(0), "start at this program of the seed's sequence (a long run split into pieces: the next piece starts at the last one's complete_below)")
       ("jobs,j", po::value(&o.jobs)->default_value(std::max(1u, std::thread::hardware_concurrency())), "worker threads, one Unicorn each (default: one per core, as datagen; the report is the same whatever the number)")
       ("min-len", po::value(&min_len)->default_value(1), "shortest random program")
       ("max-len", po::value(&max_len), "longest random program (datagen's default)")

@@ -27,6 +27,7 @@ int cmd_datagen(const Args& args) {
       ("jobs,j", po::value(&c.jobs)->default_value(std::max(1u, std::thread::hardware_concurrency())),
        "worker threads")
       ("format", po::value(&format)->default_value("h5"), "h5 (one HDF5 file) or bin (the paper's folders)")
+      ("deflate-level", po::value(&c.deflate_level)->default_value(datagen::kDeflateLevel), "h5: how hard the traces are compressed, 0 (fastest) .. 3 (smallest files); any level reads back with plain zlib/h5py")
       ("shard", po::value(&shard), "K/N: this machine's part of a set N machines make together (K = 0..N-1); `cpusim dataset merge` of all N gives the one-machine set")
       ("candidates", po::value(&c.candidates)->default_value(0), "with --shard: candidates drawn over all shards (0: (train + test) * 1.25 + 4096; more when programs repeat often)")
       ("output,o", po::value(&out)->required(), "output .h5 file or folder")
@@ -44,6 +45,8 @@ int cmd_datagen(const Args& args) {
       throw Error("--shard " + shard + ": expected K/N with 0 <= K < N (e.g. 0/4)");
     c.shard = k, c.shards = n;
   }
+  if (c.deflate_level < 0 || c.deflate_level > 3)
+    throw Error("--deflate-level " + std::to_string(c.deflate_level) + ": expected 0..3");
   datagen::validate(c.gen);
   if (!quiet) print_datagen_start(c);
   print_datagen_summary(c, datagen::make_set(c, format, out), format, out, json);

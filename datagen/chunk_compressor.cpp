@@ -1,12 +1,12 @@
-// datagen/chunk_compressor.cpp: libdeflate's zlib streams (the format of HDF5's deflate filter,
-// read back by any zlib) with HDF5's Fletcher-32 appended, made on worker threads.
+// datagen/chunk_compressor.cpp: ISA-L's zlib streams (the format of HDF5's deflate filter, read
+// back by any zlib) with HDF5's Fletcher-32 appended, made on worker threads.
 #include "datagen/chunk_compressor.h"
 
-#include <libdeflate.h>
+#include <isa-l/igzip_lib.h>
 
 #include <algorithm>
 #include <exception>
-#include <new>
+#include <string>
 
 #include "common/io.h"
 
@@ -36,15 +36,31 @@ uint32_t hdf5_fletcher32(const uint8_t* data, size_t n) {
   return b << 16 | a;
 }
 
-ChunkCodec::ChunkCodec(int level) : c_(libdeflate_alloc_compressor(level)) {
-  if (!c_) throw std::bad_alloc();
+ChunkCodec::ChunkCodec(int level) : level_(level) {
+  static const size_t buf[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
+  if (level < ISAL_DEF_MIN_LEVEL || level > ISAL_DEF_MAX_LEVEL) throw Error("deflate level " + std::to_string(level) + ": expected 0..3");
+  level_buf_.resize(buf[level]);
 }
-ChunkCodec::~ChunkCodec() { libdeflate_free_compressor(c_); }
 
 void ChunkCodec::encode(const std::vector<uint8_t>& raw, std::vector<uint8_t>& stored) {
-  stored.resize(libdeflate_zlib_compress_bound(c_, raw.size()) + 4);
-  const size_t n = libdeflate_zlib_compress(c_, raw.data(), raw.size(), stored.data(), stored.size() - 4);
-  if (n == 0) throw Error("deflate: the compressed chunk does not fit its bound");  // (cannot happen)
+  // igzip's bound for one shot: the input in stored blocks (5 bytes a 64 KiB block), the zlib
+  // header and trailer; then the checksum.
+  stored.resize(raw.size() + 5 * (raw.size() / 65535 + 1) + 64 + 4);
+  isal_zstream s;
+  isal_deflate_stateless_init(&s);
+  s.level = uint32_t(level_);
+  s.level_buf = level_buf_.empty() ? nullptr : level_buf_.data();
+  s.level_buf_size = uint32_t(level_buf_.size());
+  s.gzip_flag = IGZIP_ZLIB;
+  s.flush = NO_FLUSH;
+  s.end_of_stream = 1;
+  s.next_in = const_cast<uint8_t*>(raw.data());
+  s.avail_in = uint32_t(raw.size());
+  s.next_out = stored.data();
+  s.avail_out = uint32_t(stored.size() - 4);
+  if (const int rc = isal_deflate_stateless(&s); rc != COMP_OK)
+    throw Error("deflate: igzip failed (" + std::to_string(rc) + ")");  // (the bound holds: cannot happen)
+  const size_t n = s.total_out;
   const uint32_t sum = hdf5_fletcher32(stored.data(), n);
   for (int i = 0; i < 4; ++i) stored[n + i] = uint8_t(sum >> (8 * i));
   stored.resize(n + 4);

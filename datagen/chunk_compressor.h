@@ -13,26 +13,23 @@
 #include <thread>
 #include <vector>
 
-struct libdeflate_compressor;
-
 namespace cpusim::datagen {
 
 // HDF5's Fletcher-32 checksum (its H5Z_FILTER_FLETCHER32 filter: the data as big-endian 16-bit
 // words, an odd last byte as the high half of a word).
 uint32_t hdf5_fletcher32(const uint8_t* data, size_t n);
 
-// What HDF5 stores for `raw` under deflate (zlib format, `level`) then Fletcher-32 (the checksum
-// of the compressed bytes appended, little-endian). One compressor per thread.
+// What HDF5 stores for `raw` under deflate (a zlib stream, any zlib inflates it) then Fletcher-32
+// (the checksum of the compressed bytes appended, little-endian). The deflate is ISA-L's igzip
+// at its `level` (0..3: 0 the fastest, 3 the smallest). One codec per thread.
 class ChunkCodec {
  public:
   explicit ChunkCodec(int level);
-  ~ChunkCodec();
-  ChunkCodec(const ChunkCodec&) = delete;
-  ChunkCodec& operator=(const ChunkCodec&) = delete;
   void encode(const std::vector<uint8_t>& raw, std::vector<uint8_t>& stored);
 
  private:
-  libdeflate_compressor* c_;
+  int level_;
+  std::vector<uint8_t> level_buf_;  // igzip's working memory for levels above 0
 };
 
 class ChunkCompressor {

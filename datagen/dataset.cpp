@@ -22,7 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr hsize_t kChunkBytes = 1 << 20;       // bytes dataset chunk: 1 MiB
-constexpr int kDeflateLevel = 1;
 constexpr size_t kInFlight = 32;               // chunks being compressed at once, at most
 constexpr hsize_t kIndexChunk = 1 << 14;
 
@@ -106,8 +105,8 @@ std::atomic<bool> g_left_open{false};
 
 class H5Writer : public SetWriter {
  public:
-  H5Writer(const fs::path& path, const SetInfo& info, unsigned threads)
-      : path_(path), tmp_(temp_sibling(path)), pool_(threads, kDeflateLevel) {
+  H5Writer(const fs::path& path, const SetInfo& info, unsigned threads, int level)
+      : path_(path), tmp_(temp_sibling(path)), pool_(threads, level) {
     H5::Exception::dontPrint();
     try {
       // The 1.10 file format: checksums on every metadata block (superblock, object headers,
@@ -370,8 +369,9 @@ class BinWriter : public SetWriter {
 
 bool hdf5_left_open() { return g_left_open; }
 
-std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info, unsigned threads) {
-  return std::make_unique<H5Writer>(path, info, threads);
+std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info, unsigned threads, int level) {
+  if (level < 0 || level > 3) throw Error("deflate level " + std::to_string(level) + ": expected 0..3");
+  return std::make_unique<H5Writer>(path, info, threads, level);
 }
 std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info, bool paper_layout) {
   return std::make_unique<BinWriter>(dir, info, paper_layout);

@@ -66,8 +66,11 @@ class SetWriter {
 // then leaves with _exit() after its message (cli/main.cpp).
 bool hdf5_left_open();
 
+// The trace chunks' deflate level (ISA-L's igzip: 0 the fastest .. 3 the smallest files).
+inline constexpr int kDeflateLevel = 1;
 // threads: compressing threads (0: one per core).
-std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info, unsigned threads = 0);
+std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info, unsigned threads = 0,
+                                          int level = kDeflateLevel);
 // The paper's folders, with cpusim.json at the root (datagen/folder_meta.h); paper_layout: the
 // traces added hold the paper's 1024-byte images of info's bgpt machine.
 std::unique_ptr<SetWriter> open_bin_writer(const std::filesystem::path& dir, const SetInfo& info,

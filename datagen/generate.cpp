@@ -283,7 +283,7 @@ SetSummary make_set(const DatagenConfig& c, const std::string& format, const std
   if (c.shards < 1 || c.shard >= c.shards)
     throw Error("--shard " + std::to_string(c.shard) + "/" + std::to_string(c.shards) + ": expected K/N with 0 <= K < N");
   std::unique_ptr<SetWriter> writer;
-  if (format == "h5") writer = open_h5_writer(path, set_info(c), std::max(1u, c.jobs));
+  if (format == "h5") writer = open_h5_writer(path, set_info(c), std::max(1u, c.jobs), c.deflate_level);
   else if (format == "bin") writer = open_bin_writer(path, set_info(c));
   else throw Error("--format " + format + ": expected h5 or bin");
   SetSummary s;

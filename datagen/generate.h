@@ -26,6 +26,7 @@ struct DatagenConfig {
   // (0: (train + test) * 1.25 + 4096), in order, not deduplicated; `dataset merge` dedupes.
   unsigned shard = 0, shards = 1;
   uint64_t candidates = 0;
+  int deflate_level = kDeflateLevel;  // h5: the trace chunks' (dataset.h)
 };
 
 struct DatagenStats {

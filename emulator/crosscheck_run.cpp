@@ -1,6 +1,7 @@
 // emulator/crosscheck_run.cpp: parallel cross-check runs, the mutation self-test, reproducers.
 #include "emulator/crosscheck_run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -21,11 +22,12 @@ RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint
   std::exception_ptr error;
   const auto t0 = std::chrono::steady_clock::now();
   std::atomic<bool> out_of_time{false};
+  std::vector<uint64_t> stopped_at(jobs, n);  // each job's first index not checked
   auto work = [&](unsigned j) {
     Checker checker(c);
     std::vector<uint8_t> image, init;
-    uint64_t before = 0, count = 0;
-    for (uint64_t i = j; i < n && i < first_bad.load() && !out_of_time; i += jobs) {
+    uint64_t before = 0, count = 0, i = j;
+    for (; i < n && i < first_bad.load() && !out_of_time; i += jobs) {
       if (max_seconds > 0 && ++count % 256 == 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= max_seconds)
         out_of_time = true;
@@ -43,6 +45,7 @@ RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint
       }
       if (progress && j == 0) progress(done.load());
     }
+    stopped_at[j] = std::min(i, n);
   };
   std::vector<std::thread> threads;
   for (unsigned j = 0; j < jobs; ++j)
@@ -57,6 +60,8 @@ RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint
   for (auto& t : threads) t.join();
   if (error) std::rethrow_exception(error);
   r.programs = done;
+  r.complete_below = *std::min_element(stopped_at.begin(), stopped_at.end());
+  if (r.first) r.complete_below = std::min(r.complete_below, r.first->index);
   r.instructions = instructions;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -27,6 +27,9 @@ struct Found {
 
 struct RunResult {
   uint64_t programs = 0, instructions = 0;
+  // Every program below this index was checked (a run stopped by time or by a mismatch may have
+  // checked some above it too): where a later run of the same programs can go on from.
+  uint64_t complete_below = 0;
   std::optional<Found> first;  // the lowest-index failing program
   double seconds = 0;
 };

@@ -271,7 +271,6 @@ struct GradReducer::Impl {
   };
   struct Bucket {
     std::vector<size_t> members;  // parameter indices
-    int64_t numel = 0;
     size_t pending = 0;
     torch::Tensor flat;
     std::function<void()> wait;
@@ -331,7 +330,6 @@ GradReducer::GradReducer(Dist& dist, std::vector<torch::Tensor> params, int64_t 
       filled = 0;
     }
     r.buckets.back().members.push_back(j);
-    r.buckets.back().numel += p.numel();
     filled += n;
     r.bucket_of[j] = r.buckets.size() - 1;
   }

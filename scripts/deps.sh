@@ -8,7 +8,7 @@ packages=(
   libboost-program-options-dev libhdf5-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libunicorn-dev libcapstone-dev
-  libtorch-dev libopenblas0-pthread libgloo-dev libdeflate-dev
+  libtorch-dev libopenblas0-pthread libgloo-dev libisal-dev
   gnuplot-nox
   python3-dev python3-torch python3-h5py pybind11-dev
 )

@@ -103,6 +103,7 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {"run " + d + "/ok.asm --init-state " + d + "/short.bin", "short.bin: initial state is 100 bytes"},
       {"run --isa bgpt --program-size 64 " + d + "/ok.asm", "--program-size applies to --isa toy only"},
       {"disasm " + d + "/odd.bin", "odd.bin: 10 bytes is not a whole number of instructions"},
+      {"datagen --isa toy --deflate-level 9 -o " + d + "/set.h5", "--deflate-level 9: expected 0..3"},
   };
   for (const auto& c : cases) {
     const auto r = shell(bin() + " " + c.args);
@@ -113,6 +114,7 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
   // Nothing half-written: no outputs and no temporaries.
   EXPECT_FALSE(fs::exists(d + "/bad.bin"));
   EXPECT_FALSE(fs::exists(d + "/fault.bin"));
+  EXPECT_FALSE(fs::exists(d + "/set.h5"));
   for (const auto& e : fs::directory_iterator(d))
     EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
 }

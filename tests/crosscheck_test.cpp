@@ -8,6 +8,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "datagen/generator.h"
 #include "emulator/crosscheck.h"
@@ -222,6 +223,24 @@ TEST(CrosscheckCli, ReportsAndErrors) {
   r = test::shell(bin + " crosscheck --isa bgpt --self-test --json --programs 500");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"survivors\": []"), std::string::npos) << r.output;
+  // A run split in two pieces (--first) checks the same programs as the whole run, and finds its
+  // first mismatch at the same program.
+  auto json_of = [&](const std::string& args) {
+    const auto s = test::shell(bin + " crosscheck --isa toy --seed 9 --json -q --repro " + d + "/piece " + args);
+    return nlohmann::json::parse(s.output.substr(s.output.find('{'), s.output.rfind('}') - s.output.find('{') + 1));
+  };
+  const auto whole = json_of("--programs 400"), head = json_of("--programs 150"), tail = json_of("--programs 250 --first 150");
+  EXPECT_EQ(head["complete_below"], 150);
+  EXPECT_EQ(tail["complete_below"], 400);
+  EXPECT_EQ(tail["first"], 150);
+  EXPECT_EQ(whole["instructions"].get<uint64_t>(), head["instructions"].get<uint64_t>() + tail["instructions"].get<uint64_t>());
+  const auto caught = json_of("--programs 400 --mutate 'CMP r,r'");
+  ASSERT_EQ(caught["mismatches"], 1) << caught;
+  const uint64_t at = caught["first_mismatch"]["program"];
+  ASSERT_GE(at, 2u);  // (seed 9: the first programs do not reach a CMP r,r whose result matters)
+  const auto later = json_of("--programs 400 --mutate 'CMP r,r' --first " + std::to_string(at / 2));
+  EXPECT_EQ(later["first_mismatch"]["program"], at);
+  EXPECT_EQ(later["complete_below"], at);
   for (const auto& [args, want] : std::vector<std::pair<std::string, std::string>>{
            {"crosscheck --mutate 'FOO r'", "--mutate 'FOO r': no such opcode and form"},
            {"crosscheck --program " + d + "/missing.asm", "missing.asm: cannot open"},

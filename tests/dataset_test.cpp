@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <zlib.h>
 
 #include "common/io.h"
 #include "datagen/chunk_compressor.h"
@@ -140,6 +141,37 @@ TEST(ChunkCompressor, Fletcher32IsHdf5s) {
   EXPECT_EQ(datagen::hdf5_fletcher32(ff.data(), ff.size()), H5_checksum_fletcher32(ff.data(), ff.size()));
 }
 
+// Every level's chunk is a zlib stream that zlib inflates to the input, with its Fletcher-32 after
+// it; random bytes (which do not compress) fit the output bound too.
+TEST(ChunkCompressor, ChunksAreZlibStreamsAtEveryLevel) {
+  std::mt19937 rng(11);
+  std::vector<uint8_t> noise(1 << 20), runs(300000);
+  std::vector<uint8_t> none;
+  for (auto& b : noise) b = uint8_t(rng());
+  for (size_t i = 0; i < runs.size(); ++i) runs[i] = uint8_t((i / 97) % 5);
+  for (int level = 0; level <= 3; ++level) {
+    datagen::ChunkCodec codec(level);
+    for (auto* raw : {&noise, &runs, &none}) {
+      std::vector<uint8_t> stored;
+      codec.encode(*raw, stored);
+      ASSERT_GE(stored.size(), 4u);
+      const size_t n = stored.size() - 4;
+      uint32_t sum = 0;
+      for (int i = 0; i < 4; ++i) sum |= uint32_t(stored[n + size_t(i)]) << (8 * i);
+      EXPECT_EQ(sum, datagen::hdf5_fletcher32(stored.data(), n)) << level;
+      std::vector<uint8_t> back(raw->size() + 1);
+      uLongf got = back.size();
+      ASSERT_EQ(uncompress(back.data(), &got, stored.data(), n), Z_OK) << "level " << level << ", " << raw->size() << " bytes";
+      back.resize(got);
+      EXPECT_EQ(back, *raw) << level;
+      if (raw == &runs) {
+        EXPECT_LT(n, runs.size() / 10) << level;  // it does compress
+      }
+    }
+  }
+  EXPECT_THROW(datagen::ChunkCodec(4), Error);
+}
+
 TEST(ChunkCompressor, ChunksComeBackInOrder) {
   datagen::ChunkCompressor pool(3, 1);
   std::vector<std::vector<uint8_t>> raw;
@@ -197,6 +229,27 @@ TEST(Datagen, ChunksWrittenPrecompressedReadBackAndDoNotDependOnThreads) {
       ASSERT_EQ(v.trace.tally.matched_bytes, v.trace.tally.bytes);
       ASSERT_GT(v.trace.tally.bytes, 0u);
     });
+  // Other deflate levels: the same traces; the higher level, the smaller file.
+  std::vector<std::vector<uint8_t>> want;
+  r.for_each(0, r.size(0), [&](uint64_t, std::span<const uint8_t> t) { want.emplace_back(t.begin(), t.end()); });
+  uintmax_t last = UINTMAX_MAX;
+  for (int level : {0, 3}) {
+    const std::string f = dir + "/l" + std::to_string(level) + ".h5";
+    auto w = datagen::open_h5_writer(f, info, 2, level);
+    datagen::generate(c, *w);
+    w->commit();
+    datagen::H5Reader back(f);
+    size_t i = 0;
+    back.for_each(0, back.size(0), [&](uint64_t, std::span<const uint8_t> t) {
+      ASSERT_LT(i, want.size());
+      ASSERT_TRUE(std::equal(t.begin(), t.end(), want[i].begin(), want[i].end())) << "level " << level << ", trace " << i;
+      ++i;
+    });
+    EXPECT_EQ(i, want.size());
+    EXPECT_LT(fs::file_size(f), last) << level;
+    last = fs::file_size(f);
+  }
+  EXPECT_THROW(datagen::open_h5_writer(dir + "/l4.h5", info, 1, 4), Error);
 }
 
 TEST(Datagen, EmptySplitIsAllowed) {
