@@ -89,7 +89,7 @@ int check_random(const XOptions& o, const emu::Mutation* mut) {
   const xcheck::ProgramSource from = [&](uint64_t i, std::vector<uint8_t>& image, std::vector<uint8_t>& init) {
     all(o.first + i, image, init);
   };
-  auto r = xcheck::run_programs(c, o.first ? from : all, o.programs, o.jobs, mut,
+  auto r = xcheck::run_programs(c, from, o.programs, o.jobs, mut,
                                 show ? [&](uint64_t done) { progress.update(done); } : std::function<void(uint64_t)>(),
                                 60 * o.minutes);
   if (show) progress.finish();

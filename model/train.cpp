@@ -377,7 +377,7 @@ class Trainer {
   Sampler sampler_;
   GradReducer reducer_;  // data-parallel: gradients summed during the backward pass
   uint64_t buckets_summed_ = 0, started_in_backward_ = 0;
-  bool overlap_ = t_.allreduce == "during" || (t_.allreduce == "auto" && dev_.is_cuda());
+  const bool overlap_ = t_.allreduce == "during" || (t_.allreduce == "auto" && dev_.is_cuda());
   int64_t total_ = 0, first_ = 0, bytes_done_ = 0;
   double best_eval_loss_ = INFINITY;
   json meta_;
@@ -413,7 +413,9 @@ double Trainer::step(int64_t s, double lr, StepRunner& runner) {
     reducer_.finish();
     buckets_summed_ += reducer_.buckets();
     started_in_backward_ += reducer_.started_in_backward();
-    auto totals = torch::stack({loss_sum.detach().to(torch::kCPU, torch::kDouble), torch::full({}, double(bytes), torch::kDouble)});
+    // (on the loss's device: no wait for it here)
+    const auto dbl = loss_sum.options().dtype(torch::kDouble);
+    auto totals = torch::stack({loss_sum.detach().to(torch::kDouble), torch::full({}, double(bytes), dbl)});
     dist_.sum({totals});
     loss_sum = totals[0];
     bytes = int64_t(totals[1].item<double>());
