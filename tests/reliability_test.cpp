@@ -2,10 +2,12 @@
 // (docs/guarantees.md): a command killed at a random moment leaves nothing at its final path
 // that looks complete and nothing that blocks a rerun; a full filesystem fails with one line and
 // keeps the previous checkpoint; a read-only output is refused before any work; two processes
-// writing one output never mix their files. Full and read-only filesystems are small tmpfs
+// writing one output never mix their files; sizes claimed by a damaged header are refused before
+// anything is allocated for them. Full and read-only filesystems are small tmpfs
 // mounts in a private mount namespace (unshare), which vanish with the test's shell.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "model/checkpoint.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -227,6 +232,77 @@ TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
       }
     }
   }
+}
+
+// Sets and checkpoints whose headers claim sizes far beyond what the file holds (a terabyte of
+// trace bytes, billions of per-trace rows, a model of hundreds of gigabytes) are refused in one
+// line by the size checks, before anything is allocated for them. (Without them the forged trace
+// bytes read back as zeros and verify scores them, and the 412 GB model is built until the memory
+// or the loading child's deadline runs out.)
+TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
+  const std::string d = test::temp_dir("claims");
+  const std::string b = bin();
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 200 --test 20 --seed 3 -q -o " + d + "/good.h5").status, 0);
+  // h5py recreates one dataset of a copy with a huge extent and no chunk written (it stores 0 bytes).
+  {
+    std::ofstream py(d + "/forge.py");
+    py << "import h5py, shutil, sys\n"
+          "src, dst, name, rows, cols = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])\n"
+          "shutil.copy(src, dst)\n"
+          "with h5py.File(dst, 'r+') as f:\n"
+          "    dt = f[name].dtype\n"
+          "    del f[name]\n"
+          "    shape = (rows, cols) if cols else (rows,)\n"
+          "    f.create_dataset(name, shape=shape, dtype=dt, chunks=(1 << 12, cols) if cols else (1 << 16,))\n";
+  }
+  struct Forged {
+    std::string file, dataset;
+    unsigned long long rows;
+    int cols;
+  };
+  const Forged forged[] = {{"bytes.h5", "train/bytes", 1ull << 40, 0},
+                           {"offsets.h5", "test/offsets", 1ull << 37, 0},
+                           {"hashes.h5", "train/program_hash", 1ull << 34, 16}};
+  for (const Forged& f : forged) {
+    const auto r = test::shell(std::string(CPUSIM_PYTHON) + " " + d + "/forge.py " + d + "/good.h5 " + d + "/" + f.file + " " +
+                               f.dataset + " " + std::to_string(f.rows) + " " + std::to_string(f.cols));
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const std::string& cmd : {b + " dataset info " + d + "/" + f.file, b + " verify -q " + d + "/" + f.file,
+                                   b + " train --data " + d + "/" + f.file + " --preset tiny --steps 1 --overwrite -q -o " + d + "/run"}) {
+      const auto r2 = test::shell("timeout 120 " + cmd);
+      EXPECT_EQ(r2.status, 2) << cmd << "\n" << r2.output;
+      EXPECT_NE(r2.output.find(f.file + ": " + f.dataset + ": claims " + std::to_string(f.rows) + " rows"), std::string::npos)
+          << cmd << "\n" << r2.output;
+      EXPECT_EQ(std::count(r2.output.begin(), r2.output.end(), '\n'), 1) << cmd << "\n" << r2.output;
+    }
+  }
+  EXPECT_FALSE(fs::exists(d + "/run/model.pt"));
+
+  // A checkpoint whose record claims a model its file cannot hold, and one with sizes out of range.
+  ASSERT_EQ(test::shell(b + " train --data " + d + "/good.h5 --preset tiny --steps 1 --eval-every 0 -q -o " + d + "/small").status, 0);
+  model::Checkpoint c = model::load_checkpoint(d + "/small/model.pt", torch::kCPU);
+  struct Claim {
+    std::string file;
+    int width, layers;
+    std::string want;
+  };
+  const Claim claims[] = {{"huge.pt", 8192, 64, "huge.pt: its record claims a model of at least"},
+                          {"range.pt", 1 << 20, 2, "range.pt: damaged or foreign checkpoint (model sizes out of range"}};
+  for (const Claim& k : claims) {
+    nlohmann::json meta = c.meta;
+    meta["model"]["width"] = k.width;
+    meta["model"]["patch_layers"] = k.layers;
+    meta["model"]["byte_layers"] = k.layers;
+    model::save_checkpoint(d + "/" + k.file, c.model, nullptr, meta);
+    for (const std::string& cmd : {b + " model info " + d + "/" + k.file,
+                                   b + " eval --model " + d + "/" + k.file + " --data " + d + "/good.h5 -q -o " + d + "/rep"}) {
+      const auto r = test::shell("timeout 120 " + cmd);
+      EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+      EXPECT_NE(r.output.find(k.want), std::string::npos) << cmd << "\n" << r.output;
+      EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << cmd << "\n" << r.output;
+    }
+  }
+  EXPECT_FALSE(fs::exists(d + "/rep"));
 }
 
 // Inputs the fuzzers found that crash or hang the libraries themselves (results/fuzzing.md):
