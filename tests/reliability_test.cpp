@@ -51,6 +51,13 @@ void kill_after(const std::string& cmd, double s) {
 
 bool ok(const std::string& cmd) { return test::shell(cmd).status == 0; }
 
+// `cmd`'s result `r`: refused as bad input (exit 2) in one line that contains `want`.
+void expect_refused(const std::string& cmd, const test::Shell& r, const std::string& want) {
+  EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+  EXPECT_NE(r.output.find(want), std::string::npos) << cmd << "\n" << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << cmd << "\n" << r.output;
+}
+
 // Unprivileged where user namespaces allow it; as root a plain private mount namespace.
 bool have_private_mounts() {
   return test::shell("unshare -rm sh -c 'mount -t tmpfs -o size=64k tmpfs /mnt' ").status == 0;
@@ -269,11 +276,7 @@ TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
     ASSERT_EQ(r.status, 0) << r.output;
     for (const std::string& cmd : {b + " dataset info " + d + "/" + f.file, b + " verify -q " + d + "/" + f.file,
                                    b + " train --data " + d + "/" + f.file + " --preset tiny --steps 1 --overwrite -q -o " + d + "/run"}) {
-      const auto r2 = test::shell("timeout 120 " + cmd);
-      EXPECT_EQ(r2.status, 2) << cmd << "\n" << r2.output;
-      EXPECT_NE(r2.output.find(f.file + ": " + f.dataset + ": claims " + std::to_string(f.rows) + " rows"), std::string::npos)
-          << cmd << "\n" << r2.output;
-      EXPECT_EQ(std::count(r2.output.begin(), r2.output.end(), '\n'), 1) << cmd << "\n" << r2.output;
+      expect_refused(cmd, test::shell("timeout 120 " + cmd), f.file + ": " + f.dataset + ": claims " + std::to_string(f.rows) + " rows");
     }
   }
   EXPECT_FALSE(fs::exists(d + "/run/model.pt"));
@@ -296,10 +299,7 @@ TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
     model::save_checkpoint(d + "/" + k.file, c.model, nullptr, meta);
     for (const std::string& cmd : {b + " model info " + d + "/" + k.file,
                                    b + " eval --model " + d + "/" + k.file + " --data " + d + "/good.h5 -q -o " + d + "/rep"}) {
-      const auto r = test::shell("timeout 120 " + cmd);
-      EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
-      EXPECT_NE(r.output.find(k.want), std::string::npos) << cmd << "\n" << r.output;
-      EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << cmd << "\n" << r.output;
+      expect_refused(cmd, test::shell("timeout 120 " + cmd), k.want);
     }
   }
   EXPECT_FALSE(fs::exists(d + "/rep"));
@@ -326,9 +326,7 @@ TEST(Reliability, FilesThatCrashOrHangTheLibrariesAreRefusedInOneLine) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto r = test::shell("CPUSIM_PARSE_TIMEOUT=3 timeout 60 " + b + " " + c.cmd);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EXPECT_EQ(r.status, 2) << c.cmd << "\n" << r.output;
-    EXPECT_NE(r.output.find(c.want), std::string::npos) << c.cmd << "\n" << r.output;
-    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << c.cmd << "\n" << r.output;
+    expect_refused(c.cmd, r, c.want);
     EXPECT_LT(s, 30) << c.cmd;
   }
   EXPECT_FALSE(fs::exists(d + "/run/model.pt"));
