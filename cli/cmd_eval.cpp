@@ -5,21 +5,21 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/io.h"
-#include "harness/evaluate.h"
+#include "harness/report.h"
 #include "model/api.h"
 
 namespace cpusim::cli {
 
 int cmd_eval(const Args& args) {
   harness::EvalConfig c;
-  std::string ckpt, mode = "teacher";
+  std::string ckpt, mode = harness::mode_name(harness::Mode::teacher);
   model::EvalRun run;
   bool json = false, quiet = false;
   po::options_description d("eval options");
   d.add_options()("model", po::value(&ckpt)->required(), "checkpoint (RUN_DIR/model.pt)")
       ("data", po::value(&c.data)->required(), "HDF5 trace set")
       ("split", po::value(&c.split)->default_value("test"), "train or test (default test: a model is scored on programs it did not train on)")
-      ("mode", po::value(&mode)->default_value("teacher"), "teacher (one step from the true history) or rollout")
+      ("mode", po::value(&mode)->default_value(mode), "teacher (one step from the true history) or rollout")
       ("limit", po::value(&c.limit)->default_value(0), "evaluate the first N traces (0: all)")
       ("batch", po::value(&c.batch)->default_value(64), "traces per model call")
       ("worst", po::value(&c.worst)->default_value(5), "worst cases rendered in the report")
@@ -38,8 +38,7 @@ int cmd_eval(const Args& args) {
   if (!parse("eval", "--model CKPT --data D.h5 [--split test] --mode teacher|rollout [--limit N] -o REPORT_DIR", d, {},
              args, vm))
     return 0;
-  if (mode != "teacher" && mode != "rollout") throw Error("--mode " + mode + ": expected teacher or rollout");
-  c.mode = mode == "teacher" ? harness::Mode::teacher : harness::Mode::rollout;
+  c.mode = harness::parse_mode(mode);
   c.progress = !quiet;
   // Launched as several processes (torchrun's variables) or with --procs: each predicts its share
   // of the traces; rank 0 scores them and writes the report one process would write.

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/print.h"
+#include "harness/report.h"
 #include "common/io.h"
 #include "model/pipeline.h"
 
@@ -53,7 +54,7 @@ int cmd_pipeline(const Args& args) {
     else std::cout << model::summary_line(s);
   };
   out.eval_done = [&](const harness::EvalResult& r, const std::string& report) {
-    if (json) result["eval"][r.scorer.mode() == harness::Mode::teacher ? "teacher" : "rollout"] = harness::headline_json(r);
+    if (json) result["eval"][harness::mode_name(r.scorer.mode())] = harness::headline_json(r);
     else std::cout << harness::headline_text(r, report);
   };
   const int rc = model::run_pipeline(plan, stages, out);

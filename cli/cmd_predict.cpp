@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "harness/predict.h"
+#include "harness/report.h"
 #include "model/api.h"
 
 namespace cpusim::cli {

@@ -1,62 +1,14 @@
-// cli/cmd_verify.cpp: `cpusim verify`: re-execute trace files and score them (harness/verify.h).
-#include <algorithm>
-#include <filesystem>
-#include <iomanip>
+// cli/cmd_verify.cpp: `cpusim verify`: re-execute trace files and score them (harness/verify.h),
+// printed by harness/report.h.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/io.h"
-#include "datagen/dataset.h"
-#include "harness/verify.h"
+#include "harness/report.h"
 
 namespace cpusim::cli {
-
-namespace fs = std::filesystem;
-
-namespace {
-
-bool is_h5(const std::string& p) {
-  const std::string ext = fs::path(p).extension().string();
-  return ext == ".h5" || ext == ".hdf5";
-}
-
-// Files as given; folders expanded to their .bin files (recursively, sorted).
-std::vector<std::string> expand(const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (const std::string& p : paths) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      std::vector<std::string> found;
-      for (const auto& e : fs::recursive_directory_iterator(p, ec))
-        if (e.is_regular_file() && e.path().extension() == ".bin") found.push_back(e.path().string());
-      if (ec) throw Error(p + ": cannot list folder: " + ec.message());
-      if (found.empty()) throw Error(p + ": folder holds no .bin trace files");
-      std::sort(found.begin(), found.end());
-      out.insert(out.end(), found.begin(), found.end());
-    } else if (fs::exists(p, ec) || is_h5(p)) {
-      out.push_back(p);
-    } else {
-      throw Error(p + ": no such file or folder");
-    }
-  }
-  return out;
-}
-
-nlohmann::json score_json(uint64_t traces, uint64_t exact_traces, const isa::Tally& t) {
-  return {{"traces", traces},
-          {"states", t.states},
-          {"state_bytes", t.bytes},
-          {"matched_bytes", t.matched_bytes},
-          {"byte_accuracy", t.byte_accuracy()},
-          {"exact_states", t.exact_states},
-          {"state_accuracy", t.state_accuracy()},
-          {"missing_bytes", t.missing_bytes},
-          {"exact_traces", exact_traces}};
-}
-
-}  // namespace
 
 int cmd_verify(const Args& args) {
   IsaOptions io;
@@ -75,56 +27,28 @@ int cmd_verify(const Args& args) {
   po::variables_map vm;
   if (!parse("verify", "[--isa P] [--memory-size M] [--json] [--strict] PATH...", d, pos, args, vm))
     return 0;
-  isa::Config c = io.config();
-  harness::VerifyTotals total;
+  const isa::Config given = io.config();  // the options are checked before any file is read
+  harness::VerifyPaths v;
+  v.paths = inputs;
+  v.split = split;
+  v.machine_for = [&](const std::string& path) { return io.config_for(path, vm); };
+  if (!vm["isa"].defaulted()) v.profile = given.profile;
   nlohmann::json files = nlohmann::json::array();
-  auto score = [&](const std::string& path, std::span<const uint8_t> bytes) {
-    const harness::VerifyResult r = harness::verify_trace(c, bytes, path);
-    total.add(r);
-    if (!per_file) return;
-    const isa::Tally& t = r.trace.tally;
-    if (json) {
-      auto j = score_json(1, r.trace.exact(), t);
-      j["path"] = path;
-      j["first_mismatch_state"] = r.trace.first_mismatch;
-      files.push_back(j);
-    } else {
-      std::cout << path << ": " << t.matched_bytes << "/" << t.bytes << " bytes, " << t.exact_states << "/" << t.states
-                << " states";
-      if (r.trace.first_mismatch >= 0) std::cout << ", first mismatch at state " << r.trace.first_mismatch;
-      std::cout << "\n";
-    }
-  };
-  for (const std::string& path : expand(inputs)) {
-    if (!is_h5(path)) {
-      c = io.config_for(path, vm);
-      score(path, read_file(path));
-      continue;
-    }
-    // An HDF5 set carries its own machine parameters; an explicit --isa must agree.
-    datagen::H5Reader set(path);
-    if (!vm["isa"].defaulted() && set.info().isa.profile != c.profile)
-      throw Error(path + ": a " + std::string(isa::profile_name(set.info().isa.profile)) + " set, not --isa " + io.isa);
-    c = set.info().isa;
-    for (int s = 0; s < 2; ++s)
-      if (split == "all" || datagen::split_index(split) == s)
-        set.for_each(s, set.size(s), [&](uint64_t i, std::span<const uint8_t> t) {
-          score(path + ":" + datagen::kSplits[s] + "/" + std::to_string(i), t);
-        });
-  }
+  if (per_file)
+    v.each = [&](const std::string& name, const harness::VerifyResult& r) {
+      if (json) files.push_back(harness::verify_file_json(name, r));
+      else std::cout << harness::verify_file_text(name, r);
+    };
+  const harness::VerifyTotals total = harness::verify_paths(v);
   const isa::Tally& t = total.tally;
   if (json) {
-    auto j = score_json(total.traces, total.exact_traces, t);
-    j["isa"] = std::string(isa::profile_name(c.profile));
-    j["memory_size"] = c.memory_size;
+    auto j = harness::verify_json(total);
+    j["isa"] = std::string(isa::profile_name(total.machine.profile));
+    j["memory_size"] = total.machine.memory_size;
     if (per_file) j["files"] = files;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << std::fixed << std::setprecision(4) << "traces        " << total.traces << " (" << total.exact_traces
-              << " exact)\n"
-              << "byte accuracy " << 100 * t.byte_accuracy() << "% (" << t.matched_bytes << "/" << t.bytes
-              << " state bytes; " << t.missing_bytes << " missing)\n"
-              << "exact states  " << 100 * t.state_accuracy() << "% (" << t.exact_states << "/" << t.states << ")\n";
+    std::cout << harness::verify_text(total);
   }
   return strict && t.matched_bytes != t.bytes ? kExitDifferences : kExitOk;
 }

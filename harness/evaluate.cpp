@@ -6,10 +6,8 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
-#include <iomanip>
 #include <map>
 #include <optional>
-#include <sstream>
 
 #include "common/io.h"
 #include "common/progress.h"
@@ -186,8 +184,7 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
     if (err) throw Error(ec.predictions + ": cannot create: " + err.message());
   }
   EvalResult r{Scorer(c, ec.mode, ec.worst), {}, {}, 0};
-  const std::string mode = ec.mode == Mode::teacher ? "teacher" : "rollout";
-  Progress progress("eval " + mode, n, "traces");
+  Progress progress(std::string("eval ") + mode_name(ec.mode), n, "traces");
   const size_t sb = isa::state_bytes(c), prefix_bytes = isa::image_bytes(c) + sb;
   uint64_t end_symbols = 0, predicted_states = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -228,29 +225,6 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   }
   r.chart = write_report(r.scorer, r.meta, ec.report_dir);
   return r;
-}
-
-nlohmann::json headline_json(const EvalResult& r) {
-  nlohmann::json head = report_json(r.scorer, r.meta);
-  head.erase("per_form");
-  head.erase("per_length");
-  head.erase("per_field");
-  return head;
-}
-
-std::string headline_text(const EvalResult& r, const std::string& report_dir) {
-  const auto& t = r.scorer.total();
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(2) << "eval " << (r.scorer.mode() == Mode::teacher ? "teacher" : "rollout")
-     << ": " << r.scorer.traces() << " traces, " << t.model.states << " states\n"
-     << "  byte accuracy        " << 100 * t.model.byte_accuracy() << "%  (do-nothing baseline "
-     << 100 * t.baseline.byte_accuracy() << "%)\n"
-     << "  exact states         " << 100 * t.model.state_accuracy() << "%  (baseline "
-     << 100 * t.baseline.state_accuracy() << "%)\n"
-     << "  changed-byte acc.    " << 100 * t.model.changed_byte_accuracy() << "%  (baseline "
-     << 100 * t.baseline.changed_byte_accuracy() << "%)\n"
-     << "  report: " << report_dir << "/report.md" << (r.chart.empty() ? " (no chart: gnuplot missing)" : "") << "\n";
-  return os.str();
 }
 
 }  // namespace cpusim::harness

@@ -47,10 +47,6 @@ struct EvalResult {
 // Throws cpusim::Error for a set of another machine than the predictor's, an empty split, an
 // existing predictions folder, or --paper-layout without predictions or on a toy set.
 EvalResult evaluate(Predictor& p, const EvalConfig& c);
-
-// The report's headline: its JSON without the per-form, per-length and per-field tables.
-nlohmann::json headline_json(const EvalResult& r);
-// The same for people: byte accuracy, exact states and changed-byte accuracy beside the baseline.
-std::string headline_text(const EvalResult& r, const std::string& report_dir);
+// (Rendered by harness/report.h: headline_json, headline_text, report_json, ...)
 
 }  // namespace cpusim::harness

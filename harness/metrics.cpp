@@ -4,7 +4,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/io.h"
+
 namespace cpusim::harness {
+
+const char* mode_name(Mode m) { return m == Mode::teacher ? "teacher" : "rollout"; }
+
+Mode parse_mode(const std::string& name) {
+  for (Mode m : {Mode::teacher, Mode::rollout})
+    if (name == mode_name(m)) return m;
+  throw Error("--mode " + name + ": expected teacher or rollout");
+}
 
 std::string length_bucket(uint64_t steps) {
   uint64_t lo = 1, hi = 8;
@@ -39,9 +49,7 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const
   for (size_t k = 1; k < n; ++k) {
     const uint8_t* truth = states.data() + k * sb;
     const uint8_t* prev = states.data() + (k - 1) * sb;
-    const size_t off = (k - 1) * sb;
-    const size_t avail = predicted.size() > off ? std::min(sb, predicted.size() - off) : 0;
-    const uint8_t* pred = avail ? predicted.data() + off : nullptr;
+    const auto [pred, avail] = isa::predicted_state(predicted, k, sb);
     // The baseline: from the true previous state (teacher) or its own previous one (rollout).
     do_nothing(c_, image, mode_ == Mode::teacher ? prev : base_prev.data(), base.data());
     base_prev = base;

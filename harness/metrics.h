@@ -38,6 +38,10 @@ struct WorstCase {
 };
 
 enum class Mode { teacher, rollout };
+// The one spelling of each mode, in reports, file names and options: "teacher", "rollout".
+const char* mode_name(Mode m);
+// The mode named `name`; throws cpusim::Error "--mode NAME: expected teacher or rollout".
+Mode parse_mode(const std::string& name);
 
 class Scorer {
  public:

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iomanip>
+#include <sstream>
 
 #include "common/io.h"
 #include "harness/curves.h"
@@ -30,6 +32,8 @@ json pair_json(const Pair& p) {
   j["baseline"] = three(p.baseline);
   return j;
 }
+
+json or_null(double x) { return std::isnan(x) ? json() : json(x); }
 
 std::string pct(double v) {
   if (std::isnan(v)) return "-";  // nothing scored
@@ -63,7 +67,7 @@ json report_json(const Scorer& s, const json& meta) {
   j["matched_bytes"] = t.model.matched_bytes;
   j["state_bytes"] = t.model.bytes;
   j["baseline"] = three(t.baseline);
-  j["mode"] = s.mode() == Mode::teacher ? "teacher" : "rollout";
+  j["mode"] = mode_name(s.mode());
   json ops = json::object(), forms = json::object(), lens = json::object(), fields = json::object();
   for (const auto& [k, p] : s.per_opcode()) ops[k] = pair_json(p);
   for (const auto& [k, p] : s.per_form()) forms[k] = pair_json(p);
@@ -84,7 +88,7 @@ json report_json(const Scorer& s, const json& meta) {
 std::string report_markdown(const Scorer& s, const json& meta) {
   const isa::Config& c = s.config();
   const Pair& t = s.total();
-  std::string md = "# cpusim evaluation (" + std::string(s.mode() == Mode::teacher ? "teacher" : "rollout") + ")\n\n";
+  std::string md = "# cpusim evaluation (" + std::string(mode_name(s.mode())) + ")\n\n";
   for (const auto& [k, v] : meta.items()) md += "- " + k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
   md += "\n" + std::string(s.mode() == Mode::teacher
                                ? "Teacher mode: each state predicted from the true history before it."
@@ -131,12 +135,11 @@ std::string report_markdown(const Scorer& s, const json& meta) {
     if (w.first_divergence >= 1) {
       const size_t k = size_t(w.first_divergence);
       const uint8_t* truth = w.truth.data() + k * sb;
-      const size_t off = (k - 1) * sb;
-      const size_t avail = w.predicted.size() > off ? std::min(sb, w.predicted.size() - off) : 0;
+      const auto [pred, avail] = isa::predicted_state(w.predicted, k, sb);
       md += "state " + std::to_string(k - 1) + " (true):  " + isa::format_state(c, w.truth.data() + (k - 1) * sb) + "\n";
       md += "state " + std::to_string(k) + " expected:  " + isa::format_state(c, truth) + "\n";
-      if (avail == sb) md += "state " + std::to_string(k) + " predicted: " + isa::format_state(c, w.predicted.data() + off) + "\n";
-      md += "  differences:\n" + isa::render_differences(c, truth, avail ? w.predicted.data() + off : nullptr, avail);
+      if (avail == sb) md += "state " + std::to_string(k) + " predicted: " + isa::format_state(c, pred) + "\n";
+      md += "  differences:\n" + isa::render_differences(c, truth, pred, avail);
     }
     md += "```\n";
   }
@@ -166,7 +169,7 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
   const std::string gp =
       "set terminal pngcairo size 1200,600 noenhanced font ',10'\n"
       "set output '" + temp_sibling(png).string() + "'\n"
-      "set title 'Per-opcode accuracy (" + std::string(s.mode() == Mode::teacher ? "teacher" : "rollout") + ")'\n"
+      "set title 'Per-opcode accuracy (" + std::string(mode_name(s.mode())) + ")'\n"
       "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
       "set boxwidth 0.9\nset yrange [0:105]\nset ylabel '%'\nset xtics rotate by -45\nset key outside right top\n"
       "set grid ytics\n"
@@ -174,6 +177,128 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
       "'' using 3 title 'exact states (baseline)', '' using 4 title 'changed bytes (model)', "
       "'' using 5 title 'changed bytes (baseline)'\n";
   return run_gnuplot(gp, dir + "/per-opcode.gp", png) ? png : "";
+}
+
+nlohmann::json headline_json(const EvalResult& r) {
+  nlohmann::json head = report_json(r.scorer, r.meta);
+  head.erase("per_form");
+  head.erase("per_length");
+  head.erase("per_field");
+  return head;
+}
+
+std::string headline_text(const EvalResult& r, const std::string& report_dir) {
+  const auto& t = r.scorer.total();
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(2) << "eval " << mode_name(r.scorer.mode())
+     << ": " << r.scorer.traces() << " traces, " << t.model.states << " states\n"
+     << "  byte accuracy        " << 100 * t.model.byte_accuracy() << "%  (do-nothing baseline "
+     << 100 * t.baseline.byte_accuracy() << "%)\n"
+     << "  exact states         " << 100 * t.model.state_accuracy() << "%  (baseline "
+     << 100 * t.baseline.state_accuracy() << "%)\n"
+     << "  changed-byte acc.    " << 100 * t.model.changed_byte_accuracy() << "%  (baseline "
+     << 100 * t.baseline.changed_byte_accuracy() << "%)\n"
+     << "  report: " << report_dir << "/report.md" << (r.chart.empty() ? " (no chart: gnuplot missing)" : "") << "\n";
+  return os.str();
+}
+
+json tally_json(const Tally& t) {
+  return {{"states", t.states},
+          {"state_bytes", t.bytes},
+          {"matched_bytes", t.matched_bytes},
+          {"byte_accuracy", t.byte_accuracy()},
+          {"exact_states", t.exact_states},
+          {"state_accuracy", t.state_accuracy()},
+          {"missing_bytes", t.missing_bytes}};
+}
+
+json verify_json(const VerifyTotals& t) {
+  json j = tally_json(t.tally);
+  j["traces"] = t.traces;
+  j["exact_traces"] = t.exact_traces;
+  return j;
+}
+
+std::string verify_text(const VerifyTotals& total) {
+  const Tally& t = total.tally;
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(4) << "traces        " << total.traces << " (" << total.exact_traces
+     << " exact)\n"
+     << "byte accuracy " << 100 * t.byte_accuracy() << "% (" << t.matched_bytes << "/" << t.bytes << " state bytes; "
+     << t.missing_bytes << " missing)\n"
+     << "exact states  " << 100 * t.state_accuracy() << "% (" << t.exact_states << "/" << t.states << ")\n";
+  return os.str();
+}
+
+json verify_file_json(const std::string& path, const VerifyResult& r) {
+  VerifyTotals one;
+  one.add(r);
+  json j = verify_json(one);
+  j["path"] = path;
+  j["first_mismatch_state"] = r.trace.first_mismatch;
+  return j;
+}
+
+std::string verify_file_text(const std::string& path, const VerifyResult& r) {
+  const Tally& t = r.trace.tally;
+  std::string s = path + ": " + std::to_string(t.matched_bytes) + "/" + std::to_string(t.bytes) + " bytes, " +
+                  std::to_string(t.exact_states) + "/" + std::to_string(t.states) + " states";
+  if (r.trace.first_mismatch >= 0) s += ", first mismatch at state " + std::to_string(r.trace.first_mismatch);
+  return s + "\n";
+}
+
+std::string render_prediction(const isa::Config& c, const Prediction& r, bool color) {
+  const size_t sb = isa::state_bytes(c);
+  const int steps = int(r.truth.size() / sb) - 1;
+  std::string out = "step      " + isa::state_heading(c) + "\n0         " + isa::format_state(c, r.truth.data()) + "\n";
+  int exact = 0;
+  for (int k = 1; k <= steps; ++k) {
+    const uint8_t* truth = r.truth.data() + k * sb;
+    char step[16];
+    std::snprintf(step, sizeof step, "%-4d", k);
+    out += step + ("true  " + isa::format_state(c, truth)) + "\n";
+    const isa::PredictedState p = isa::predicted_state(r.predicted, size_t(k), sb);
+    if (p.avail < sb) {
+      out += "    model (stopped)\n";
+      continue;
+    }
+    const std::string diffs = isa::render_differences(c, truth, p.bytes, sb, "predicted", "      ");
+    exact += diffs.empty();
+    out += "    model " + isa::format_state(c, p.bytes) + (diffs.empty() ? "\n" : "  <<\n");
+    out += color && !diffs.empty() ? "\033[31m" + diffs + "\033[0m" : diffs;
+  }
+  return out + std::to_string(exact) + "/" + std::to_string(steps) + " states predicted exactly\n";
+}
+
+nlohmann::json prediction_json(const isa::Config& c, const Prediction& r) {
+  const size_t sb = isa::state_bytes(c);
+  const size_t steps = r.truth.size() / sb - 1;
+  isa::Tally total;
+  nlohmann::json states = nlohmann::json::array(), first_wrong = nullptr;
+  for (size_t k = 1; k <= steps; ++k) {
+    const uint8_t* truth = r.truth.data() + k * sb;
+    const auto [pred, avail] = isa::predicted_state(r.predicted, k, sb);
+    const isa::Tally t = isa::score_state(truth, truth - sb, pred, avail, sb);
+    total += t;
+    nlohmann::json wrong = nlohmann::json::array();
+    for (const isa::Field& f : isa::state_fields(c))
+      if (isa::score_field(f, truth, truth - sb, pred, avail).exact_states == 0) wrong.push_back(f.name);
+    if (t.exact_states == 0 && first_wrong.is_null()) first_wrong = k;
+    states.push_back({{"step", k},
+                      {"true", hex(truth, sb)},
+                      {"predicted", avail == sb ? nlohmann::json(hex(pred, sb)) : nlohmann::json()},
+                      {"exact", t.exact_states == 1},
+                      {"wrong_fields", wrong}});
+  }
+  return {{"isa", std::string(isa::profile_name(c.profile))},
+          {"memory_size", c.memory_size},
+          {"initial", hex(r.truth.data(), sb)},
+          {"states", steps},
+          {"exact_states", total.exact_states},
+          {"byte_accuracy", or_null(total.byte_accuracy())},
+          {"changed_byte_accuracy", or_null(total.changed_byte_accuracy())},
+          {"first_wrong_state", first_wrong},
+          {"steps", states}};
 }
 
 }  // namespace cpusim::harness

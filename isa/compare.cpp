@@ -45,14 +45,18 @@ Tally score_field(const Field& f, const uint8_t* truth, const uint8_t* prev, con
   return t;
 }
 
+PredictedState predicted_state(std::span<const uint8_t> pred, size_t k, size_t sb) {
+  const size_t off = (k - 1) * sb;
+  if (k < 1 || pred.size() <= off) return {};
+  return {pred.data() + off, std::min(sb, pred.size() - off)};
+}
+
 TraceScore score_trace(std::span<const uint8_t> truth, std::span<const uint8_t> pred, size_t sb) {
   TraceScore r;
   const size_t n = truth.size() / sb;  // true states, the first included
   for (size_t k = 1; k < n; ++k) {
-    const size_t off = (k - 1) * sb;
-    const size_t avail = pred.size() > off ? std::min(sb, pred.size() - off) : 0;
-    const Tally t = score_state(truth.data() + k * sb, truth.data() + (k - 1) * sb, avail ? pred.data() + off : nullptr,
-                                avail, sb);
+    const PredictedState p = predicted_state(pred, k, sb);
+    const Tally t = score_state(truth.data() + k * sb, truth.data() + (k - 1) * sb, p.bytes, p.avail, sb);
     if (!t.exact_states && r.first_mismatch < 0) r.first_mismatch = int64_t(k);
     r.tally += t;
   }

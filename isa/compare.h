@@ -35,6 +35,14 @@ Tally score_state(const uint8_t* truth, const uint8_t* prev, const uint8_t* pred
 // One field of that state, counted once: right when all its bytes are; changed when any is.
 Tally score_field(const Field& f, const uint8_t* truth, const uint8_t* prev, const uint8_t* pred, size_t avail);
 
+// State k (1 = the first after the initial one) of `pred`, the predicted states after the
+// initial one: where its bytes start and how many of its `sb` are there (0..sb; null when none).
+struct PredictedState {
+  const uint8_t* bytes = nullptr;
+  size_t avail = 0;
+};
+PredictedState predicted_state(std::span<const uint8_t> pred, size_t k, size_t sb);
+
 // A whole trace: `truth` holds every true state (the first included), `pred` the predicted
 // states after the first. Predicted bytes missing at the end count as mismatches; extra
 // predicted bytes are ignored.

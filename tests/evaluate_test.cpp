@@ -10,6 +10,7 @@
 #include "emulator/emulator.h"
 #include "harness/evaluate.h"
 #include "harness/predict.h"
+#include "harness/report.h"
 #include "harness/verify.h"
 #include "isa/asm.h"
 #include "tests/test_util.h"
