@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
+#include <thread>
 #include <string>
 
 #include "common/io.h"
@@ -66,75 +68,39 @@ void ChunkCodec::encode(const std::vector<uint8_t>& raw, std::vector<uint8_t>& s
   stored.resize(n + 4);
 }
 
-ChunkCompressor::ChunkCompressor(unsigned threads, int level) : level_(level) {
-  const unsigned n = std::max(1u, threads ? threads : std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
-}
+namespace {
+unsigned or_cores(unsigned threads) { return std::max(1u, threads ? threads : std::thread::hardware_concurrency()); }
+}  // namespace
 
-ChunkCompressor::~ChunkCompressor() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-}
+ChunkCompressor::ChunkCompressor(unsigned threads, int level)
+    : pool_(or_cores(threads), /*window=*/or_cores(threads) + 2,  // (the window bounds only the spare buffers here)
+            [level]() -> OrderedPool<Job>::Work {
+              auto codec = std::make_shared<ChunkCodec>(level);  // one per worker
+              return [codec](Job& j, uint64_t) {
+                try {
+                  codec->encode(j.raw, j.stored);
+                } catch (const std::exception& e) {
+                  j.error = e.what();  // (out of memory: reported by the writer)
+                }
+              };
+            },
+            /*self_feeding=*/false) {}
 
 std::vector<uint8_t> ChunkCompressor::buffer() {
-  std::lock_guard lock(mu_);
-  if (spare_.empty()) return {};
-  std::vector<uint8_t> b = std::move(spare_.back());
-  spare_.pop_back();
+  std::vector<uint8_t> b = std::move(pool_.spare().raw);
   b.clear();
   return b;
 }
 
 void ChunkCompressor::submit(int tag, uint64_t index, std::vector<uint8_t> raw) {
-  std::unique_lock lock(mu_);
-  Job& j = jobs_.emplace_back();
+  Job j;
   j.tag = tag, j.index = index, j.raw = std::move(raw);
-  lock.unlock();
-  cv_.notify_all();
-}
-
-bool ChunkCompressor::pop(Job& out, bool wait) {
-  std::unique_lock lock(mu_);
-  if (wait) cv_.wait(lock, [&] { return jobs_.empty() || jobs_.front().done; });
-  if (jobs_.empty() || !jobs_.front().done) return false;
-  out = std::move(jobs_.front());
-  jobs_.pop_front();
-  --next_;
-  return true;
+  pool_.queue(std::move(j));
 }
 
 void ChunkCompressor::recycle(Job& job) {
-  std::lock_guard lock(mu_);
-  if (spare_.size() < 2 * threads_.size() + 2) spare_.push_back(std::move(job.raw));
   job.stored.clear();
-}
-
-size_t ChunkCompressor::in_flight() const {
-  std::lock_guard lock(mu_);
-  return jobs_.size();
-}
-
-void ChunkCompressor::work() {
-  ChunkCodec codec(level_);
-  std::unique_lock lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [&] { return stop_ || next_ < jobs_.size(); });
-    if (stop_) return;
-    Job& j = jobs_[next_++];  // (a deque keeps references to its other elements valid)
-    lock.unlock();
-    try {
-      codec.encode(j.raw, j.stored);
-    } catch (const std::exception& e) {
-      j.error = e.what();  // (out of memory: reported by the writer)
-    }
-    lock.lock();
-    j.done = true;
-    cv_.notify_all();
-  }
+  pool_.recycle(Job{0, 0, std::move(job.raw), {}, {}});
 }
 
 }  // namespace cpusim::datagen

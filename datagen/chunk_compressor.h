@@ -4,14 +4,12 @@
 // all on its own thread. The chunks come back in the order they went in.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "common/ordered_pool.h"
 
 namespace cpusim::datagen {
 
@@ -38,32 +36,22 @@ class ChunkCompressor {
     int tag = 0;         // the caller's (which dataset)
     uint64_t index = 0;  // the caller's (which chunk)
     std::vector<uint8_t> raw, stored;
-    bool done = false;
     std::string error;  // when compressing failed
   };
   // threads 0: one per core. The caller bounds the chunks in flight (pop() them).
   ChunkCompressor(unsigned threads, int level);
-  ~ChunkCompressor();
   // An empty buffer to fill (a recycled one when there is one).
   std::vector<uint8_t> buffer();
   // Queues a chunk.
   void submit(int tag, uint64_t index, std::vector<uint8_t> raw);
   // The oldest chunk if it is compressed (or, with wait, once it is); false when none is in
   // flight or (without wait) the oldest is not done. Hand it back with recycle().
-  bool pop(Job& out, bool wait);
+  bool pop(Job& out, bool wait) { return pool_.pop(out, wait); }
   void recycle(Job& job);
-  size_t in_flight() const;
+  size_t in_flight() const { return pool_.size(); }
 
  private:
-  void work();
-  const int level_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> jobs_;  // in submission order
-  size_t next_ = 0;       // jobs_[next_] is the first not yet taken by a worker
-  std::vector<std::vector<uint8_t>> spare_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
+  OrderedPool<Job> pool_;
 };
 
 }  // namespace cpusim::datagen

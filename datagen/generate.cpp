@@ -4,13 +4,12 @@
 #include "datagen/generate.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 #include <unordered_set>
 
 #include "common/io.h"
+#include "common/ordered_pool.h"
 #include "common/progress.h"
 #include "emulator/emulator.h"
 
@@ -21,8 +20,6 @@ namespace {
 constexpr uint64_t kChunk = 512;  // candidates per chunk
 
 struct Chunk {
-  uint64_t index = ~0ull;  // which chunk this slot holds
-  bool ready = false;
   std::vector<uint8_t> bytes;
   std::vector<uint64_t> offsets;  // kChunk + 1
   std::vector<uint32_t> steps;
@@ -70,72 +67,27 @@ void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
   }
 }
 
-// Workers fill chunks of consecutive candidates ahead of the consumer, at most `in_flight` at
-// once; the consumer takes them strictly in order. The destructor stops and joins the workers.
+// Chunks first, first + stride, first + 2 stride, ... (a shard's) of candidates, filled by
+// `jobs` workers ahead of the consumer, at most 4 per worker (+2) waiting, handed back in order.
 class ChunkPool {
  public:
-  // Chunks first, first + stride, first + 2 stride, ... (a shard's), in that order.
   ChunkPool(const DatagenConfig& c, unsigned jobs, uint64_t first = 0, uint64_t stride = 1)
-      : c_(c), first_(first), stride_(stride), in_flight_(4 * jobs + 2), slots_(in_flight_) {
-    for (unsigned j = 0; j < jobs; ++j) threads_.emplace_back([this] { work(); });
-  }
-  ~ChunkPool() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  // The next chunk in order, once a worker has filled it.
+      : pool_(jobs, 4 * jobs + 2,
+              [&c, first, stride]() -> OrderedPool<Chunk>::Work {
+                return [&c, first, stride](Chunk& ch, uint64_t k) { fill(c, first + k * stride, ch); };
+              },
+              /*self_feeding=*/true) {}
+  // The next chunk in order, once a worker has filled it; valid until release().
   const Chunk& next() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] {
-      const Chunk& s = slots_[consumed_ % in_flight_];
-      return s.ready && s.index == consumed_;
-    });
-    return slots_[consumed_ % in_flight_];
+    pool_.pop(cur_, /*wait=*/true);
+    return cur_;
   }
-  // Hands the chunk next() returned back to the workers.
-  void release() {
-    {
-      std::lock_guard lock(mu_);
-      slots_[consumed_ % in_flight_].ready = false;
-      ++consumed_;
-    }
-    cv_.notify_all();
-  }
+  // Hands the chunk next() returned back to the workers (its buffers are filled again).
+  void release() { pool_.recycle(std::move(cur_)); }
 
  private:
-  void work() {
-    for (;;) {
-      uint64_t mine;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || next_chunk_ < consumed_ + in_flight_; });
-        if (stop_) return;
-        mine = next_chunk_++;
-      }
-      Chunk& slot = slots_[mine % in_flight_];
-      fill(c_, first_ + mine * stride_, slot);
-      {
-        std::lock_guard lock(mu_);
-        slot.index = mine;
-        slot.ready = true;
-      }
-      cv_.notify_all();
-    }
-  }
-
-  const DatagenConfig& c_;
-  const uint64_t first_, stride_;
-  const size_t in_flight_;
-  std::vector<Chunk> slots_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t next_chunk_ = 0, consumed_ = 0;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
+  OrderedPool<Chunk> pool_;
+  Chunk cur_;
 };
 
 }  // namespace
