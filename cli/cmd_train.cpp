@@ -1,7 +1,8 @@
-// cli/cmd_train.cpp: `cpusim train`: fills model::TrainConfig from the command line and trains.
+// cli/cmd_train.cpp: `cpusim train`: a preset, the options given over it (model::layer_config),
+// then training. The model options come from ModelConfig's one field list (model/config.h).
 #include <iostream>
-#include <map>
 #include <type_traits>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -12,92 +13,141 @@ namespace cpusim::cli {
 
 namespace {
 
-// --patch-layers, --width, ...: the ModelConfig fields a command line may override, from the
-// field list (model/config.h); 0 keeps the preset's value.
-struct Overrides {
-  std::map<std::string, int> ints;
-  void add(po::options_description& d) {
+// Options whose value is applied over the preset only when given on the command line; --help
+// shows the default a run gets without a preset that sets it.
+class Given {
+ public:
+  // A TrainConfig member.
+  template <class T>
+  void add(po::options_description& d, const char* name, T model::TrainConfig::*member, const char* help) {
+    const model::TrainConfig defaults;
+    if constexpr (std::is_same_v<T, bool>)
+      d.add_options()(name, po::bool_switch(), help);
+    else
+      d.add_options()(name, po::value<T>()->default_value(defaults.*member), help);
+    apply_.push_back([name, member](model::TrainConfig& t, const po::variables_map& vm) {
+      if (given(vm, name)) t.*member = vm[name].as<T>();
+    });
+  }
+  // Every ModelConfig field that has an option in the field list, whatever its type.
+  void add_model_fields(po::options_description& d) {
     model::ModelConfig c;
-    model::for_each_field(c, [&](const char*, auto& v, const model::FieldInfo& f) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, int>)
-        if (f.option) d.add_options()(f.option, po::value(&ints[f.option]), f.help);
+    model::for_each_field(c, [&](const char* field, auto& v, const model::FieldInfo& f) {
+      using T = std::decay_t<decltype(v)>;
+      if (!f.option) return;
+      if constexpr (std::is_same_v<T, bool>)  // --copy-path, or --copy-path=false
+        d.add_options()(f.option, po::value<bool>()->implicit_value(true), f.help);
+      else
+        d.add_options()(f.option, po::value<T>(), f.help);
+      apply_.push_back([field, option = f.option](model::TrainConfig& t, const po::variables_map& vm) {
+        if (!vm.count(option)) return;
+        model::for_each_field(t.model, [&](const char* name, auto& member, const model::FieldInfo&) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(member)>, T>)
+            if (std::string(name) == field) member = vm[option].as<T>();
+        });
+      });
     });
   }
-  void apply(model::ModelConfig& c) {
-    model::for_each_field(c, [&](const char*, auto& v, const model::FieldInfo& f) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, int>)
-        if (f.option && ints[f.option]) v = ints[f.option];
-    });
+  void apply(model::TrainConfig& t, const po::variables_map& vm) const {
+    for (const auto& f : apply_) f(t, vm);
   }
+  static bool given(const po::variables_map& vm, const char* name) { return vm.count(name) && !vm[name].defaulted(); }
+
+ private:
+  std::vector<std::function<void(model::TrainConfig&, const po::variables_map&)>> apply_;
 };
+
+std::string usage() {
+  std::string u = "--data D.h5 [--preset P] [--steps N | --epochs E] [options over the preset] -o RUN_DIR\n\npresets:\n";
+  for (const model::TrainPreset& p : model::train_presets()) u += "  " + std::string(p.name) + ": " + p.sets + "\n";
+  return u + "Options given explicitly override the preset's; sizes that follow from the data (--state-prefix,\n"
+             "--program-memory, --copy-state) are resolved last, from the set's machine.";
+}
+
+// The options: the model's (the field list's, and the sizes that follow from the data), the
+// training's and the run's, each applied over the preset only when given.
+void declare(Given& g, std::string& preset, po::options_description& model_opts, po::options_description& train_opts,
+             po::options_description& run_opts) {
+  using T = model::TrainConfig;
+  model_opts.add_options()("preset", po::value(&preset)->default_value("small"), "one of the presets listed above");
+  g.add_model_fields(model_opts);
+  g.add(model_opts, "state-prefix", &T::state_prefix_from_data,
+        "byte decoder reads the whole previous state as a prefix (--state-prefix-bytes: the state's size)");
+  g.add(model_opts, "program-memory", &T::program_memory_from_data,
+        "byte decoder attends to every byte of the trace's program image (--program-memory-bytes: the image's size)");
+  g.add(model_opts, "copy-state", &T::copy_stride_from_data,
+        "with --copy-path: position i reads the previous state's byte at the same place (--copy-stride: the state's patches)");
+  g.add(train_opts, "steps", &T::steps, "optimizer steps (0: --epochs)");
+  g.add(train_opts, "epochs", &T::epochs, "passes over the train split");
+  g.add(train_opts, "batch", &T::batch, "traces per micro-batch");
+  g.add(train_opts, "accum", &T::accum, "micro-batches per step");
+  g.add(train_opts, "lr", &T::lr, "peak learning rate");
+  g.add(train_opts, "warmup", &T::warmup, "warm-up steps");
+  g.add(train_opts, "weight-decay", &T::weight_decay, "AdamW weight decay");
+  g.add(train_opts, "clip", &T::clip, "gradient norm clip (0: none)");
+  g.add(train_opts, "loss-on", &T::loss_on, "states (after the first) or all (the paper)");
+  g.add(train_opts, "eval-every", &T::eval_every, "steps between held-out evaluations");
+  g.add(train_opts, "eval-traces", &T::eval_traces, "test traces for held-out figures");
+  g.add(train_opts, "checkpoint-every", &T::checkpoint_every, "steps between checkpoints");
+  g.add(train_opts, "max-minutes", &T::max_minutes,
+        "stop after this much training time (the learning-rate schedule follows the clock too; alias --minutes)");
+  g.add(train_opts, "stop-after", &T::stop_after, "stop after this many steps (resume later with --resume)");
+  g.add(train_opts, "seed", &T::seed, "random seed (initialisation, data order)");
+  run_opts.add_options()("data", po::value<std::string>(), "HDF5 trace set (cpusim datagen)")(
+      "output,o", po::value<std::string>(), "run folder (checkpoint.pt, model.pt, log.jsonl, config.json)");
+  g.add(run_opts, "resume", &T::resume, "continue from RUN_DIR/checkpoint.pt");
+  g.add(run_opts, "overwrite", &T::overwrite, "replace the run already in RUN_DIR (without it or --resume, one is refused)");
+  g.add(run_opts, "device", &T::device, "cpu or cuda");
+  g.add(run_opts, "precision", &T::precision, "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32");
+  g.add(run_opts, "cuda-graphs", &T::cuda_graphs,
+        "on CUDA, replay each step's forward and backward from a CUDA graph captured per padded batch shape");
+  g.add(run_opts, "threads", &T::threads,
+        "CPU threads (0: libtorch's default; one per core for bf16; with --procs, the cores shared out)");
+  g.add(run_opts, "procs", &T::procs,
+        "data-parallel processes on this machine, without a launcher (CPU; --batch stays the global batch; on 2 cores, 2 "
+        "run ~20% faster than 1)");
+  g.add(run_opts, "dist-timeout", &T::dist_timeout,
+        "data-parallel runs (WORLD_SIZE > 1): seconds the rendezvous and each collective may wait for the other ranks");
+  g.add(run_opts, "allreduce", &T::allreduce,
+        "data-parallel runs: sum the gradients 'during' the backward pass (bucket by bucket, as DDP), 'after' it, or "
+        "'auto': during on CUDA, after on CPUs");
+  g.add(run_opts, "profile", &T::profile,
+        "write libtorch's per-operator trace of steps 3..7 (chrome://tracing JSON) to this file");
+  g.add(run_opts, "timing", &T::timing, "at the end, print where a step's time went (waits for the device after each phase)");
+}
 
 }  // namespace
 
 int cmd_train(const Args& args) {
-  model::TrainConfig t;
-  bool dry_run = false, copy_path = false, no_copy_path = false, prefix_memory = false, json = false;
-  double minutes = 0;
-  Overrides over;
-  std::string gelu;
+  Given g;
+  std::string preset;
+  bool dry_run = false, json = false;
+  po::options_description model_opts("model options (over the preset)"), train_opts("training options"),
+      run_opts("run options");
+  declare(g, preset, model_opts, train_opts, run_opts);
+  run_opts.add_options()("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")(
+      "json", po::bool_switch(&json), "print the summary as JSON on stdout")("quiet,q", po::bool_switch(), "no progress output");
+  po::options_description hidden;  // aliases: each named in its option's row
+  hidden.add_options()("minutes", po::value<double>(), "--max-minutes")("no-copy-path", po::bool_switch(), "--copy-path=false");
   po::options_description d("train options");
-  d.add_options()("data", po::value(&t.data), "HDF5 trace set (cpusim datagen)")
-      ("output,o", po::value(&t.out_dir), "run folder (checkpoint.pt, model.pt, log.jsonl, config.json)")
-      ("preset", po::value(&t.preset)->default_value("small"), "tiny, small or paper")
-      ("copy-path", po::bool_switch(&copy_path), "byte decoder also sees the previous patch's byte i")
-      ("no-copy-path", po::bool_switch(&no_copy_path), "the paper's architecture (the default)")
-      ("copy-state", po::bool_switch(&t.copy_state), "with --copy-path: position i reads the previous state's byte at the same place (states of several patches: toy)")
-      ("state-prefix", po::bool_switch(&t.state_prefix), "byte decoder reads the whole previous state as a prefix (attention over each of its bytes)")
-      ("program-memory", po::bool_switch(&t.program_memory), "byte decoder attends to every byte of the trace's program image (keys and values once per trace)")
-      ("prefix-memory", po::bool_switch(&prefix_memory), "--state-prefix as attention memory in each byte block (cheaper; the prefix is not transformed)")
-      ("byte-bits", po::bool_switch(&t.model.byte_bits), "each byte's embedding (input and output) also maps its 8 bits, so bitwise results and carries can be computed bit by bit")
-      ("gelu", po::value(&gelu)->default_value("tanh"), "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)");
-  over.add(d);
-  d.add_options()("steps", po::value(&t.steps)->default_value(0), "optimizer steps (0: --epochs)")
-      ("epochs", po::value(&t.epochs)->default_value(1), "passes over the train split")
-      ("batch", po::value(&t.batch)->default_value(16), "traces per micro-batch")
-      ("accum", po::value(&t.accum)->default_value(1), "micro-batches per step")
-      ("lr", po::value(&t.lr)->default_value(1e-3), "peak learning rate")
-      ("warmup", po::value(&t.warmup)->default_value(100), "warm-up steps")
-      ("weight-decay", po::value(&t.weight_decay)->default_value(0.01), "AdamW weight decay")
-      ("clip", po::value(&t.clip)->default_value(1.0), "gradient norm clip (0: none)")
-      ("loss-on", po::value(&t.loss_on)->default_value("states"), "states (after the first) or all (the paper)")
-      ("device", po::value(&t.device)->default_value("cpu"), "cpu or cuda")
-      ("precision", po::value(&t.precision)->default_value("auto"), "auto (bf16 autocast on CUDA and on CPUs with bf16 instructions), bf16 or fp32")
-      ("cuda-graphs", po::bool_switch(&t.cuda_graphs), "on CUDA, replay each step's forward and backward from a CUDA graph captured per padded batch shape")
-      ("resume", po::bool_switch(&t.resume), "continue from RUN_DIR/checkpoint.pt")
-      ("overwrite", po::bool_switch(&t.overwrite), "replace the run already in RUN_DIR (without it or --resume, one is refused)")
-      ("eval-every", po::value(&t.eval_every)->default_value(200), "steps between held-out evaluations")
-      ("eval-traces", po::value(&t.eval_traces)->default_value(256), "test traces for held-out figures")
-      ("checkpoint-every", po::value(&t.checkpoint_every)->default_value(500), "steps between checkpoints")
-      ("max-minutes", po::value(&t.max_minutes)->default_value(0), "stop after this much training time (the learning-rate schedule follows the clock too)")
-      ("minutes", po::value(&minutes), "the same as --max-minutes (the pipeline's older spelling)")
-      ("stop-after", po::value(&t.stop_after)->default_value(0), "stop after this many steps (resume later with --resume)")
-      ("seed", po::value(&t.seed)->default_value(0), "random seed (initialisation, data order)")
-      ("dist-timeout", po::value(&t.dist_timeout)->default_value(300), "data-parallel runs (WORLD_SIZE > 1): seconds the rendezvous and each collective may wait for the other ranks before every rank stops")
-      ("allreduce", po::value(&t.allreduce)->default_value("auto"), "data-parallel runs: sum the gradients 'during' the backward pass (bucket by bucket, as DDP), 'after' it, or 'auto': during on CUDA, after on CPUs (there the all-reduce competes with the backward pass for the cores)")
-      ("threads", po::value(&t.threads)->default_value(0), "CPU threads (0: libtorch's default; one per core for bf16; with --procs, the cores shared out)")
-      ("procs", po::value(&t.procs)->default_value(1), "data-parallel processes on this machine, without a launcher (CPU; --batch stays the global batch; on 2 cores, 2 run ~20% faster than 1)")
-      ("dry-run", po::bool_switch(&dry_run), "print the resolved configuration as JSON and exit")
-      ("json", po::bool_switch(&json), "print the summary as JSON on stdout")
-      ("quiet,q", po::bool_switch(&t.quiet), "no progress output")
-      ("profile", po::value(&t.profile), "write libtorch's per-operator trace of steps 3..7 (host time per call and, on CUDA, device time; chrome://tracing JSON) to this file")
-      ("timing", po::bool_switch(&t.timing), "at the end, print where a step's time went (batch, forward, backward, clip, optimizer; waits for the device after each)");
+  d.add(model_opts).add(train_opts).add(run_opts);
   po::variables_map vm;
-  if (!parse("train", "--data D.h5 --preset P [--steps N | --epochs E] [--batch B] [--lr X] -o RUN_DIR", d, {}, args, vm))
-    return 0;
-  const bool byte_bits = t.model.byte_bits;
-  if (vm.count("minutes")) t.max_minutes = minutes;
-  t.model = model::preset(t.preset);
-  t.model.byte_bits = byte_bits;
-  if (copy_path && no_copy_path) throw Error("--copy-path and --no-copy-path together");
-  t.model.copy_path = copy_path;
-  t.model.prefix_memory = prefix_memory;
-  t.state_prefix = t.state_prefix || prefix_memory;
-  over.apply(t.model);
-  if (gelu != "tanh" && gelu != "erf") throw Error("--gelu " + gelu + ": expected tanh or erf");
-  t.model.gelu = gelu;
-  if (t.model.width % t.model.heads) throw Error("--width must be a multiple of --heads");
-  if (t.batch < 1 || t.accum < 1) throw Error("--batch and --accum must be at least 1");
+  if (!parse("train", usage(), d, {}, args, vm, &hidden)) return 0;
+  if (Given::given(vm, "no-copy-path") && vm.count("copy-path") && vm["copy-path"].as<bool>())
+    throw Error("--copy-path and --no-copy-path together");
+  model::TrainConfig t = model::layer_config(preset, [&](model::TrainConfig& c) {
+    g.apply(c, vm);
+    if (vm.count("minutes") && !Given::given(vm, "max-minutes")) c.max_minutes = vm["minutes"].as<double>();
+    if (Given::given(vm, "no-copy-path")) c.model.copy_path = false;
+    if (vm.count("prefix-memory") && c.model.prefix_memory) c.state_prefix_from_data = true;
+    // A size given in bytes is the size: it is not resolved from the data.
+    if (vm.count("state-prefix-bytes")) c.state_prefix_from_data = false;
+    if (vm.count("program-memory-bytes")) c.program_memory_from_data = false;
+    if (vm.count("copy-stride")) c.copy_stride_from_data = false;
+    if (vm.count("data")) c.data = vm["data"].as<std::string>();
+    if (vm.count("output")) c.out_dir = vm["output"].as<std::string>();
+    c.quiet = vm["quiet"].as<bool>();
+  });
   if (dry_run) {
     std::cout << model::config_json(t, model::parameter_count(t.model)) << "\n";
     return 0;

@@ -38,7 +38,7 @@ const std::map<std::string, Command>& commands() {
       {"crosscheck", {cmd_crosscheck, "interpreter vs Unicorn after every instruction; --self-test"}},
 #endif
 #ifdef CPUSIM_WITH_TORCH
-      {"train", {cmd_train, "train a bGPT on a trace set (presets tiny, small, paper)"}},
+      {"train", {cmd_train, "train a bGPT on a trace set (presets tiny, small, paper, quickstart, ...)"}},
       {"eval", {cmd_eval, "score a checkpoint against the emulator (teacher or rollout), write a report"}},
       {"predict", {cmd_predict, "one program simulated by the model beside the emulator"}},
       {"pipeline", {cmd_pipeline, "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},

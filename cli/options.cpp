@@ -53,12 +53,15 @@ isa::Config IsaOptions::config_for(const std::string& path, const po::variables_
 
 bool parse(const std::string& command, const std::string& usage, po::options_description& opts,
            const po::positional_options_description& pos, const std::vector<std::string>& args,
-           po::variables_map& vm) {
+           po::variables_map& vm, const po::options_description* hidden) {
   if (!opts.find_nothrow("quiet", false))  // every command takes --quiet
     opts.add_options()("quiet,q", po::bool_switch(), "no progress or messages on stderr (errors still)");
   opts.add_options()("help,h", "show this help");
+  po::options_description all;
+  all.add(opts);
+  if (hidden) all.add(*hidden);
   try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
     if (vm.count("help")) {
       std::cout << "usage: cpusim " << command << " " << usage << "\n\n" << opts << "\n" << kExitCodesHelp;
       return false;

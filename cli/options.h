@@ -29,10 +29,11 @@ struct IsaOptions {
 };
 
 // Parses args (without the subcommand name). Returns false when --help was printed. Adds
-// --quiet (-q) where the command has not declared it; quiet(vm) reads it.
+// --quiet (-q) where the command has not declared it; quiet(vm) reads it. `hidden`: options
+// accepted but not listed by --help (aliases, whose rows name them).
 bool parse(const std::string& command, const std::string& usage, po::options_description& opts,
            const po::positional_options_description& pos, const std::vector<std::string>& args,
-           po::variables_map& vm);
+           po::variables_map& vm, const po::options_description* hidden = nullptr);
 bool quiet(const po::variables_map& vm);
 
 // `cpusim CMD ACTION ...` (dataset, model): runs the action named by args[0] with the rest;

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "isa/isa.h"
 
 namespace cpusim::model {
 
@@ -59,19 +63,24 @@ struct FieldInfo {
 template <class Config, class F>
 void for_each_field(Config& c, F&& f) {
   f("patch_size", c.patch_size, FieldInfo{nullptr, "bytes per patch", false});
-  f("max_patches", c.max_patches, FieldInfo{"max-patches", "override the preset", false});
-  f("patch_layers", c.patch_layers, FieldInfo{"patch-layers", "override the preset", false});
-  f("byte_layers", c.byte_layers, FieldInfo{"byte-layers", "override the preset", false});
-  f("width", c.width, FieldInfo{"width", "override the preset", false});
-  f("heads", c.heads, FieldInfo{"heads", "override the preset", false});
-  f("copy_path", c.copy_path, FieldInfo{nullptr, "byte decoder also sees the previous patch's byte i", false});
-  f("gelu", c.gelu, FieldInfo{nullptr, "tanh or erf", true});
-  f("copy_stride", c.copy_stride, FieldInfo{nullptr, "patches back the copy path reads", true});
-  f("state_prefix", c.state_prefix, FieldInfo{nullptr, "bytes of the previous state read as a prefix", true});
-  f("prefix_memory", c.prefix_memory, FieldInfo{nullptr, "the prefix as attention memory", true});
-  f("program_memory", c.program_memory, FieldInfo{nullptr, "image bytes read as attention memory", true});
-  f("byte_bits", c.byte_bits, FieldInfo{nullptr, "byte embeddings include a map of the byte's bits", true});
-  f("begin_patch", c.begin_patch, FieldInfo{nullptr, "pad (16 x 256) or bin (the paper's)", true});
+  f("max_patches", c.max_patches, FieldInfo{"max-patches", "patch positions (the longest trace + 1)", false});
+  f("patch_layers", c.patch_layers, FieldInfo{"patch-layers", "patch-level GPT-2 blocks", false});
+  f("byte_layers", c.byte_layers, FieldInfo{"byte-layers", "byte-level GPT-2 blocks", false});
+  f("width", c.width, FieldInfo{"width", "model width", false});
+  f("heads", c.heads, FieldInfo{"heads", "attention heads (divides --width)", false});
+  f("copy_path", c.copy_path,
+    FieldInfo{"copy-path", "byte decoder also sees the previous patch's byte i (=false, or --no-copy-path: off)", false});
+  f("gelu", c.gelu, FieldInfo{"gelu", "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)", true});
+  f("copy_stride", c.copy_stride, FieldInfo{"copy-stride", "patches back the copy path reads (--copy-state: one state)", true});
+  f("state_prefix", c.state_prefix,
+    FieldInfo{"state-prefix-bytes", "bytes of the previous state the byte decoder reads (--state-prefix: one state)", true});
+  f("prefix_memory", c.prefix_memory,
+    FieldInfo{"prefix-memory", "the state prefix as attention memory in each byte block (cheaper; implies --state-prefix)", true});
+  f("program_memory", c.program_memory,
+    FieldInfo{"program-memory-bytes", "image bytes the byte decoder attends to (--program-memory: the whole image)", true});
+  f("byte_bits", c.byte_bits,
+    FieldInfo{"byte-bits", "each byte's embedding also maps its 8 bits (bitwise results and carries bit by bit)", true});
+  f("begin_patch", c.begin_patch, FieldInfo{"begin-patch", "pad (16 x 256, cpusim's) or bin (the paper's)", true});
 }
 
 // "tiny", "small", "paper"; throws cpusim::Error for another name.
@@ -113,9 +122,27 @@ struct TrainConfig {
   bool quiet = false;
   bool timing = false;             // print where each step's time went (waits for the device per phase)
   std::string profile;             // write libtorch's per-operator trace (chrome://tracing JSON) of steps 3..7 here
-  bool state_prefix = false;       // model.state_prefix set to the data's state size (--state-prefix, --prefix-memory)
-  bool copy_state = false;         // model.copy_stride set to the data's patches per state (--copy-state)
-  bool program_memory = false;     // model.program_memory set to the data's image size (--program-memory)
+  // Model sizes that follow from the data's machine (resolve_data_sizes, the last layer):
+  bool state_prefix_from_data = false;    // model.state_prefix := the state's bytes (--state-prefix, --prefix-memory)
+  bool copy_stride_from_data = false;     // model.copy_stride := the state's patches (--copy-state)
+  bool program_memory_from_data = false;  // model.program_memory := the image's bytes (--program-memory)
 };
+
+// A named starting point of `cpusim train --preset` and of the pipeline: a size (tiny, small,
+// paper) and, for a recipe, the architecture options and training settings measured best for a
+// task (results/learning.md).
+struct TrainPreset {
+  const char* name;
+  const char* sets;  // what it sets, as `cpusim train --help` lists it
+  void (*apply)(TrainConfig&);
+};
+const std::vector<TrainPreset>& train_presets();
+
+// A run's configuration, in three layers, each over the one before: the preset's; the options
+// given explicitly (`given` sets them; a size given explicitly drops its *_from_data); then,
+// once the data's machine is known (train() reads it from the set), the sizes that follow from
+// it (resolve_data_sizes). Throws cpusim::Error for an unknown preset or a bad combination.
+TrainConfig layer_config(const std::string& preset, const std::function<void(TrainConfig&)>& given);
+TrainConfig resolve_data_sizes(TrainConfig t, const isa::Config& machine);
 
 }  // namespace cpusim::model

@@ -91,65 +91,33 @@ class GradReducer {
   std::unique_ptr<Impl> impl_;
 };
 
-// `--procs N`: a data-parallel run of N processes on this machine without a launcher. The
-// constructor forks N - 1 children that inherit the caller's state and sets torchrun's variables
-// in each (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR 127.0.0.1, a free MASTER_PORT), the caller
-// becoming rank 0; the destructor restores the caller's environment. A child that outlives
-// its parent is killed (PR_SET_PDEATHSIG). Fork before libtorch has run any parallel work.
-class LocalRanks {
+// A training step's data-parallel part, the trainer's one seam for it: each rank's weight for
+// its slice of a micro-batch, the gradients summed during the last backward pass (GradReducer,
+// `overlap`) or after it, and the step's loss and bytes summed over the ranks. With one process
+// the weights are 1 and nothing is summed.
+class DataParallel {
  public:
-  explicit LocalRanks(int procs);
-  ~LocalRanks();
-  LocalRanks(const LocalRanks&) = delete;
-  LocalRanks& operator=(const LocalRanks&) = delete;
-  int rank() const { return rank_; }
-  // In a child: hands `error` (empty on success; `dist`: a DistError) to rank 0 and exits.
-  [[noreturn]] void child_exit(const std::string& error, bool dist);
-  // In rank 0: waits for the children (SIGTERM first when `stop`). Returns the first child's
-  // error that is not a DistError, else the first DistError's, else "" (all succeeded).
-  std::string join(bool stop);
+  DataParallel(Dist& dist, std::vector<torch::Tensor> params, bool overlap);
+  bool active() const { return dist_.active(); }
+  // `scored[a]`: this rank's scored bytes of micro-batch a; returns each one's loss weight,
+  // this rank's share of the micro-batch's bytes over all ranks (so the summed gradients are
+  // those of the whole micro-batch's mean).
+  std::vector<double> weights(const std::vector<int64_t>& scored);
+  // Before micro-batch `a`'s backward pass (of `n`): the last one's gradients are summed as the
+  // backward pass makes them when overlapping.
+  void before_backward(size_t a, size_t n);
+  // After the step's backward passes: the rest of the gradients' sums; `loss_sum` and `bytes`
+  // become the whole group's (the loss stays on its device: no wait for it here).
+  void sum(torch::Tensor& loss_sum, int64_t& bytes);
+  // --timing: "N gradient buckets a step; K of M all-reduces started during the backward pass"
+  // ("" with one process or before any step).
+  std::string overlap_summary() const;
 
  private:
-  int rank_ = 0, procs_;
-  std::vector<pid_t> pids_;
-  std::vector<int> fds_;  // rank 0: the read end of each child's error pipe; a child: its write end
-  std::vector<std::pair<std::string, std::string>> saved_env_;  // name, value ("\x01": unset)
-  bool joined_ = false;
+  Dist& dist_;
+  GradReducer reducer_;
+  bool overlap_;
+  uint64_t summed_ = 0, started_in_backward_ = 0;
 };
-
-// `share(rank)` on `procs` processes of this machine (LocalRanks), each with `threads` threads
-// for OpenBLAS: rank 0's result is returned once every child has finished; a child's error (the
-// first that is not a DistError, else the first DistError) is thrown as the run's. The children's
-// results are dropped: `share` gathers what rank 0 needs through its own collectives.
-template <class F>
-auto on_local_ranks(int procs, int threads, F&& share) -> decltype(share(0)) {
-  LocalRanks ranks(procs);
-  const int blas_before = set_blas_threads(threads);
-  if (ranks.rank() > 0) {
-    try {
-      share(ranks.rank());
-      ranks.child_exit("", false);
-    } catch (const DistError& e) {
-      ranks.child_exit(e.what(), true);
-    } catch (const std::exception& e) {
-      ranks.child_exit(e.what(), false);
-    }
-  }
-  try {
-    auto result = share(0);
-    set_blas_threads(blas_before);
-    if (const std::string err = ranks.join(false); !err.empty()) throw Error(err);
-    return result;
-  } catch (const DistError&) {  // another rank failed first: its error is the cause
-    set_blas_threads(blas_before);
-    const std::string err = ranks.join(false);
-    if (!err.empty()) throw Error(err);
-    throw;
-  } catch (...) {
-    set_blas_threads(blas_before);
-    ranks.join(true);
-    throw;
-  }
-}
 
 }  // namespace cpusim::model

@@ -104,6 +104,26 @@ std::pair<Tensors, json> read_safetensors(const std::string& path, const std::ve
   return {t, h.value("__metadata__", json::object())};
 }
 
+const std::vector<PaperField>& paper_export_fields() {
+  static const std::vector<PaperField> fields = {
+      {"patch_size", false},    {"max_patches", false},   {"patch_layers", false},  {"byte_layers", false},
+      {"width", false},         {"heads", false},         {"copy_path", true},      {"gelu", false},
+      {"copy_stride", false},   // read by the copy path only
+      {"state_prefix", true},   {"prefix_memory", false},  // read with a state prefix only
+      {"program_memory", true}, {"byte_bits", true},      {"begin_patch", false},
+  };
+  return fields;
+}
+
+void check_paper_architecture(const ModelConfig& c, const std::string& path) {
+  const nlohmann::json mine = to_json(c), paper = to_json(ModelConfig{});
+  bool other = false;
+  for (const PaperField& f : paper_export_fields()) other = other || (f.refused && mine.at(f.name) != paper.at(f.name));
+  if (other)
+    throw Error(path + ": --format paper needs the paper's architecture (no copy path, state prefix, program memory "
+                "or byte bits); this model has " + to_json(c).dump());
+}
+
 namespace {
 
 // ---- The paper's names ----------------------------------------------------------------------
@@ -140,12 +160,6 @@ std::vector<PaperName> paper_names(const ModelConfig& c) {
   blocks("patch_blocks", "patch_level_decoder.base", c.patch_layers);
   blocks("byte_blocks", "byte_level_decoder.base.transformer", c.byte_layers);
   return v;
-}
-
-void check_paper_architecture(const ModelConfig& c, const std::string& path) {
-  if (c.copy_path || c.state_prefix || c.program_memory || c.byte_bits)
-    throw Error(path + ": --format paper needs the paper's architecture (no copy path, state prefix, program memory "
-                "or byte bits); this model has " + to_json(c).dump());
 }
 
 c10::IValue paper_state_dict(const ModelConfig& c, const Tensors& t) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "model/config.h"
+
 namespace cpusim::model {
 
 using Tensors = std::map<std::string, torch::Tensor>;
@@ -19,5 +21,16 @@ std::vector<uint8_t> safetensors_bytes(const Tensors& t, const nlohmann::json& m
 // Its tensors (F32, BF16 or F16, as fp32) and metadata; throws cpusim::Error "<path>: ..." for a
 // header or offsets that do not fit the file.
 std::pair<Tensors, nlohmann::json> read_safetensors(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// Each ModelConfig field and whether `model export --format paper` refuses a model whose value
+// differs from the paper's architecture (ModelConfig's defaults). Every field is listed: a test
+// fails for a field missing here (docs/architecture.md: a new model option).
+struct PaperField {
+  const char* name;
+  bool refused;
+};
+const std::vector<PaperField>& paper_export_fields();
+// Throws cpusim::Error "<path>: --format paper needs the paper's architecture ..." for a refused field.
+void check_paper_architecture(const ModelConfig& c, const std::string& path);
 
 }  // namespace cpusim::model

@@ -14,19 +14,16 @@ namespace fs = std::filesystem;
 
 PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed, double minutes,
                            const std::string& device, const std::string& isa_name) {
-  // The recipe: the paper's CPU (bgpt) at a size two CPU cores can learn: 64-byte memory,
-  // programs of 1..16 instructions; a small bGPT with the copy path and 8 heads (the best
-  // held-out loss of the head counts tried, results/quickstart/README.md), the exact GELU
-  // (~25% more steps in the time than GPT-2's tanh form on an AVX512-BF16 CPU), and a byte
-  // decoder that attends to the previous state and to the program image as attention memory
-  // (the fetch and the operand lookups become lookups: results/learning.md), byte embeddings
-  // that also map each byte's bits (bitwise results and carries computed bit by bit); loss on
-  // states only; bf16 where the CPU has it.
+  // The recipe is `cpusim train --preset quickstart` (quickstart-toy on toy; model/presets.cpp);
+  // here the data it is measured on and the stages around it. bgpt: the paper's CPU at a size
+  // two CPU cores can learn, a 64-byte memory and programs of 1..16 instructions.
   PipelinePlan p;
   p.dir = dir;
   p.device = device;
   const bool toy = isa_name == "toy";
   if (!toy && isa_name != "bgpt") throw Error("--isa " + isa_name + ": expected bgpt or toy");
+  if (preset != "quickstart" && preset != "smoke")
+    throw Error("unknown pipeline preset '" + preset + "' (expected quickstart or smoke)");
   p.gen.gen.isa = isa::default_config(toy ? isa::Profile::toy : isa::Profile::bgpt);
   if (toy) {
     // The toy machine at the quickstart's size: programs of 1..16 instructions in a 64-byte
@@ -39,46 +36,24 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
   }
   p.gen.seed = seed;
   p.gen.jobs = std::max(1u, std::thread::hardware_concurrency());
-  TrainConfig& t = p.train;
-  t.data = dir + "/data.h5";
-  t.out_dir = dir + "/run";
-  t.seed = seed;
-  t.device = device;
-  t.overwrite = true;  // a re-run of the train stage replaces the stage's run
+  p.train = layer_config(preset + (toy ? "-toy" : ""), [&](TrainConfig& t) {
+    t.data = dir + "/data.h5";
+    t.out_dir = dir + "/run";
+    t.seed = seed;
+    t.device = device;
+    t.overwrite = true;  // a re-run of the train stage replaces the stage's run
+    if (minutes > 0) t.max_minutes = minutes;
+  });
   p.eval.data = dir + "/data.h5";
   if (preset == "quickstart") {
     p.gen.train = 60000, p.gen.test = 1000;
-    t.preset = "small";
-    t.model = model::preset("small");
-    t.model.copy_path = true, t.model.heads = 8, t.model.gelu = "erf";
-    t.model.prefix_memory = t.state_prefix = t.program_memory = true;
-    t.model.byte_bits = true;
-    t.batch = 32, t.lr = 2e-3, t.warmup = 200, t.steps = 6000;
-    t.eval_every = 500, t.eval_traces = 256, t.checkpoint_every = 500;
-    t.max_minutes = minutes > 0 ? minutes : 20.0;
-    p.eval.limit = 1000;
-    if (toy) {
-      // Traces ~3x as long: smaller batches for more steps; the copy path reads the previous
-      // state (a toy state is 3 patches); fewer test programs (rollouts of up to 32 steps).
-      t.copy_state = true;
-      t.batch = 16, t.warmup = 100, t.eval_every = 250, t.checkpoint_every = 250;
-      p.eval.limit = 300;
-    }
+    p.eval.limit = toy ? 300 : 1000;  // (toy: rollouts of up to 32 steps)
     // Two processes of one core each beat one of two cores (results/distributed.md).
-    t.procs = device == "cpu" && std::thread::hardware_concurrency() >= 2 ? 2 : 1;
-  } else if (preset == "smoke") {
-    p.gen.train = 300, p.gen.test = 30, p.gen.gen.max_len = 6;
-    t.preset = "tiny";
-    t.model = model::preset("tiny");
-    t.model.copy_path = true;  // the quickstart's architecture at the tiny size
-    t.model.prefix_memory = t.state_prefix = t.program_memory = true;
-    t.model.byte_bits = true;
-    t.copy_state = toy;
-    t.steps = 20, t.batch = 8, t.warmup = 5, t.eval_every = 10, t.eval_traces = 16, t.quiet = true;
-    if (minutes > 0) t.max_minutes = minutes;
-    p.eval.limit = 30, p.eval.progress = false;
+    p.train.procs = device == "cpu" && std::thread::hardware_concurrency() >= 2 ? 2 : 1;
   } else {
-    throw Error("unknown pipeline preset '" + preset + "' (expected quickstart or smoke)");
+    p.gen.train = 300, p.gen.test = 30, p.gen.gen.max_len = 6;
+    p.train.quiet = true;
+    p.eval.limit = 30, p.eval.progress = false;
   }
   return p;
 }
@@ -139,7 +114,7 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
   }
   if (want("eval")) {
     for (const harness::Mode mode : {harness::Mode::teacher, harness::Mode::rollout}) {
-      const std::string name = mode == harness::Mode::teacher ? "teacher" : "rollout";
+      const std::string name = harness::mode_name(mode);
       stage("eval " + name);
       harness::EvalConfig e = p.eval;
       e.mode = mode;

@@ -106,6 +106,43 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<s
   return out;
 }
 
+namespace {
+
+// (B, P) on `dev`: row b's bytes row(b, 0 .. P-1) (the previous state the byte decoder reads).
+template <class Row>
+torch::Tensor context_rows(int64_t B, int64_t P, const torch::Device& dev, Row&& row) {
+  auto ctx = torch::empty({B, P}, torch::kLong);
+  auto c = ctx.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < P; ++k) c[b][k] = row(b, k);
+  return ctx.to(dev);
+}
+
+// A rollout step's states (`state`, one per trace, emptied here) added to the traces not done
+// (`out`); a trace is done once the model ends it (a padding symbol) or fetches HLT. Returns
+// whether every trace is done.
+bool take_states(std::vector<std::vector<int64_t>>& state, std::vector<bool>& done,
+                 std::vector<std::vector<uint8_t>>& out) {
+  bool all_done = true;
+  for (size_t b = 0; b < state.size(); ++b) {
+    if (!done[b]) {
+      bool end = false;
+      for (int64_t v : state[b]) end |= v == kPad;
+      if (end) {
+        done[b] = true;  // the model ended the trace
+      } else {
+        for (int64_t v : state[b]) out[b].push_back(uint8_t(v));
+        if (state[b][isa::kIR] == 0) done[b] = true;  // HLT fetched: the last state
+      }
+    }
+    state[b].clear();
+    all_done = all_done && done[b];
+  }
+  return all_done;
+}
+
+}  // namespace
+
 std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span<const uint8_t>>& prefixes,
                                                      int max_steps, bool use_cache) {
   torch::NoGradGuard ng;
@@ -131,13 +168,8 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
   // The state prefix: each program's last whole state, the initial one first.
   const int64_t P = m->config.state_prefix, ib = l.image_patches * S;
   torch::Tensor ctx;  // (B, P)
-  if (P > 0) {
-    ctx = torch::empty({B, P}, torch::kLong);
-    auto c = ctx.accessor<int64_t, 2>();
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t k = 0; k < P; ++k) c[b][k] = int64_t(prefixes[b][size_t(ib + k)]);
-    ctx = ctx.to(impl_->device);
-  }
+  if (P > 0)
+    ctx = context_rows(B, P, impl_->device, [&](int64_t b, int64_t k) { return int64_t(prefixes[b][size_t(ib + k)]); });
   ByteMemory mem{ctx, m->program_kv(seq), {}};
   if (!mem.program.empty()) mem.row_trace = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device));
   int64_t pos = T0;
@@ -161,29 +193,8 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
       prev = patch;
       ++pos;
     }
-    if (P > 0) {
-      auto next = torch::empty({B, P}, torch::kLong);
-      auto c = next.accessor<int64_t, 2>();
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t k = 0; k < P; ++k) c[b][k] = state[b][size_t(k)];
-      ctx = next.to(impl_->device);
-    }
-    bool all_done = true;
-    for (int64_t b = 0; b < B; ++b) {
-      if (!done[b]) {
-        bool end = false;
-        for (int64_t v : state[b]) end |= v == kPad;
-        if (end) {
-          done[b] = true;  // the model ended the trace
-        } else {
-          for (int64_t v : state[b]) out[b].push_back(uint8_t(v));
-          if (state[b][isa::kIR] == 0) done[b] = true;  // HLT fetched: the last state
-        }
-      }
-      state[b].clear();
-      all_done = all_done && done[b];
-    }
-    if (all_done) break;
+    if (P > 0) ctx = context_rows(B, P, impl_->device, [&](int64_t b, int64_t k) { return state[b][size_t(k)]; });
+    if (take_states(state, done, out)) break;
   }
 finish:
   if (bf16) compat::autocast_bf16(impl_->device, false);

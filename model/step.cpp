@@ -8,6 +8,7 @@
 
 #include "common/io.h"
 #include "model/compat.h"
+#include "model/optim.h"
 
 namespace cpusim::model {
 
@@ -92,7 +93,16 @@ void StepRunner::lap(Phase p) { timer_->lap(p); }
 
 torch::Tensor StepRunner::forward_backward(const OnDevice& b, bool first, double scale) {
   // With --cuda-graphs one graph replay, timed as backward.
-  return fb_.run(b, first, [&] { timer_->lap(Phase::forward); }, scale);
+  torch::Tensor loss = fb_.run(b, first, [&] { timer_->lap(Phase::forward); }, scale);
+  timer_->lap(Phase::backward);
+  return loss;
+}
+
+void StepRunner::update(torch::optim::AdamW& opt, double clip) {
+  clip_grad_norm(m_->parameters(), clip);
+  timer_->lap(Phase::clip);
+  adamw_step(opt);
+  timer_->lap(Phase::optimizer);
 }
 
 void StepRunner::end(int64_t step, bool quiet) {

@@ -9,6 +9,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "model/batch.h"
 #include "model/bgpt.h"
@@ -35,10 +36,25 @@ class StepRunner {
   void begin(int64_t step);
   // The phase that just ended (with --timing; nothing otherwise).
   void lap(Phase p);
-  // Forward and backward of one micro-batch (model/graphs.h's ForwardBackward::run); laps the
-  // forward phase; returns the batch's mean loss on the device.
+  // `f()`, timed as phase `p`; returns what f returns.
+  template <class F>
+  auto timed(Phase p, F&& f) -> decltype(f()) {
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      lap(p);
+    } else {
+      auto r = f();
+      lap(p);
+      return r;
+    }
+  }
+  // Forward and backward of one micro-batch (model/graphs.h's ForwardBackward::run), timed as
+  // the forward and backward phases; returns the batch's mean loss on the device.
   // `scale` weighs the batch's loss (a rank's share of a data-parallel micro-batch).
   torch::Tensor forward_backward(const OnDevice& b, bool first, double scale = 1.0);
+  // The update: gradients clipped to norm `clip` (0: not), then AdamW's step; timed as the clip
+  // and optimizer phases.
+  void update(torch::optim::AdamW& opt, double clip);
   // After the last step: closes an open trace, prints the timing and the graphs' summary.
   void end(int64_t step, bool quiet);
 

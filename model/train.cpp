@@ -6,21 +6,20 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
-#include <torch/version.h>
-#include <thread>
 #include <unistd.h>
 #include <utility>
 
 #include "common/io.h"
-#include "common/version.h"
 #include "datagen/dataset.h"
 #include "datagen/rng.h"
 #include "model/api.h"
 #include "model/internal.h"
 #include "model/dist.h"
+#include "model/launch.h"
+#include "model/run_files.h"
 #include "model/step.h"
 
 namespace cpusim::model {
@@ -28,54 +27,11 @@ namespace cpusim::model {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string torch_version() { return TORCH_VERSION; }
-
 int64_t parameter_count(const ModelConfig& c) {
   BGPT m(c);
   int64_t n = 0;
   for (const auto& p : m->parameters()) n += p.numel();
   return n;
-}
-
-std::string config_json(const TrainConfig& t, int64_t parameters) {
-  json j = {{"data", t.data},       {"out_dir", t.out_dir},   {"preset", t.preset},
-            {"model", to_json(t.model)}, {"parameters", parameters}, {"steps", t.steps},
-            {"epochs", t.epochs},   {"batch", t.batch},       {"accum", t.accum},
-            {"lr", t.lr},           {"min_lr_ratio", t.min_lr_ratio}, {"warmup", t.warmup},
-            {"weight_decay", t.weight_decay}, {"clip", t.clip}, {"device", t.device},
-            {"precision", t.precision}, {"cuda_graphs", t.cuda_graphs},
-            {"resume", t.resume},   {"loss_on", t.loss_on},   {"eval_every", t.eval_every},
-            {"eval_traces", t.eval_traces}, {"checkpoint_every", t.checkpoint_every},
-            {"max_minutes", t.max_minutes}, {"stop_after", t.stop_after}, {"seed", t.seed},
-            {"timing", t.timing}, {"profile", t.profile}, {"state_prefix", t.state_prefix}, {"copy_state", t.copy_state},
-            {"program_memory", t.program_memory}, {"overwrite", t.overwrite}, {"dist_timeout", t.dist_timeout},
-            {"allreduce", t.allreduce},
-            {"procs", t.procs}, {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}}};
-  return j.dump(2);
-}
-
-std::string summary_line(const TrainSummary& s) {
-  char line[320];
-  std::snprintf(line, sizeof line,
-                "train: %lld steps in %.1f s; final loss %.4f; held-out loss %.4f (%.4f at step %lld), "
-                "teacher-forced byte accuracy %.2f%% (%.2f%%)\n",
-                (long long)s.steps, s.seconds, s.final_loss, s.eval_loss, s.start_eval_loss, (long long)s.start_step,
-                100 * s.eval_byte_accuracy, 100 * s.start_eval_byte_accuracy);
-  return line;
-}
-
-std::string summary_json(const TrainSummary& s, const std::string& run_dir) {
-  json j = {{"run_dir", run_dir},
-            {"steps", s.steps},
-            {"seconds", s.seconds},
-            {"final_loss", s.final_loss},
-            {"eval_loss", s.eval_loss},
-            {"eval_byte_accuracy", s.eval_byte_accuracy},
-            {"start_step", s.start_step},
-            {"start_eval_loss", s.start_eval_loss},
-            {"start_eval_byte_accuracy", s.start_eval_byte_accuracy},
-            {"stopped_on_nan", s.stopped_on_nan}};
-  return j.dump(2);
 }
 
 namespace {
@@ -88,8 +44,9 @@ struct TrainData {
   std::string id;  // md5 of the first MiB of train bytes, and the train count (resume checks it)
 };
 
-TrainData load_data(const TrainConfig& t) {
-  const datagen::H5Reader reader(t.data);
+// The splits of the open set `reader`, read once per process (--procs: once for all of them,
+// the forked ranks inherit it).
+TrainData load_data(const datagen::H5Reader& reader, const TrainConfig& t) {
   TrainData d{reader.info().isa, layout_of(reader.info().isa), load_split(reader, 0, 0),
               load_split(reader, 1, uint64_t(t.eval_traces)), ""};
   if (d.train.count() == 0) throw Error(t.data + ": the train split is empty");
@@ -172,170 +129,66 @@ int64_t resume(const TrainConfig& t, const TrainData& d, const std::string& path
   return step;
 }
 
-void print_heldout(int64_t step, const EvalResult& e) {
-  char line[160];
-  std::snprintf(line, sizeof line, "train: at step %lld: held-out loss %.4f, teacher-forced byte accuracy %.2f%%\n",
-                (long long)step, e.loss, 100 * e.byte_accuracy);
-  std::cerr << line;
-}
-
-// One log row (log.jsonl), and the progress line on stderr (every half second on a terminal,
-// every 10 s otherwise, and at each evaluation).
-class RunLog {
- public:
-  // A resumed run (append) first drops the rows after its checkpoint's step `first`: the steps
-  // it is about to run again.
-  // A log that is not `enabled` (the ranks after the first of a data-parallel run) writes nothing.
-  RunLog(const std::string& path, bool append, int64_t first, bool quiet, bool enabled = true)
-      : quiet_(quiet || !enabled), enabled_(enabled) {
-    if (!enabled) return;
-    if (append) keep_through(path, first);
-    out_.open(path, append ? std::ios::app : std::ios::trunc);
-    if (!out_) throw Error(path + ": cannot write");
-  }
-  void row(int64_t step, int64_t total, int64_t first, double loss, double lr, double secs, int64_t bytes,
-           const EvalResult* ev, double budget_s) {
-    json r = {{"step", step}, {"loss", loss}, {"lr", lr}, {"seconds", secs}, {"bytes_per_s", bytes / secs}};
-    if (ev) r["eval_loss"] = ev->loss, r["eval_byte_accuracy"] = ev->byte_accuracy, r["eval_exact_patches"] = ev->exact_patches;
-    if (!enabled_) return;
-    out_ << r.dump() << "\n";
-    out_.flush();
-    const bool tty = isatty(2);
-    if (quiet_ || !(secs - last_print_ > (tty ? 0.5 : 10) || ev || step == total)) return;
-    last_print_ = secs;
-    double eta = secs / double(step - first) * double(total - step);
-    if (budget_s > 0) eta = std::min(eta, std::max(0.0, budget_s - secs));
-    char line[256];
-    std::snprintf(line, sizeof line, "%sstep %lld/%lld  loss %.4f  lr %.2e  %.0f B/s  %.1fs  ETA %.0fs%s",
-                  tty ? "\r" : "", (long long)step, (long long)total, loss, lr, bytes / secs, secs, eta, tty ? "" : "\n");
-    std::cerr << line;
-    if (ev) {
-      std::snprintf(line, sizeof line, "%s  held-out loss %.4f, teacher-forced byte accuracy %.2f%%\n", tty ? "\n" : "",
-                    ev->loss, 100 * ev->byte_accuracy);
-      std::cerr << line;
-    }
-  }
-
- private:
-  static void keep_through(const std::string& path, int64_t first) {
-    std::ifstream in(path);
-    if (!in) return;
-    std::string kept;
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty()) continue;
-      const json r = json::parse(line, nullptr, false);
-      if (r.is_discarded() || !r.contains("step") || !r["step"].is_number_integer())  // a torn last line
-        continue;
-      if (r["step"].get<int64_t>() <= first) kept += line + "\n";
-    }
-    write_file_atomic(path, std::vector<uint8_t>(kept.begin(), kept.end()));
-  }
-
-  bool quiet_, enabled_;
-  std::ofstream out_;
-  double last_print_ = -1;
+// One process's place in a run: its device and precision, the process group (a rendezvous with
+// the other ranks, if any) and, on rank 0, the run folder's lock. Constructing it makes the
+// checks every rank makes before any work.
+struct Rank {
+  explicit Rank(const TrainConfig& t);
+  torch::Device dev;
+  bool bf16;
+  Dist dist;
+  FolderLock lock;  // rank 0's, on the run folder: a second run into it is refused at once
 };
 
-// What a run folder holds.
-constexpr const char* kRunFiles[] = {"checkpoint.pt", "model.pt", "best.pt", "log.jsonl", "config.json"};
-
-// Checks made before any work: the options, the run folder (a run in it is refused without
-// --resume or --overwrite), the profile's path.
-void check_run(const TrainConfig& t, bool leader) {
-  if (t.loss_on != "states" && t.loss_on != "all") throw Error("--loss-on " + t.loss_on + ": expected states or all");
-  if (t.allreduce != "auto" && t.allreduce != "during" && t.allreduce != "after")
-    throw Error("--allreduce " + t.allreduce + ": expected auto, during or after");
-  if (t.cuda_graphs && !t.profile.empty())  // the profiler's CUDA events would land inside captures
-    throw Error("--profile and --cuda-graphs together: a graph replay has no operators to time; profile without --cuda-graphs");
-  std::error_code ec;
-  fs::create_directories(t.out_dir, ec);
-  if (ec) throw Error(t.out_dir + ": cannot create run folder: " + ec.message());
-  const fs::path dir(t.out_dir);
-  require_writable(dir / "config.json");
-  if (leader)  // a killed run's temporaries
-    for (const char* f : kRunFiles) remove_stale_temps(dir / f);
-  if (t.resume) {
-    if (!fs::exists(dir / "checkpoint.pt", ec)) throw Error(t.out_dir + ": no checkpoint.pt to resume from");
-  } else {
-    for (const char* f : kRunFiles) {
-      if (!fs::exists(dir / f, ec)) continue;
-      if (!t.overwrite)
-        throw Error(t.out_dir + ": holds a run (" + f + "); --resume continues it, --overwrite replaces it");
-      if (leader) fs::remove(dir / f, ec);
-    }
-  }
-  if (!t.profile.empty()) {  // fail now, not after the steps it is to record
-    const auto tmp = temp_sibling(t.profile);
-    if (!std::ofstream(tmp)) throw Error(t.profile + ": cannot write the profile");
-    fs::remove(tmp, ec);
-  }
+Rank::Rank(const TrainConfig& t)
+    : dev(pick_device(t.device, dist_env().local_rank)),
+      bf16(use_bf16(t.precision, dev)),
+      dist(dist_env(), dev, std::chrono::seconds(t.dist_timeout)),
+      lock(dist.leader() ? t.out_dir : std::string(), "run folder") {
+  set_cpu_threads(t.threads, bf16, dev);
+  if (dist.active() && t.batch % dist.world())
+    throw Error("--batch " + std::to_string(t.batch) + " is the global batch: it must be a multiple of WORLD_SIZE " +
+                std::to_string(dist.world()));
+  if (dist.active() && t.cuda_graphs) throw Error("--cuda-graphs with WORLD_SIZE > 1: not supported; leave it out");
+  check_run(t, dist.leader());
 }
 
 // One run: the model, the optimizer and the data, and the steps that change them.
 class Trainer {
  public:
-  explicit Trainer(const TrainConfig& t)
-      : t_(resolve(t)), dev_(pick_device(t_.device, dist_env().local_rank)), bf16_(use_bf16(t_.precision, dev_)),
-        dist_(dist_env(), dev_, std::chrono::seconds(t_.dist_timeout)),
-        lock_(dist_.leader() ? t_.out_dir : std::string(), "run folder"),
-        data_((prepare(t_, dev_, bf16_, dist_), load_data(t_))), dir_(t_.out_dir),
-        per_step_(uint64_t(t_.batch) * uint64_t(t_.accum)),
-        m_(make_model(t_, dev_)),
-        opt_(m_->parameters(), torch::optim::AdamWOptions(t_.lr).betas({0.9, 0.95}).weight_decay(t_.weight_decay)),
-        sampler_(data_.train.count(), t_.seed),
-        reducer_(dist_, m_->parameters()) {
-    total_ = t_.steps > 0 ? t_.steps
-                         : std::max<int64_t>(1, int64_t(std::ceil(t_.epochs * data_.train.count() / double(per_step_))));
-    first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_, best_eval_loss_) : 0;
-    int64_t params = 0;
-    for (const auto& p : m_->parameters()) params += p.numel();
-    json cfg = json::parse(config_json(t_, params));
-    cfg["machine"] = machine_json(dev_, bf16_);
-    cfg["world_size"] = dist_.world();
-    cfg["dist_backend"] = dist_.backend();
-    if (dist_.leader()) write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
-    meta_ = checkpoint_meta(t_, data_, total_);
+  // The model (seeded) and its optimizer; reads and writes nothing.
+  Trainer(const TrainConfig& t, Rank& rank, const TrainData& data)
+      : t_(t), rank_(rank), dev_(rank.dev), data_(data), dir_(t.out_dir),
+        per_step_(uint64_t(t.batch) * uint64_t(t.accum)), m_(make_model(t, dev_)),
+        opt_(m_->parameters(), torch::optim::AdamWOptions(t.lr).betas({0.9, 0.95}).weight_decay(t.weight_decay)),
+        sampler_(data.train.count(), t.seed),
+        dp_(rank.dist, m_->parameters(), t.allreduce == "during" || (t.allreduce == "auto" && dev_.is_cuda())) {
+    total_ = t.steps > 0 ? t.steps
+                         : std::max<int64_t>(1, int64_t(std::ceil(t.epochs * data.train.count() / double(per_step_))));
+    meta_ = checkpoint_meta(t, data, total_);
   }
-
+  // The run's start: --resume's checkpoint read back, or config.json written.
+  void start();
   TrainSummary run();
 
-  // Options that depend on the data: --state-prefix reads one whole state, --program-memory its image.
-  static TrainConfig resolve(TrainConfig t) {
-    if (t.copy_state && !t.model.copy_path) throw Error("--copy-state: the copy path's form; give --copy-path too");
-    if (t.state_prefix || t.program_memory || t.copy_state) {
-      const isa::Config c = datagen::H5Reader(t.data).info().isa;
-      if (t.state_prefix) t.model.state_prefix = int(isa::state_bytes(c));
-      if (t.copy_state) t.model.copy_stride = int(isa::state_bytes(c) / isa::kPatchBytes);
-      if (t.program_memory) t.model.program_memory = int(isa::image_bytes(c));
-    }
-    return t;
-  }
-
  private:
-  static void prepare(const TrainConfig& t, const torch::Device& dev, bool bf16, const Dist& dist) {
-    set_cpu_threads(t.threads, bf16, dev);
-    if (dist.active() && t.batch % dist.world())
-      throw Error("--batch " + std::to_string(t.batch) + " is the global batch: it must be a multiple of WORLD_SIZE " +
-                  std::to_string(dist.world()));
-    if (dist.active() && t.cuda_graphs) throw Error("--cuda-graphs with WORLD_SIZE > 1: not supported; leave it out");
-    check_run(t, dist.leader());
-  }
   static BGPT make_model(const TrainConfig& t, const torch::Device& dev) {
     torch::manual_seed(t.seed);
     BGPT m(t.model);
     m->to(dev);
     return m;
   }
+  bool leader() const { return rank_.dist.leader(); }
   std::string path(const char* name) const { return (dir_ / name).string(); }
   EvalResult heldout() {
-    return evaluate(m_, data_.test, data_.layout, t_.loss_on == "all", t_.batch, dev_, bf16_, &dist_);
+    return evaluate(m_, data_.test, data_.layout, t_.loss_on == "all", t_.batch, dev_, rank_.bf16, &rank_.dist);
   }
   // A step's batches (one per accumulation), on the device.
   std::vector<OnDevice> batches_for(int64_t s) {
     std::vector<OnDevice> v;
     for (int a = 0; a < t_.accum; ++a) {
       // This rank's slice of the global micro-batch: the same traces whatever the world size.
-      const int per_rank = t_.batch / dist_.world(), lo = dist_.rank() * per_rank;
+      const int per_rank = t_.batch / rank_.dist.world(), lo = rank_.dist.rank() * per_rank;
       std::vector<uint64_t> idx;
       for (int i = lo; i < lo + per_rank; ++i) idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
       v.push_back(to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all", t_.model.max_patches,
@@ -350,7 +203,7 @@ class Trainer {
     mt["data_position"] = uint64_t(s) * per_step_;
     mt["rng"] = {{"seed", t_.seed}, {"epoch", int64_t(uint64_t(s) * per_step_ / data_.train.count())}};
     if (std::isfinite(best_eval_loss_)) mt["best_eval_loss"] = best_eval_loss_;
-    if (dist_.leader()) save_checkpoint(path("checkpoint.pt"), m_, &opt_, mt);
+    if (leader()) save_checkpoint(path("checkpoint.pt"), m_, &opt_, mt);
   }
   // best.pt: the weights (no optimizer) of the lowest held-out loss so far.
   void keep_best(int64_t s, const EvalResult& e) {
@@ -359,78 +212,60 @@ class Trainer {
     json mt = meta_;
     mt["step"] = s;
     mt["eval_loss"] = e.loss;
-    if (dist_.leader()) save_checkpoint(path("best.pt"), m_, nullptr, mt);
+    if (leader()) save_checkpoint(path("best.pt"), m_, nullptr, mt);
   }
   double step(int64_t s, double lr, StepRunner& runner);
   void save_final(int64_t s);
 
-  const TrainConfig t_;
+  const TrainConfig& t_;
+  Rank& rank_;
   torch::Device dev_;
-  bool bf16_;
-  Dist dist_;
-  FolderLock lock_;  // rank 0's, on the run folder: a second run into it is refused at once
-  TrainData data_;
+  const TrainData& data_;
   fs::path dir_;
   uint64_t per_step_;
   BGPT m_;
   torch::optim::AdamW opt_;
   Sampler sampler_;
-  GradReducer reducer_;  // data-parallel: gradients summed during the backward pass
-  uint64_t buckets_summed_ = 0, started_in_backward_ = 0;
-  const bool overlap_ = t_.allreduce == "during" || (t_.allreduce == "auto" && dev_.is_cuda());
+  DataParallel dp_;
   int64_t total_ = 0, first_ = 0, bytes_done_ = 0;
   double best_eval_loss_ = INFINITY;
   json meta_;
   std::vector<OnDevice> next_;  // the next step's batches, made while the device works
 };
 
+void Trainer::start() {
+  first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_, best_eval_loss_) : 0;
+  int64_t params = 0;
+  for (const auto& p : m_->parameters()) params += p.numel();
+  json cfg = json::parse(config_json(t_, params));
+  cfg["machine"] = machine_json(dev_, rank_.bf16);
+  cfg["world_size"] = rank_.dist.world();
+  cfg["dist_backend"] = rank_.dist.backend();
+  if (leader()) write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
+}
+
 // One optimizer step at learning rate `lr`; returns its loss (the step's one wait for the device).
 double Trainer::step(int64_t s, double lr, StepRunner& runner) {
   for (auto& g : opt_.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-  const std::vector<OnDevice> batches = next_.empty() ? batches_for(s) : std::exchange(next_, {});
-  runner.lap(Phase::batch);
+  const auto batches = runner.timed(Phase::batch, [&] { return next_.empty() ? batches_for(s) : std::exchange(next_, {}); });
   clear_grads(m_->parameters());
-  // Data-parallel: each rank weighs its slice's mean loss by its share of the micro-batch's
-  // scored bytes, so the summed gradients are those of the whole micro-batch's mean.
-  std::vector<double> scale(batches.size(), 1.0);
-  if (dist_.active()) {
-    auto counts = torch::empty({int64_t(batches.size())}, torch::kDouble);
-    for (size_t a = 0; a < batches.size(); ++a) counts[int64_t(a)] = double(batches[a].targets.numel());
-    auto global = counts.clone();
-    dist_.sum({global});
-    for (size_t a = 0; a < batches.size(); ++a) scale[a] = counts[int64_t(a)].item<double>() / global[int64_t(a)].item<double>();
-  }
+  std::vector<int64_t> scored;
+  for (const OnDevice& b : batches) scored.push_back(b.targets.numel());
+  const std::vector<double> weight = dp_.weights(scored);  // each rank's share of a micro-batch
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(dev_));
   int64_t bytes = 0;
   for (size_t a = 0; a < batches.size(); ++a) {
-    // The last micro-batch's gradients are summed over the ranks as its backward pass makes them.
-    if (dist_.active() && a + 1 == batches.size() && overlap_) reducer_.arm();
-    loss_sum += runner.forward_backward(batches[a], a == 0, scale[a]);
+    dp_.before_backward(a, batches.size());
+    loss_sum += runner.forward_backward(batches[a], a == 0, weight[a]);
     bytes += batches[a].bytes;
-    runner.lap(Phase::backward);
   }
-  if (dist_.active()) {  // what is left of the gradients' sums; the loss and the trace bytes
-    reducer_.finish();
-    buckets_summed_ += reducer_.buckets();
-    started_in_backward_ += reducer_.started_in_backward();
-    // (on the loss's device: no wait for it here)
-    const auto dbl = loss_sum.options().dtype(torch::kDouble);
-    auto totals = torch::stack({loss_sum.detach().to(torch::kDouble), torch::full({}, double(bytes), dbl)});
-    dist_.sum({totals});
-    loss_sum = totals[0];
-    bytes = int64_t(totals[1].item<double>());
-    runner.lap(Phase::allreduce);
-  }
+  if (dp_.active()) runner.timed(Phase::allreduce, [&] { dp_.sum(loss_sum, bytes); });
   bytes_done_ += bytes;  // the log's bytes/s: the whole group's
-  clip_grad_norm(m_->parameters(), t_.clip);
-  runner.lap(Phase::clip);
-  adamw_step(opt_);
-  runner.lap(Phase::optimizer);
+  runner.update(opt_, t_.clip);
   // The next step's batches are made (and on a GPU, copied) while the device works on this
   // one; then the step's one wait for the device: its loss. A non-finite loss has reached the
   // weights by then, but they are not saved: the last checkpoint stays the last good one.
-  if (s + 1 < total_) next_ = batches_for(s + 1);
-  runner.lap(Phase::batch);
+  if (s + 1 < total_) next_ = runner.timed(Phase::batch, [&] { return batches_for(s + 1); });
   return loss_sum.item<double>() / t_.accum;
 }
 
@@ -439,8 +274,30 @@ void Trainer::save_final(int64_t s) {
   checkpoint(s);
   json mt = meta_;
   mt["step"] = s;
-  if (dist_.leader()) save_checkpoint(path("model.pt"), m_, nullptr, mt);
+  if (leader()) save_checkpoint(path("model.pt"), m_, nullptr, mt);
 }
+
+// Seconds since the run's first step, as rank 0 counts them, for every rank's time budget and
+// schedule (the ranks must agree on both: one collective per reading when there are several).
+class RunClock {
+ public:
+  RunClock(Dist& dist, double budget_minutes) : dist_(dist), budget_s_(60 * budget_minutes) {}
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+  // The share of the time budget used (above 1: spent); 0 without a budget.
+  double budget_used() {
+    if (budget_s_ <= 0) return 0;
+    if (!dist_.active()) return elapsed() / budget_s_;
+    auto c = torch::full({1}, dist_.leader() ? elapsed() : 0.0, torch::kDouble);
+    dist_.sum({c});
+    return c.item<double>() / budget_s_;
+  }
+  double budget_s() const { return budget_s_; }
+
+ private:
+  Dist& dist_;
+  double budget_s_;
+  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+};
 
 TrainSummary Trainer::run() {
   TrainSummary sum;
@@ -450,35 +307,28 @@ TrainSummary Trainer::run() {
     sum.start_eval_loss = e0.loss, sum.start_eval_byte_accuracy = e0.byte_accuracy;
     if (!t_.quiet) print_heldout(first_, e0);
   }
-  RunLog log(path("log.jsonl"), t_.resume, first_, t_.quiet, dist_.leader());
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  // The first rank's clock, for every rank's time budget and schedule (ranks must agree on both).
-  auto run_clock = [&] {
-    if (!dist_.active()) return elapsed();
-    auto c = torch::full({1}, dist_.leader() ? elapsed() : 0.0, torch::kDouble);
-    dist_.sum({c});
-    return c.item<double>();
-  };
-  const double budget_s = 60 * t_.max_minutes;
-  StepRunner runner(m_, dev_, bf16_, t_, first_);
+  RunLog log(path("log.jsonl"), t_.resume, first_, t_.quiet, leader());
+  RunClock clock(rank_.dist, t_.max_minutes);
+  StepRunner runner(m_, dev_, rank_.bf16, t_, first_);
+  auto stop_after_reached = [&](int64_t s) { return t_.stop_after > 0 && s - first_ >= t_.stop_after; };
   EvalResult ev;
   int64_t s = first_, evaluated_at = -1;
   m_->train();
   while (s < total_) {
     runner.begin(s);
-    if (t_.stop_after > 0 && s - first_ >= t_.stop_after) break;
-    const double clock = budget_s > 0 ? run_clock() : 0;
-    if (budget_s > 0 && clock > budget_s) {
-      if (!t_.quiet && dist_.leader())
+    if (stop_after_reached(s)) break;
+    const double used = clock.budget_used();
+    if (used > 1) {
+      if (!t_.quiet && leader())
         std::cerr << "\ntrain: time budget of " << t_.max_minutes << " min reached at step " << s << "\n";
       break;
     }
-    const double lr = lr_at(t_, s, total_, budget_s > 0 ? clock / budget_s : 0);
+    const double lr = lr_at(t_, s, total_, used);
     const double loss = step(s, lr, runner);
     if (!std::isfinite(loss)) {
-      if (dist_.leader()) std::cerr << "\ntrain: loss is " << loss << " at step " << s << "; stopping. The last good checkpoint is "
-                << path("checkpoint.pt") << "\n";
+      if (leader())
+        std::cerr << "\ntrain: loss is " << loss << " at step " << s << "; stopping. The last good checkpoint is "
+                  << path("checkpoint.pt") << "\n";
       sum.stopped_on_nan = true;
       break;
     }
@@ -486,68 +336,68 @@ TrainSummary Trainer::run() {
     ++s;
     // The run's last step (the last of the steps, of --stop-after, or of the time budget) is
     // evaluated like the periodic ones, so the log's last row and the summary have its figures.
-    const bool last = s == total_ || (t_.stop_after > 0 && s - first_ >= t_.stop_after) ||
-                      (budget_s > 0 && run_clock() > budget_s);
+    const bool last = s == total_ || stop_after_reached(s) || clock.budget_used() > 1;
     const bool do_eval = ((t_.eval_every > 0 && s % t_.eval_every == 0) || last) && data_.test.count();
     if (do_eval) {
       ev = heldout();
       keep_best(s, ev);
       evaluated_at = s;
     }
-    log.row(s, total_, first_, loss, lr, elapsed(), bytes_done_, do_eval ? &ev : nullptr, budget_s);
+    log.row(s, total_, first_, loss, lr, clock.elapsed(), bytes_done_, do_eval ? &ev : nullptr, clock.budget_s());
     if (t_.checkpoint_every > 0 && s % t_.checkpoint_every == 0) checkpoint(s);
     runner.lap(Phase::other);
   }
   runner.end(s, t_.quiet);
-  if (t_.timing && dist_.active() && buckets_summed_)
-    std::cerr << "train: rank " << dist_.rank() << ": " << reducer_.buckets() << " gradient buckets a step; "
-              << started_in_backward_ << " of " << buckets_summed_
-              << " all-reduces started during the backward pass\n";
+  if (const std::string o = dp_.overlap_summary(); t_.timing && !o.empty())
+    std::cerr << "train: rank " << rank_.dist.rank() << ": " << o << "\n";
   if (!sum.stopped_on_nan) {
-    if (data_.test.count() && evaluated_at != s) {  // (a run that made no step this time)
-      ev = heldout();
-      keep_best(s, ev);
-    }
+    if (data_.test.count() && evaluated_at != s) ev = heldout(), keep_best(s, ev);  // (no step made this time)
     save_final(s);
   }
   if (!t_.quiet && isatty(2)) std::cerr << "\n";
   sum.steps = s;
-  sum.seconds = elapsed();
+  sum.seconds = clock.elapsed();
   sum.eval_loss = ev.loss;
   sum.eval_byte_accuracy = ev.byte_accuracy;
   return sum;
 }
 
-}  // namespace
-
-namespace {
-
-// --procs N: N forked processes of one run on this machine (rank 0 is this one), each with its
-// share of the cores for libtorch and OpenBLAS; on a 2-core machine two processes of one thread
-// run a `small` step ~20% faster than one process with both cores (results/distributed.md).
-TrainSummary train_local(const TrainConfig& t) {
-  if (t.device != "cpu")
-    throw Error("--procs " + std::to_string(t.procs) + " is for the CPU; on GPUs launch one process per GPU (torchrun; README: Beyond one machine)");
-  if (t.batch % t.procs)
-    throw Error("--batch " + std::to_string(t.batch) + " is the global batch: it must be a multiple of --procs " +
-                std::to_string(t.procs));
-  check_run(Trainer::resolve(t), false);  // what every rank would refuse, refused once
-  TrainConfig rt = t;
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  if (rt.threads <= 0) rt.threads = std::max(1, cores / t.procs);
-  return on_local_ranks(t.procs, rt.threads, [&](int rank) {
-    TrainConfig mine = rt;
-    if (rank > 0) mine.quiet = true, mine.timing = false, mine.profile.clear();
-    return Trainer(mine).run();
-  });
+// One rank's run: the rank's checks, then the data (`shared`: read before the ranks were forked;
+// else read from `set`), then the steps.
+TrainSummary run_rank(const TrainConfig& t, const datagen::H5Reader* set, const TrainData* shared) {
+  Rank rank(t);
+  std::optional<TrainData> own;
+  if (!shared) own = load_data(*set, t);
+  Trainer trainer(t, rank, shared ? *shared : *own);
+  trainer.start();
+  return trainer.run();
 }
 
 }  // namespace
 
-TrainSummary train(const TrainConfig& t) {
-  if (t.procs < 1) throw Error("--procs " + std::to_string(t.procs) + ": expected at least 1");
-  if (t.procs == 1 || dist_env().world > 1) return Trainer(t).run();  // a launcher's ranks run as they are
-  return train_local(t);
+TrainSummary train(const TrainConfig& given) {
+  if (given.procs < 1) throw Error("--procs " + std::to_string(given.procs) + ": expected at least 1");
+  // --procs N without a launcher: N forked processes of one run on this machine (rank 0 is this
+  // one), each with its share of the cores; on a 2-core machine two processes of one thread run
+  // a `small` step ~20% faster than one process with both cores (results/distributed.md).
+  const bool local = given.procs > 1 && dist_env().world <= 1;
+  if (local) {
+    check_local_cpu(given.procs, given.device);
+    if (given.batch % given.procs)
+      throw Error("--batch " + std::to_string(given.batch) + " is the global batch: it must be a multiple of --procs " +
+                  std::to_string(given.procs));
+  }
+  const datagen::H5Reader set(given.data);  // the set, opened once in this process
+  const TrainConfig t = resolve_data_sizes(given, set.info().isa);  // the configuration's last layer
+  if (!local) return run_rank(t, &set, nullptr);  // one process, or a launcher's rank
+  check_run(t, false);  // what every rank would refuse, refused once, before the data is read
+  const TrainData data = load_data(set, t);  // read once: the forked ranks inherit it
+  return on_local_cpu_ranks(t.procs, t.device, t.threads, [&](int rank, int threads) {
+    TrainConfig mine = t;
+    mine.threads = threads;
+    if (rank > 0) mine.quiet = true, mine.timing = false, mine.profile.clear();
+    return run_rank(mine, nullptr, &data);
+  });
 }
 
 }  // namespace cpusim::model

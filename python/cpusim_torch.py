@@ -25,6 +25,36 @@ S = 16   # bytes per patch
 V = 257  # byte values and the padding symbol
 PAD = 256
 
+# Every field of cpusim's ModelConfig (model/config.h, the checkpoint's "model" object) and what
+# this reference does with it. A field missing here makes BGPT refuse the model, and
+# tests/python_module_test.py fails when cpusim has a field this table lacks: a model option
+# added to cpusim is added here too.
+CONFIG_FIELDS = {
+    "patch_size": "bytes per patch: must be 16 (S)",
+    "max_patches": "rows of patch_pos (not read otherwise)",
+    "patch_layers": "patch_blocks.0 .. patch_layers-1",
+    "byte_layers": "byte_blocks.0 .. byte_layers-1",
+    "width": "the model width D",
+    "heads": "attention heads",
+    "copy_path": "copy_emb added at each byte position (byte_logits)",
+    "gelu": "tanh or erf (approximate='none')",
+    "copy_stride": "patches back the copy path reads (teacher_logits)",
+    "state_prefix": "bytes of the previous state read before the feature",
+    "prefix_memory": "the prefix as attention memory instead of tokens",
+    "program_memory": "image bytes read as attention memory (program_kv)",
+    "byte_bits": "bit maps added to the byte, patch and copy embeddings",
+    "begin_patch": "pad or bin (patch_features)",
+}
+
+
+def check_config(config):
+    """Raises ValueError for a model this reference cannot compute."""
+    unknown = sorted(set(config) - set(CONFIG_FIELDS))
+    if unknown:
+        raise ValueError(f"model option(s) {unknown} unknown to this reference (CONFIG_FIELDS)")
+    if config.get("patch_size", S) != S:
+        raise ValueError(f"patch_size {config['patch_size']}: this reference computes {S}-byte patches")
+
 
 def load_safetensors(path):
     """The tensors (as fp32) and the metadata of a safetensors file."""
@@ -52,6 +82,7 @@ def bit_signs():
 
 class BGPT:
     def __init__(self, tensors, config):
+        check_config(config)
         self.w = tensors
         self.c = config
         self.D = config["width"]
@@ -164,7 +195,10 @@ class BGPT:
         B, T, _ = inputs.shape
         feats = self.patch_features(inputs).reshape(B * T, self.D).index_select(0, rows)
         tgt = targets.reshape(B * T, S).index_select(0, rows)
-        prev = inputs.reshape(B * T, S).index_select(0, rows)
+        # The copy path's patch: input position p holds trace patch p - 1, so the patch copy_stride
+        # before the target is at p - (copy_stride - 1), within the row's own trace.
+        back = torch.clamp(torch.remainder(rows, T), max=self.c.get("copy_stride", 1) - 1)
+        prev = inputs.reshape(B * T, S).index_select(0, rows - back)
         return self.byte_logits(feats, tgt, prev, context, self.program_kv(inputs), torch.div(rows, T, rounding_mode="floor"))
 
     # ---- from trace bytes -----------------------------------------------------------------

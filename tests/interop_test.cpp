@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
+#include <type_traits>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -22,9 +24,20 @@ namespace fs = std::filesystem;
 
 std::string python() { return std::string("PYTHONPATH=") + CPUSIM_SOURCE_DIR + "/python " + CPUSIM_PYTHON; }
 
-// A tiny model trained 5 steps with `configure`'s options, in DIR/run.
-std::string trained(const std::string& d, const std::function<void(model::TrainConfig&)>& configure) {
-  const auto data = test::small_set(d, 40, 8, 8);
+// A small toy set: programs of up to 6 instructions in a 64-byte image, 48-byte states.
+std::string toy_set(const std::string& d) {
+  datagen::DatagenConfig c;
+  c.gen.isa = isa::default_config(isa::Profile::toy);
+  c.gen.isa.program_size = 64;
+  c.gen.isa.step_limit = 16;
+  c.gen.max_len = 6;
+  c.train = 40, c.test = 8, c.seed = 7, c.progress = false;
+  return test::write_set(c, d + "/toy.h5");
+}
+
+// A tiny model trained 5 steps with `configure`'s options, in DIR/run (on a toy set with `toy`).
+std::string trained(const std::string& d, const std::function<void(model::TrainConfig&)>& configure, bool toy = false) {
+  const auto data = toy ? toy_set(d) : test::small_set(d, 40, 8, 8);
   auto t = test::train_config(data, d + "/run");
   t.steps = 5;
   configure(t);
@@ -41,7 +54,7 @@ void write_case(const std::string& model_path, const std::string& data, const st
   const model::Split split = model::load_split(r, 1, 4);
   const model::Layout layout = model::layout_of(r.info().isa);
   const model::Batch b = model::make_batch(split, {0, 1, 2, 3}, layout, false, ck.model_config.max_patches,
-                                           ck.model_config.state_prefix);
+                                           ck.model_config.state_prefix, ck.model_config.copy_stride);
   const model::OnDevice od = model::to_device(b, torch::kCPU);
   model::Tensors t = {{"inputs", b.inputs.to(torch::kFloat)},
                       {"targets", b.targets.to(torch::kFloat)},
@@ -59,9 +72,10 @@ void write_case(const std::string& model_path, const std::string& data, const st
   write_file_atomic(out, model::safetensors_bytes(t, meta));
 }
 
-void check_reference(const std::string& name, const std::function<void(model::TrainConfig&)>& configure) {
+void check_reference(const std::string& name, const std::function<void(model::TrainConfig&)>& configure,
+                     bool toy = false) {
   const std::string d = test::temp_dir(name);
-  const auto data = trained(d, configure);
+  const auto data = trained(d, configure, toy);
   const std::string bin = test::cpusim_bin();
   auto r = test::shell(bin + " model export " + d + "/run/model.pt --format safetensors -o " + d + "/m.safetensors");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -78,7 +92,7 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsForThePapersArchitecture) {
 
 TEST(Interop, PythonReferenceGivesLibtorchsLogitsForTheRecipe) {
   check_reference("ref-recipe", [](model::TrainConfig& t) {
-    t.state_prefix = t.program_memory = true;
+    t.state_prefix_from_data = t.program_memory_from_data = true;
     t.model.prefix_memory = true;
     t.model.byte_bits = true;
     t.model.gelu = "erf";
@@ -86,7 +100,38 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsForTheRecipe) {
 }
 
 TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPrefixTokens) {
-  check_reference("ref-prefix", [](model::TrainConfig& t) { t.state_prefix = true; });
+  check_reference("ref-prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; });
+}
+
+TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithTheCopyPathAStateBack) {
+  check_reference("ref-copy-state", [](model::TrainConfig& t) {
+    t.model.copy_path = true;
+    t.copy_stride_from_data = true;  // a toy state is 3 patches
+  }, /*toy=*/true);
+}
+
+// Adding a model option: the paper export's list must say whether the paper's layout can hold
+// it (a test of the list itself; the Python reference's list is checked by python_module_test).
+TEST(Interop, EveryModelFieldIsKnownToThePaperExport) {
+  model::ModelConfig c;
+  std::set<std::string> fields;
+  model::for_each_field(c, [&](const char* name, auto&, const model::FieldInfo&) { fields.insert(name); });
+  std::set<std::string> listed;
+  for (const auto& f : model::paper_export_fields()) listed.insert(f.name);
+  EXPECT_EQ(fields, listed);
+  // And the ones it refuses are refused.
+  for (const auto& f : model::paper_export_fields()) {
+    if (!f.refused) continue;
+    model::ModelConfig m = test::tiny(false);
+    model::for_each_field(m, [&](const char* name, auto& v, const model::FieldInfo&) {
+      using T = std::decay_t<decltype(v)>;
+      if (std::string(name) != f.name) return;
+      if constexpr (std::is_same_v<T, bool>) v = true;
+      else if constexpr (std::is_same_v<T, int>) v = 16;
+    });
+    EXPECT_THROW(model::check_paper_architecture(m, "m.pt"), Error) << f.name;
+  }
+  EXPECT_NO_THROW(model::check_paper_architecture(test::tiny(false), "m.pt"));
 }
 
 TEST(Interop, ExportsAreReadFromPythonAndInfoDescribesTheModel) {

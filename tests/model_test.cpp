@@ -439,25 +439,25 @@ void check_byte_memory(const std::string& name, const std::function<void(model::
   }
   // Resuming without the options is refused like any other change of the model.
   t.resume = true;
-  t.state_prefix = t.program_memory = false;
+  t.state_prefix_from_data = t.program_memory_from_data = false;
   t.model.prefix_memory = false;
   EXPECT_THROW(model::train(t), Error);
 }
 
 TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
-  check_byte_memory("prefix", [](model::TrainConfig& t) { t.state_prefix = true; }, 16, 0);
+  check_byte_memory("prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; }, 16, 0);
 }
 
 TEST(Training, ProgramAndPrefixMemoryRecordedTrainedAndRolledOutWithTheCache) {
   check_byte_memory("program-memory", [](model::TrainConfig& t) {
-    t.state_prefix = t.program_memory = true;
+    t.state_prefix_from_data = t.program_memory_from_data = true;
     t.model.prefix_memory = true;
   }, 16, 32);
 }
 
 TEST(Training, ByteBitsRecordedTrainedAndRolledOutWithTheCache) {
   check_byte_memory("byte-bits", [](model::TrainConfig& t) {
-    t.state_prefix = t.program_memory = true;
+    t.state_prefix_from_data = t.program_memory_from_data = true;
     t.model.prefix_memory = true;
     t.model.byte_bits = true;
   }, 16, 32, true);
@@ -479,7 +479,7 @@ TEST(Training, CopyStateOnToyRecordedTrainedAndConsistentAcrossModes) {
   t.steps = 150;
   t.lr = 3e-3;
   t.model.copy_path = true;
-  t.copy_state = t.state_prefix = t.program_memory = true;
+  t.copy_stride_from_data = t.state_prefix_from_data = t.program_memory_from_data = true;
   t.model.prefix_memory = true;
   const auto sum = model::train(t);
   EXPECT_LT(sum.eval_loss, sum.start_eval_loss - 1.0);

@@ -86,7 +86,20 @@ def main(binary, work, docs):
         example = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
     res = subprocess.run([sys.executable, "-c", example], cwd=work, capture_output=True, text=True)
     check(res.returncode == 0 and "traces;" in res.stdout, "the docs' h5py example: " + res.stdout + res.stderr)
-    print(f"ok: {ran} random programs as cpusim run, verify, TraceSet and Dataset as h5py, the docs' example")
+    # Every model option cpusim has is known to the PyTorch reference (a new one must be added there).
+    import json
+    import cpusim_torch
+    res = subprocess.run([binary, "train", "--preset", "tiny", "--dry-run"], capture_output=True, text=True)
+    fields = set(json.loads(res.stdout)["model"])
+    check(fields == set(cpusim_torch.CONFIG_FIELDS),
+          f"ModelConfig fields {sorted(fields)} vs the reference's CONFIG_FIELDS {sorted(cpusim_torch.CONFIG_FIELDS)}")
+    try:
+        cpusim_torch.check_config({"width": 64, "some_new_option": 1})
+        check(False, "the reference refuses a model option it does not know")
+    except ValueError:
+        pass
+    print(f"ok: {ran} random programs as cpusim run, verify, TraceSet and Dataset as h5py, the docs' example, "
+          f"the reference's {len(fields)} model fields")
 
 
 if __name__ == "__main__":
