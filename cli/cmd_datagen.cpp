@@ -48,6 +48,7 @@ int cmd_datagen(const Args& args) {
   if (c.deflate_level < 0 || c.deflate_level > 3)
     throw Error("--deflate-level " + std::to_string(c.deflate_level) + ": expected 0..3");
   datagen::validate(c.gen);
+  require_writable(out);  // a read-only output: refused before the start line and any work
   if (!quiet) print_datagen_start(c);
   print_datagen_summary(c, datagen::make_set(c, format, out), format, out, json);
   return 0;

@@ -144,7 +144,7 @@ TEST(Distributed, AMissingOrDeadRankStopsTheOthersWithinTheTimeout) {
   const std::string out = r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1);
   std::istringstream(out) >> status >> seconds;
   EXPECT_EQ(status, 2) << r.output << test::shell("cat " + d + "/r0").output;
-  EXPECT_LE(seconds, 10 + 20) << r.output;
+  EXPECT_LE(seconds, 120) << r.output;  // the c10d timeout (10 s), far below the run (100,000 steps)
   const std::string msg = test::shell("cat " + d + "/r0").output;
   EXPECT_NE(msg.find("cpusim train: rank 0:"), std::string::npos) << msg;
   EXPECT_NO_THROW(model::load_checkpoint(d + "/run/checkpoint.pt", torch::kCPU));
@@ -185,7 +185,7 @@ TEST(Distributed, ProcsForksTheRanksAndMatchesOneProcess) {
   std::istringstream(r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1)) >> status >> seconds;
   const std::string msg = test::shell("cat " + d + "/kill1.err").output;
   EXPECT_EQ(status, 2) << r.output << msg;
-  EXPECT_LE(seconds, 10 + 20) << r.output;
+  EXPECT_LE(seconds, 120) << r.output;  // the c10d timeout (10 s), far below the run (100,000 steps)
   EXPECT_EQ(msg, "cpusim train: rank 1 of 2: was killed by signal 9\n");
   EXPECT_NO_THROW(model::load_checkpoint(d + "/kill1/checkpoint.pt", torch::kCPU));
   r = test::shell("bash -c '" + bin + " train " + slow + " -o " + d + "/kill0 2>/dev/null & a=$!; " +
