@@ -45,7 +45,8 @@ void BM_Bgpt(benchmark::State& state) {
     emu::Outcome o;
     if constexpr (kRecord) {
       out.clear();
-      o = emu::bgpt::run(inst.image, s, 65536, [&out](const uint8_t* st) { out.insert(out.end(), st, st + 16); });
+      o = emu::bgpt::run(inst.image, s, 65536,
+                         [&out](const uint8_t* st) { out.insert(out.end(), st, st + 16); });
       bytes += out.size();
     } else {
       o = emu::bgpt::run(inst.image, s, 65536, emu::NoSink{});
@@ -53,7 +54,8 @@ void BM_Bgpt(benchmark::State& state) {
     }
     instructions += o.steps;
   }
-  state.counters["instructions/s"] = benchmark::Counter(double(instructions), benchmark::Counter::kIsRate);
+  state.counters["instructions/s"] =
+      benchmark::Counter(double(instructions), benchmark::Counter::kIsRate);
   state.SetItemsProcessed(int64_t(instructions));
   state.SetBytesProcessed(int64_t(bytes));
 }
@@ -83,7 +85,8 @@ void BM_Toy(benchmark::State& state) {
     }
     instructions += o.steps;
   }
-  state.counters["instructions/s"] = benchmark::Counter(double(instructions), benchmark::Counter::kIsRate);
+  state.counters["instructions/s"] =
+      benchmark::Counter(double(instructions), benchmark::Counter::kIsRate);
   state.SetItemsProcessed(int64_t(instructions));
   state.SetBytesProcessed(int64_t(bytes));
 }

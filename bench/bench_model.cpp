@@ -3,8 +3,9 @@
 // programs of 1..255 instructions, or the quickstart's 64-byte memory); bytes/s counts trace
 // bytes, FLOP/s uses 6 x parameters x positions for the matrix work. Generation: KV-cached
 // rollouts, states/s. Rates are per wall-clock second (UseRealTime: on a GPU the host thread's
-// CPU time is much less than the step's). `bench_model --device=cuda` runs the GPU set instead (the paper's
-// settings: batch 16 bf16 training with the loss on every patch, rollouts of 1..256 programs).
+// CPU time is much less than the step's). `bench_model --device=cuda` runs the GPU set instead (the
+// paper's settings: batch 16 bf16 training with the loss on every patch, rollouts of 1..256
+// programs).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -72,8 +73,9 @@ bool use_precision(const std::string& precision) {
 }
 
 // loss_on_all: every patch scored (the paper's training); else the states after the first.
-void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
-              const std::string& precision, bool loss_on_all, const std::string& gelu, bool graphs) {
+void BM_Train(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len,
+              int B, const std::string& precision, bool loss_on_all, const std::string& gelu,
+              bool graphs) {
   const torch::Device dev = g_device;
   const bool bf16 = use_precision(precision);
   torch::manual_seed(0);
@@ -96,7 +98,8 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
     std::vector<uint64_t> idx;
     for (int k = 0; k < B; ++k) idx.push_back((first + uint64_t(k)) % d.split.count());
     first += uint64_t(B);
-    const model::OnDevice b = model::to_device(model::make_batch(d.split, idx, d.layout, loss_on_all, c.max_patches), dev);
+    const model::OnDevice b = model::to_device(
+        model::make_batch(d.split, idx, d.layout, loss_on_all, c.max_patches), dev);
     model::clear_grads(m->parameters());
     auto loss = fb.run(b, true);
     model::clip_grad_norm(m->parameters(), 1.0);
@@ -120,8 +123,8 @@ void BM_Train(benchmark::State& state, const std::string& preset, unsigned memor
   if (graphs) state.SetLabel(fb.describe());
 }
 
-void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory, unsigned max_len, int B,
-                const std::string& precision) {
+void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned memory,
+                unsigned max_len, int B, const std::string& precision) {
   const torch::Device dev = g_device;
   const bool bf16 = use_precision(precision);
   if (bf16) model::compat::autocast_bf16(dev, true);
@@ -140,7 +143,8 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
     auto seq = torch::full({B, T0, 16}, model::kPad, torch::kLong);
     for (int b = 0; b < B; ++b) {
       const uint8_t* t = d.split.trace(uint64_t(b) % d.split.count());
-      auto src = torch::from_blob(const_cast<uint8_t*>(t), {T0 - 1, 16}, torch::kUInt8).to(torch::kLong);
+      auto src =
+          torch::from_blob(const_cast<uint8_t*>(t), {T0 - 1, 16}, torch::kUInt8).to(torch::kLong);
       seq[b].narrow(0, 1, T0 - 1).copy_(src);
     }
     seq = seq.to(dev);
@@ -151,7 +155,8 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
       auto patch = m->byte_generate(feat, prev);
       feat = m->patch_features(patch.unsqueeze(1), T0 + s, &cache).select(1, 0);
       prev = patch;
-      benchmark::DoNotOptimize(patch.to(torch::kCPU));  // as `cpusim eval` does: each state comes back to the host
+      benchmark::DoNotOptimize(
+          patch.to(torch::kCPU));  // as `cpusim eval` does: each state comes back to the host
     }
     sync();
     states += B * steps;
@@ -169,7 +174,8 @@ void BM_Rollout(benchmark::State& state, const std::string& preset, unsigned mem
 // memory) at once, KV-cached, each state back on the host. "copy_path": the old quickstart
 // recipe; "recipe": today's (copy path, the previous state and the program as attention
 // memories, byte bits, 8 heads, exact GELU). Untrained weights: the rate does not depend on them.
-void BM_SimulatorRollout(benchmark::State& state, const std::string& arch, int B, const std::string& precision) {
+void BM_SimulatorRollout(benchmark::State& state, const std::string& arch, int B,
+                         const std::string& precision) {
   auto c = model::preset("small");
   c.copy_path = true;
   if (arch == "recipe") {
@@ -180,15 +186,22 @@ void BM_SimulatorRollout(benchmark::State& state, const std::string& arch, int B
   model::BGPT m(c);
   isa::Config isa = isa::default_config(isa::Profile::bgpt);
   isa.memory_size = 64;
-  const std::string path = std::filesystem::temp_directory_path() / ("cpusim-bench-" + arch + ".pt");
+  const std::string path =
+      std::filesystem::temp_directory_path() / ("cpusim-bench-" + arch + ".pt");
   model::save_checkpoint(path, m, nullptr,
-                         {{"format", "cpusim-checkpoint"}, {"version", 1}, {"preset", "small"}, {"model", model::to_json(c)},
-                          {"isa", model::isa_json(isa)}, {"dataset", ""}, {"step", 0}});
+                         {{"format", "cpusim-checkpoint"},
+                          {"version", 1},
+                          {"preset", "small"},
+                          {"model", model::to_json(c)},
+                          {"isa", model::isa_json(isa)},
+                          {"dataset", ""},
+                          {"step", 0}});
   model::Simulator sim(path, "cpu", 0, precision);
   std::filesystem::remove(path);
   const Data d = make_data(64, 16, B);
   std::vector<std::span<const uint8_t>> prefixes;
-  for (int b = 0; b < B; ++b) prefixes.push_back(std::span<const uint8_t>(d.split.trace(uint64_t(b)), 64 + 16));
+  for (int b = 0; b < B; ++b)
+    prefixes.push_back(std::span<const uint8_t>(d.split.trace(uint64_t(b)), 64 + 16));
   int64_t states = 0;
   auto run = [&] {
     for (const auto& p : sim.rollout(prefixes, 16, true)) states += int64_t(p.size() / 16);
@@ -201,12 +214,19 @@ void BM_SimulatorRollout(benchmark::State& state, const std::string& arch, int B
 }
 
 void register_cpu() {
-  auto train = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t,
-                  const char* gelu = "tanh") {
-    benchmark::RegisterBenchmark(name, BM_Train, preset, mem, len, B, prec, false, gelu, false)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
+  auto train = [](const char* name, const char* preset, unsigned mem, unsigned len, int B,
+                  const char* prec, double t, const char* gelu = "tanh") {
+    benchmark::RegisterBenchmark(name, BM_Train, preset, mem, len, B, prec, false, gelu, false)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(t)
+        ->UseRealTime();
   };
-  auto rollout = [](const char* name, const char* preset, unsigned mem, unsigned len, int B, const char* prec, double t) {
-    benchmark::RegisterBenchmark(name, BM_Rollout, preset, mem, len, B, prec)->Unit(benchmark::kMillisecond)->MinTime(t)->UseRealTime();
+  auto rollout = [](const char* name, const char* preset, unsigned mem, unsigned len, int B,
+                    const char* prec, double t) {
+    benchmark::RegisterBenchmark(name, BM_Rollout, preset, mem, len, B, prec)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(t)
+        ->UseRealTime();
   };
   train("BM_Train/tiny_mem64_fp32", "tiny", 64, 16, 32, "fp32", 5);
   train("BM_Train/tiny_mem64_bf16", "tiny", 64, 16, 32, "bf16", 5);
@@ -224,9 +244,13 @@ void register_cpu() {
   rollout("BM_Rollout/paper_mem1024_b16_bf16", "paper", 1024, 255, 16, "bf16", 10);
   for (const char* arch : {"copy_path", "recipe"})
     for (int B : {1, 64})
-      benchmark::RegisterBenchmark((std::string("BM_SimulatorRollout/small_mem64_") + arch + "_b" + std::to_string(B) + "_fp32").c_str(),
+      benchmark::RegisterBenchmark((std::string("BM_SimulatorRollout/small_mem64_") + arch + "_b" +
+                                    std::to_string(B) + "_fp32")
+                                       .c_str(),
                                    BM_SimulatorRollout, std::string(arch), B, std::string("fp32"))
-          ->Unit(benchmark::kMillisecond)->MinTime(5)->UseRealTime();
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(5)
+          ->UseRealTime();
 }
 
 // On a GPU: the paper's training settings (batch 16, bf16 autocast, loss on every patch; its
@@ -236,10 +260,16 @@ void register_cpu() {
 void register_cuda() {
   auto train = [](const char* name, const char* preset, int B, const char* prec, bool all,
                   const char* gelu = "tanh", bool graphs = false) {
-    benchmark::RegisterBenchmark(name, BM_Train, preset, 1024u, 255u, B, prec, all, gelu, graphs)->Unit(benchmark::kMillisecond)->MinTime(3)->UseRealTime();
+    benchmark::RegisterBenchmark(name, BM_Train, preset, 1024u, 255u, B, prec, all, gelu, graphs)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(3)
+        ->UseRealTime();
   };
   auto rollout = [](const char* name, const char* preset, int B, const char* prec) {
-    benchmark::RegisterBenchmark(name, BM_Rollout, preset, 1024u, 255u, B, prec)->Unit(benchmark::kMillisecond)->MinTime(2)->UseRealTime();
+    benchmark::RegisterBenchmark(name, BM_Rollout, preset, 1024u, 255u, B, prec)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(2)
+        ->UseRealTime();
   };
   train("BM_Train/paper_mem1024_b16_bf16_lossall", "paper", 16, "bf16", true);
   train("BM_Train/paper_mem1024_b16_bf16", "paper", 16, "bf16", false);
@@ -248,8 +278,10 @@ void register_cuda() {
   train("BM_Train/paper_mem1024_b64_bf16_lossall", "paper", 64, "bf16", true);
   train("BM_Train/paper_mem1024_b16_bf16_lossall_gelu_erf", "paper", 16, "bf16", true, "erf");
   if (model::cuda_graphs_built()) {
-    train("BM_Train/paper_mem1024_b16_bf16_lossall_graphs", "paper", 16, "bf16", true, "tanh", true);
-    train("BM_Train/paper_mem1024_b64_bf16_lossall_graphs", "paper", 64, "bf16", true, "tanh", true);
+    train("BM_Train/paper_mem1024_b16_bf16_lossall_graphs", "paper", 16, "bf16", true, "tanh",
+          true);
+    train("BM_Train/paper_mem1024_b64_bf16_lossall_graphs", "paper", 64, "bf16", true, "tanh",
+          true);
   }
   train("BM_Train/small_mem1024_b16_bf16_lossall", "small", 16, "bf16", true);
   train("BM_Train/small_mem1024_b64_bf16_lossall", "small", 64, "bf16", true);
@@ -275,7 +307,8 @@ int main(int argc, char** argv) {
         g_device = torch::kCUDA;
         model::compat::prefer_flash_attention();  // as `cpusim train` and `eval` do
       } else if (d != "cpu") {
-        std::cerr << "bench_model: --device=" << d << ": expected cpu or cuda (with a CUDA device present)\n";
+        std::cerr << "bench_model: --device=" << d
+                  << ": expected cpu or cuda (with a CUDA device present)\n";
         return 2;
       }
       continue;
@@ -285,8 +318,10 @@ int main(int argc, char** argv) {
   int n = int(args.size());
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
-  if (g_device.is_cuda()) register_cuda();
-  else register_cpu();
+  if (g_device.is_cuda())
+    register_cuda();
+  else
+    register_cpu();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

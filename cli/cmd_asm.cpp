@@ -13,8 +13,8 @@ int cmd_asm(const Args& args) {
   std::string input, output;
   po::options_description d("asm options");
   io.add(d);
-  d.add_options()("input", po::value(&input)->required(), "assembly file")
-      ("output,o", po::value(&output)->required(), "program bytes to write");
+  d.add_options()("input", po::value(&input)->required(), "assembly file")(
+      "output,o", po::value(&output)->required(), "program bytes to write");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;

@@ -15,8 +15,9 @@ int model_info(const Args& args) {
   std::string in;
   bool json = false;
   po::options_description d("model info options");
-  d.add_options()("model", po::value(&in)->required(), "a model file (RUN_DIR/model.pt, checkpoint.pt, best.pt)")
-      ("json", po::bool_switch(&json), "print JSON");
+  d.add_options()("model", po::value(&in)->required(),
+                  "a model file (RUN_DIR/model.pt, checkpoint.pt, best.pt)")(
+      "json", po::bool_switch(&json), "print JSON");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -27,27 +28,33 @@ int model_info(const Args& args) {
     return 0;
   }
   std::cout << in << ": cpusim model, " << j["parameters"].get<int64_t>() << " parameters, isa "
-            << j["isa"]["profile"].get<std::string>() << " (memory " << j["isa"]["memory_size"] << ")\n"
+            << j["isa"]["profile"].get<std::string>() << " (memory " << j["isa"]["memory_size"]
+            << ")\n"
             << "model " << j["model"].dump() << "\n";
   if (j.contains("step"))
-    std::cout << "trained " << j["step"] << " steps" << (j.contains("total_steps") ? " of " + j["total_steps"].dump() : "")
+    std::cout << "trained " << j["step"] << " steps"
+              << (j.contains("total_steps") ? " of " + j["total_steps"].dump() : "")
               << (j.contains("data") ? " on " + j["data"].get<std::string>() : "") << "\n";
-  if (j.contains("imported_from")) std::cout << "imported from " << j["imported_from"].dump() << "\n";
-  std::cout << (j["has_optimizer"].get<bool>() ? "holds the optimizer's state (a training checkpoint)\n"
-                                                : "weights only\n");
+  if (j.contains("imported_from"))
+    std::cout << "imported from " << j["imported_from"].dump() << "\n";
+  std::cout << (j["has_optimizer"].get<bool>()
+                    ? "holds the optimizer's state (a training checkpoint)\n"
+                    : "weights only\n");
   return 0;
 }
 
 int model_export(const Args& args) {
   std::string in, out, format;
   po::options_description d("model export options");
-  d.add_options()("model", po::value(&in)->required(), "a model file")
-      ("format", po::value(&format)->required(), "safetensors, torch (a state_dict for Python's torch.load) or paper (the paper's checkpoint layout)")
-      ("output,o", po::value(&out)->required(), "file to write");
+  d.add_options()("model", po::value(&in)->required(), "a model file")(
+      "format", po::value(&format)->required(),
+      "safetensors, torch (a state_dict for Python's torch.load) or paper (the paper's checkpoint "
+      "layout)")("output,o", po::value(&out)->required(), "file to write");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  if (!parse("model export", "MODEL.pt --format safetensors|torch|paper -o FILE", d, pos, args, vm)) return 0;
+  if (!parse("model export", "MODEL.pt --format safetensors|torch|paper -o FILE", d, pos, args, vm))
+    return 0;
   model::export_model(in, format, out);
   std::cout << "exported " << in << " as " << format << " to " << out << "\n";
   return 0;
@@ -59,14 +66,19 @@ int model_import(const Args& args) {
   int heads = 0;
   po::options_description d("model import options");
   io.add(d);
-  d.add_options()("input", po::value(&in)->required(), "a cpusim safetensors export, or the paper's checkpoint (.pth)")
-      ("output,o", po::value(&out)->required(), "cpusim model file to write")
-      ("heads", po::value(&heads)->default_value(0), "the paper's checkpoints: attention heads (0: width / 64, as the paper's code)")
-      ("begin-patch", po::value(&begin_patch)->default_value("bin"), "the paper's checkpoints: bin (\"bin\" then 256s: the paper's sequences) or pad (16 x 256: a cpusim model exported in the paper's layout)");
+  d.add_options()("input", po::value(&in)->required(),
+                  "a cpusim safetensors export, or the paper's checkpoint (.pth)")(
+      "output,o", po::value(&out)->required(), "cpusim model file to write")(
+      "heads", po::value(&heads)->default_value(0),
+      "the paper's checkpoints: attention heads (0: width / 64, as the paper's code)")(
+      "begin-patch", po::value(&begin_patch)->default_value("bin"),
+      "the paper's checkpoints: bin (\"bin\" then 256s: the paper's sequences) or pad (16 x 256: a "
+      "cpusim model exported in the paper's layout)");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
-  if (!parse("model import", "FILE [--isa bgpt --memory-size M] -o MODEL.pt", d, pos, args, vm)) return 0;
+  if (!parse("model import", "FILE [--isa bgpt --memory-size M] -o MODEL.pt", d, pos, args, vm))
+    return 0;
   model::import_model(in, io.config(), heads, out, begin_patch);
   std::cout << "imported " << in << " to " << out << "\n";
   return 0;
@@ -75,11 +87,14 @@ int model_import(const Args& args) {
 }  // namespace
 
 int cmd_model(const Args& args) {
-  return dispatch("model", args, {{"info", model_info}, {"export", model_export}, {"import", model_import}},
+  return dispatch("model", args,
+                  {{"info", model_info}, {"export", model_export}, {"import", model_import}},
                   "usage: cpusim model info|export|import ...\n"
-                  "  info MODEL.pt [--json]                              configuration, parameters, data, steps\n"
+                  "  info MODEL.pt [--json]                              configuration, "
+                  "parameters, data, steps\n"
                   "  export MODEL.pt --format safetensors|torch|paper -o FILE\n"
-                  "  import FILE [--isa bgpt --memory-size M] -o MODEL.pt  a safetensors export or the paper's .pth\n");
+                  "  import FILE [--isa bgpt --memory-size M] -o MODEL.pt  a safetensors export or "
+                  "the paper's .pth\n");
 }
 
 }  // namespace cpusim::cli

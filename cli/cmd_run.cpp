@@ -14,15 +14,19 @@ namespace {
 
 std::string stop_text(const emu::Outcome& o) {
   switch (o.stop) {
-    case emu::Stop::halted: return "halted";
-    case emu::Stop::step_limit: return "stopped at the step limit";
-    case emu::Stop::fault: return "fault";
+    case emu::Stop::halted:
+      return "halted";
+    case emu::Stop::step_limit:
+      return "stopped at the step limit";
+    case emu::Stop::fault:
+      return "fault";
   }
   return "?";
 }
 
-nlohmann::json run_json(const isa::Config& c, const emu::Outcome& o, std::span<const uint8_t> states,
-                        const std::string& input, const std::string& output) {
+nlohmann::json run_json(const isa::Config& c, const emu::Outcome& o,
+                        std::span<const uint8_t> states, const std::string& input,
+                        const std::string& output) {
   const size_t sb = isa::state_bytes(c);
   nlohmann::json list = nlohmann::json::array();
   for (size_t k = 0; k + sb <= states.size(); k += sb) list.push_back(hex(states.data() + k, sb));
@@ -44,19 +48,23 @@ int cmd_run(const Args& args) {
   bool print = false, json = false, quiet = false;
   po::options_description d("run options");
   io.add(d);
-  d.add_options()("program", po::value(&input)->required(), "program: assembly or bytes")
-      ("program-format", po::value(&format)->default_value("auto"), "program format: asm, bytes or auto (by extension, then content)")
-      ("format", po::value(&old_format), "the same as --program-format (older spelling)")
-      ("output,o", po::value(&output), "trace file to write (the paper's .bin layout)")
-      ("print", po::bool_switch(&print), "print the states (the default without -o)")
-      ("init-state", po::value(&init_file), "initial state file (state-size bytes)")
-      ("set", po::value(&sets)->composing(), "initial state edit NAME=VALUE, e.g. --set ACC=5 --set B=7")
-      ("json", po::bool_switch(&json), "print the outcome and every state (hex) as JSON instead of the listing")
-      ("quiet,q", po::bool_switch(&quiet), "no summary line on stderr");
+  d.add_options()("program", po::value(&input)->required(), "program: assembly or bytes")(
+      "program-format", po::value(&format)->default_value("auto"),
+      "program format: asm, bytes or auto (by extension, then content)")(
+      "format", po::value(&old_format), "the same as --program-format (older spelling)")(
+      "output,o", po::value(&output), "trace file to write (the paper's .bin layout)")(
+      "print", po::bool_switch(&print), "print the states (the default without -o)")(
+      "init-state", po::value(&init_file), "initial state file (state-size bytes)")(
+      "set", po::value(&sets)->composing(),
+      "initial state edit NAME=VALUE, e.g. --set ACC=5 --set B=7")(
+      "json", po::bool_switch(&json),
+      "print the outcome and every state (hex) as JSON instead of the listing")(
+      "quiet,q", po::bool_switch(&quiet), "no summary line on stderr");
   po::positional_options_description pos;
   pos.add("program", 1);
   po::variables_map vm;
-  if (!parse("run", "[--isa P] PROGRAM [-o TRACE.bin] [--print] [--set NAME=V]...", d, pos, args, vm))
+  if (!parse("run", "[--isa P] PROGRAM [-o TRACE.bin] [--print] [--set NAME=V]...", d, pos, args,
+             vm))
     return 0;
   if (vm.count("format")) format = old_format;
   const isa::Config c = io.config();
@@ -73,7 +81,8 @@ int cmd_run(const Args& args) {
     std::cout << isa::format_states(c, states);
   }
   if (quiet) return 0;
-  std::cerr << input << ": " << stop_text(o) << " after " << o.steps << " instructions, " << o.steps + 1 << " states";
+  std::cerr << input << ": " << stop_text(o) << " after " << o.steps << " instructions, "
+            << o.steps + 1 << " states";
   if (!output.empty()) std::cerr << ", wrote " << output << " (" << trace.size() << " bytes)";
   std::cerr << "\n";
   return 0;

@@ -15,8 +15,8 @@ int cmd_trace(const Args& args) {
   bool no_program = false;
   po::options_description d("trace options");
   io.add(d);
-  d.add_options()("trace", po::value(&inputs)->required(), "trace files (.bin)")
-      ("no-program", po::bool_switch(&no_program), "do not list the program image");
+  d.add_options()("trace", po::value(&inputs)->required(), "trace files (.bin)")(
+      "no-program", po::bool_switch(&no_program), "do not list the program image");
   po::positional_options_description pos;
   pos.add("trace", -1);
   po::variables_map vm;
@@ -27,12 +27,16 @@ int cmd_trace(const Args& args) {
     const auto bytes = read_file(path);
     if (bytes.size() < ib + sb)
       throw Error(path + ": too short (" + std::to_string(bytes.size()) +
-                  " bytes) to hold the program image and first state (" + std::to_string(ib + sb) + " bytes)");
-    std::cout << "# " << path << ": " << isa::profile_name(c.profile) << ", " << (bytes.size() - ib) / sb
-              << " states of " << sb << " bytes";
-    if ((bytes.size() - ib) % sb) std::cout << " + " << (bytes.size() - ib) % sb << " trailing bytes";
+                  " bytes) to hold the program image and first state (" + std::to_string(ib + sb) +
+                  " bytes)");
+    std::cout << "# " << path << ": " << isa::profile_name(c.profile) << ", "
+              << (bytes.size() - ib) / sb << " states of " << sb << " bytes";
+    if ((bytes.size() - ib) % sb)
+      std::cout << " + " << (bytes.size() - ib) % sb << " trailing bytes";
     std::cout << "\n";
-    if (!no_program) std::cout << "# program\n" << isa::numbered_listing(c.profile, std::span(bytes).subspan(0, ib), "#  ");
+    if (!no_program)
+      std::cout << "# program\n"
+                << isa::numbered_listing(c.profile, std::span(bytes).subspan(0, ib), "#  ");
     std::cout << isa::format_states(c, std::span(bytes).subspan(ib));
   }
   return 0;

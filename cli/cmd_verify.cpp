@@ -17,11 +17,12 @@ int cmd_verify(const Args& args) {
   std::string split = "all";
   po::options_description d("verify options");
   io.add(d);
-  d.add_options()("path", po::value(&inputs)->required(), "trace files or folders of .bin traces")
-      ("json", po::bool_switch(&json), "print one JSON object")
-      ("strict", po::bool_switch(&strict), "exit 1 when any byte mismatches")
-      ("per-file", po::bool_switch(&per_file), "also report each file")
-      ("split", po::value(&split)->default_value("all"), "HDF5 sets: train, test or all (default all: a check of data covers the whole set)");
+  d.add_options()("path", po::value(&inputs)->required(), "trace files or folders of .bin traces")(
+      "json", po::bool_switch(&json), "print one JSON object")("strict", po::bool_switch(&strict),
+                                                               "exit 1 when any byte mismatches")(
+      "per-file", po::bool_switch(&per_file), "also report each file")(
+      "split", po::value(&split)->default_value("all"),
+      "HDF5 sets: train, test or all (default all: a check of data covers the whole set)");
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm;
@@ -36,8 +37,10 @@ int cmd_verify(const Args& args) {
   nlohmann::json files = nlohmann::json::array();
   if (per_file)
     v.each = [&](const std::string& name, const harness::VerifyResult& r) {
-      if (json) files.push_back(harness::verify_file_json(name, r));
-      else std::cout << harness::verify_file_text(name, r);
+      if (json)
+        files.push_back(harness::verify_file_json(name, r));
+      else
+        std::cout << harness::verify_file_text(name, r);
     };
   const harness::VerifyTotals total = harness::verify_paths(v);
   const isa::Tally& t = total.tally;

@@ -11,14 +11,17 @@ namespace cpusim::cli {
 using Args = std::vector<std::string>;
 
 // Exit codes, the same for every command.
-inline constexpr int kExitOk = 0;           // success
-inline constexpr int kExitDifferences = 1;  // a check found differences (verify --strict, cross-check
-                                            // mismatches, self-test survivors, training stopped on NaN)
-inline constexpr int kExitUsage = 2;        // usage or bad input (options, files, data; also a failed write)
-inline constexpr int kExitInternal = 3;     // internal error (a bug: please report it)
+inline constexpr int kExitOk = 0;  // success
+inline constexpr int kExitDifferences =
+    1;  // a check found differences (verify --strict, cross-check
+        // mismatches, self-test survivors, training stopped on NaN)
+inline constexpr int kExitUsage =
+    2;  // usage or bad input (options, files, data; also a failed write)
+inline constexpr int kExitInternal = 3;  // internal error (a bug: please report it)
 inline constexpr const char* kExitCodesHelp =
     "exit codes: 0 success; 1 a check found differences (verify --strict, crosscheck mismatches,\n"
-    "self-test survivors, training stopped on a non-finite loss); 2 usage or bad input (also a failed\n"
+    "self-test survivors, training stopped on a non-finite loss); 2 usage or bad input (also a "
+    "failed\n"
     "write); 3 internal error.\n";
 
 int cmd_asm(const Args& args);

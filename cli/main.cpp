@@ -33,20 +33,28 @@ const std::map<std::string, Command>& commands() {
       {"disasm", {cmd_disasm, "disassemble program bytes (or a trace's program image)"}},
       {"run", {cmd_run, "emulate one program, write its trace, print a listing"}},
       {"trace", {cmd_trace, "print trace files as readable states"}},
-      {"verify", {cmd_verify, "re-execute traces (files, folders, HDF5 sets) and score every state byte"}},
+      {"verify",
+       {cmd_verify, "re-execute traces (files, folders, HDF5 sets) and score every state byte"}},
 #ifdef CPUSIM_WITH_UNICORN
-      {"crosscheck", {cmd_crosscheck, "interpreter vs Unicorn after every instruction; --self-test"}},
+      {"crosscheck",
+       {cmd_crosscheck, "interpreter vs Unicorn after every instruction; --self-test"}},
 #endif
 #ifdef CPUSIM_WITH_TORCH
-      {"train", {cmd_train, "train a bGPT on a trace set (presets tiny, small, paper, quickstart, ...)"}},
-      {"eval", {cmd_eval, "score a checkpoint against the emulator (teacher or rollout), write a report"}},
+      {"train",
+       {cmd_train, "train a bGPT on a trace set (presets tiny, small, paper, quickstart, ...)"}},
+      {"eval",
+       {cmd_eval, "score a checkpoint against the emulator (teacher or rollout), write a report"}},
       {"predict", {cmd_predict, "one program simulated by the model beside the emulator"}},
-      {"pipeline", {cmd_pipeline, "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},
-      {"model", {cmd_model, "info, export (safetensors, torch, paper), import (the paper's checkpoints)"}},
+      {"pipeline",
+       {cmd_pipeline, "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},
+      {"model",
+       {cmd_model, "info, export (safetensors, torch, paper), import (the paper's checkpoints)"}},
 #endif
       {"datagen", {cmd_datagen, "generate train/test trace sets (HDF5 or the paper's folders)"}},
       {"dataset", {cmd_dataset, "info, import (paper folders -> HDF5), export (HDF5 -> folders)"}},
-      {"plot", {cmd_plot, "training curves of runs (loss, held-out accuracy against steps and minutes) as PNG"}},
+      {"plot",
+       {cmd_plot,
+        "training curves of runs (loss, held-out accuracy against steps and minutes) as PNG"}},
   };
   return table;
 }
@@ -54,7 +62,8 @@ const std::map<std::string, Command>& commands() {
 void usage(std::ostream& os) {
   os << "usage: cpusim <command> [options]   (cpusim <command> --help for each)\n"
         "       cpusim --version\n\ncommands:\n";
-  for (const auto& [name, c] : commands()) os << "  " << name << std::string(12 - name.size(), ' ') << c.summary << "\n";
+  for (const auto& [name, c] : commands())
+    os << "  " << name << std::string(12 - name.size(), ' ') << c.summary << "\n";
   os << "\n" << cpusim::cli::kExitCodesHelp;
 }
 

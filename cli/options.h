@@ -43,18 +43,21 @@ struct Action {
   const char* name;
   int (*run)(const std::vector<std::string>& args);
 };
-int dispatch(const std::string& command, const std::vector<std::string>& args, const std::vector<Action>& actions,
-             const std::string& usage);
+int dispatch(const std::string& command, const std::vector<std::string>& args,
+             const std::vector<Action>& actions, const std::string& usage);
 
 // A program file (assembly, or raw instruction bytes; `format` asm, bytes or auto: by extension,
 // then by content) as a zero-padded program image of image_bytes(c).
-std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path, const std::string& format = "auto");
+std::vector<uint8_t> load_image(const isa::Config& c, const std::string& path,
+                                const std::string& format = "auto");
 
 // Applies "NAME=VALUE" edits (PC, ACC, FLAGS, A..J / R0..R9, M[i], IR0..IR3) to a state.
-void apply_sets(const isa::Config& c, const std::vector<std::string>& sets, std::vector<uint8_t>& state);
+void apply_sets(const isa::Config& c, const std::vector<std::string>& sets,
+                std::vector<uint8_t>& state);
 
 // The initial state for `run`, `crosscheck --program` and `predict`: zeros, or the bytes of
 // `file` (state_bytes(c) of them) when given, then the "NAME=VALUE" edits.
-std::vector<uint8_t> load_state(const isa::Config& c, const std::string& file, const std::vector<std::string>& sets);
+std::vector<uint8_t> load_state(const isa::Config& c, const std::string& file,
+                                const std::vector<std::string>& sets);
 
 }  // namespace cpusim::cli

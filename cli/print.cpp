@@ -20,9 +20,9 @@ double peak_rss_mib() {
 }  // namespace
 
 void print_datagen_start(const datagen::DatagenConfig& c) {
-  std::cerr << "datagen: isa " << isa::profile_name(c.gen.isa.profile) << ", memory " << c.gen.isa.memory_size
-            << ", lengths " << c.gen.min_len << ".." << datagen::max_len(c.gen) << ", seed " << c.seed << ", "
-            << c.jobs << " jobs\n";
+  std::cerr << "datagen: isa " << isa::profile_name(c.gen.isa.profile) << ", memory "
+            << c.gen.isa.memory_size << ", lengths " << c.gen.min_len << ".."
+            << datagen::max_len(c.gen) << ", seed " << c.seed << ", " << c.jobs << " jobs\n";
 }
 
 nlohmann::json datagen_summary_json(const datagen::DatagenConfig& c, const datagen::SetSummary& s,
@@ -47,8 +47,8 @@ nlohmann::json datagen_summary_json(const datagen::DatagenConfig& c, const datag
           {"peak_rss_mib", peak_rss_mib()}};
 }
 
-void print_datagen_summary(const datagen::DatagenConfig& c, const datagen::SetSummary& s, const std::string& format,
-                           const std::string& out, bool json) {
+void print_datagen_summary(const datagen::DatagenConfig& c, const datagen::SetSummary& s,
+                           const std::string& format, const std::string& out, bool json) {
   if (json) {
     std::cout << datagen_summary_json(c, s, format, out).dump(2) << "\n";
     return;
@@ -57,13 +57,14 @@ void print_datagen_summary(const datagen::DatagenConfig& c, const datagen::SetSu
   const double secs = st.seconds;
   const uint64_t n = st.traces[0] + st.traces[1], halted = st.halted[0] + st.halted[1];
   const uint64_t dups = st.duplicates[0] + st.duplicates[1];
-  std::cout << std::fixed << std::setprecision(1) << "wrote " << out << ": " << st.traces[0] << " train + "
-            << st.traces[1] << " test instances (" << dups << " duplicate programs removed)\n"
+  std::cout << std::fixed << std::setprecision(1) << "wrote " << out << ": " << st.traces[0]
+            << " train + " << st.traces[1] << " test instances (" << dups
+            << " duplicate programs removed)\n"
             << "halted " << halted << ", stopped at the step limit " << n - halted << "\n"
-            << secs << " s, " << std::setprecision(0) << (secs > 0 ? n / secs : 0) << " instances/s, "
-            << std::setprecision(1) << (secs > 0 ? st.bytes / secs / 1e6 : 0) << " MB/s of traces; "
-            << st.bytes / 1e6 << " MB of traces in " << s.file_bytes / 1e6 << " MB on disk; peak memory "
-            << peak_rss_mib() << " MiB\n";
+            << secs << " s, " << std::setprecision(0) << (secs > 0 ? n / secs : 0)
+            << " instances/s, " << std::setprecision(1) << (secs > 0 ? st.bytes / secs / 1e6 : 0)
+            << " MB/s of traces; " << st.bytes / 1e6 << " MB of traces in " << s.file_bytes / 1e6
+            << " MB on disk; peak memory " << peak_rss_mib() << " MiB\n";
 }
 
 }  // namespace cpusim::cli

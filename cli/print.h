@@ -14,7 +14,7 @@ void print_datagen_start(const datagen::DatagenConfig& c);
 // Its summary: counts, speed, bytes on disk, peak memory; JSON or text (stdout).
 nlohmann::json datagen_summary_json(const datagen::DatagenConfig& c, const datagen::SetSummary& s,
                                     const std::string& format, const std::string& out);
-void print_datagen_summary(const datagen::DatagenConfig& c, const datagen::SetSummary& s, const std::string& format,
-                           const std::string& out, bool json);
+void print_datagen_summary(const datagen::DatagenConfig& c, const datagen::SetSummary& s,
+                           const std::string& format, const std::string& out, bool json);
 
 }  // namespace cpusim::cli

@@ -123,7 +123,8 @@ void require_writable(const fs::path& path) {
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;
-    if (err != EEXIST) throw Error(path.string() + ": cannot write in " + dir.string() + ": " + std::strerror(err));
+    if (err != EEXIST)
+      throw Error(path.string() + ": cannot write in " + dir.string() + ": " + std::strerror(err));
   } else {
     ::close(fd);
   }
@@ -145,7 +146,8 @@ void write_file_atomic(const fs::path& path, const void* data, size_t size) {
   const fs::path tmp = temp_sibling(path);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw Error(path.string() + ": cannot write: " + std::strerror(errno));
-  const bool ok = std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  const bool ok =
+      std::fwrite(data, 1, size, f) == size && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   const int err = errno;
   const bool closed = std::fclose(f) == 0;
   if (!ok || !closed) {

@@ -67,11 +67,13 @@ std::string try_in_child(const std::function<void()>& parse, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (WIFSIGNALED(st)) return "crashed (signal " + std::to_string(WTERMSIG(st)) + ")";
-  if (WIFEXITED(st) && WEXITSTATUS(st) != 0) return "crashed (exit status " + std::to_string(WEXITSTATUS(st)) + ")";
+  if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+    return "crashed (exit status " + std::to_string(WEXITSTATUS(st)) + ")";
   return "";
 }
 
-void check_in_child(const std::string& path, const char* library, const std::function<void()>& parse) {
+void check_in_child(const std::string& path, const char* library,
+                    const std::function<void()>& parse) {
   if (!isolated_parsing()) return;
   const double s = parse_deadline_s();
   const std::string why = try_in_child(parse, s);
@@ -82,7 +84,8 @@ void check_in_child(const std::string& path, const char* library, const std::fun
     throw Error(path + ": damaged: " + library + " did not finish reading it in " + buf +
                 " s (CPUSIM_PARSE_TIMEOUT=SECONDS allows longer)");
   }
-  throw Error(path + ": damaged: " + library + " " + why.substr(0, why.find(' ')) + " reading it" + why.substr(why.find(' ')));
+  throw Error(path + ": damaged: " + library + " " + why.substr(0, why.find(' ')) + " reading it" +
+              why.substr(why.find(' ')));
 }
 
 }  // namespace cpusim

@@ -26,6 +26,7 @@ std::string try_in_child(const std::function<void()>& parse, double seconds);
 // try_in_child(parse, parse_deadline_s()) when isolated parsing is on; throws cpusim::Error
 // "<path>: damaged: libhdf5 crashed reading it (signal 11)" or "...: damaged: libhdf5 did not
 // finish reading it in 60 s (...)" on failure.
-void check_in_child(const std::string& path, const char* library, const std::function<void()>& parse);
+void check_in_child(const std::string& path, const char* library,
+                    const std::function<void()>& parse);
 
 }  // namespace cpusim

@@ -25,9 +25,11 @@ class OrderedPool {
   // worker can hold state of its own, such as a codec). `self_feeding`: the workers queue jobs
   // themselves (from spare(): a recycled one or a new one) while fewer than `window` wait for
   // the consumer; otherwise the consumer queue()s them and bounds how many are in flight.
-  OrderedPool(unsigned threads, size_t window, const std::function<Work()>& make_work, bool self_feeding)
+  OrderedPool(unsigned threads, size_t window, const std::function<Work()>& make_work,
+              bool self_feeding)
       : window_(window), self_feeding_(self_feeding) {
-    for (unsigned i = 0; i < std::max(1u, threads); ++i) threads_.emplace_back([this, w = make_work()] { run(w); });
+    for (unsigned i = 0; i < std::max(1u, threads); ++i)
+      threads_.emplace_back([this, w = make_work()] { run(w); });
   }
   // Stops and joins the workers; jobs not handed back are dropped.
   ~OrderedPool() {
@@ -93,7 +95,9 @@ class OrderedPool {
   void run(const Work& work) {
     std::unique_lock lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return stop_ || next_ < slots_.size() || (self_feeding_ && slots_.size() < window_); });
+      cv_.wait(lock, [&] {
+        return stop_ || next_ < slots_.size() || (self_feeding_ && slots_.size() < window_);
+      });
       if (stop_) return;
       if (next_ == slots_.size()) slots_.push_back(Slot{take_spare(), seq_++, false});
       Slot& s = slots_[next_++];  // (a deque keeps references to its other elements valid)

@@ -36,8 +36,9 @@ std::string cpu_name() {
 }
 
 std::string cpu_features() {
-  static const char* const notable[] = {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
-                                        "amx_bf16", "amx_tile", "asimd", "sve"};
+  static const char* const notable[] = {"sse4_2",   "avx",         "avx2",        "fma",
+                                        "avx512f",  "avx512_bf16", "avx512_vnni", "amx_bf16",
+                                        "amx_tile", "asimd",       "sve"};
   std::istringstream flags(cpuinfo("flags") + " " + cpuinfo("Features"));  // x86, arm64
   std::set<std::string> have;
   for (std::string f; flags >> f;) have.insert(f);

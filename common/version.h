@@ -8,7 +8,8 @@
 namespace cpusim {
 
 std::string version();  // "0.1.0"
-std::string commit();   // the source tree's commit at build time ("…-modified" with local changes), or "unknown"
+std::string
+commit();  // the source tree's commit at build time ("…-modified" with local changes), or "unknown"
 std::string cpu_name();  // /proc/cpuinfo's model name, or "unknown"
 // The CPU's notable vector features among avx, avx2, fma, avx512f, avx512_bf16, amx_bf16 ...,
 // space-separated (empty where none or unknown).

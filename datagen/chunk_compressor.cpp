@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "common/io.h"
 
@@ -39,8 +39,10 @@ uint32_t hdf5_fletcher32(const uint8_t* data, size_t n) {
 }
 
 ChunkCodec::ChunkCodec(int level) : level_(level) {
-  static const size_t buf[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
-  if (level < ISAL_DEF_MIN_LEVEL || level > ISAL_DEF_MAX_LEVEL) throw Error("deflate level " + std::to_string(level) + ": expected 0..3");
+  static const size_t buf[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                               ISAL_DEF_LVL3_DEFAULT};
+  if (level < ISAL_DEF_MIN_LEVEL || level > ISAL_DEF_MAX_LEVEL)
+    throw Error("deflate level " + std::to_string(level) + ": expected 0..3");
   level_buf_.resize(buf[level]);
 }
 
@@ -61,7 +63,8 @@ void ChunkCodec::encode(const std::vector<uint8_t>& raw, std::vector<uint8_t>& s
   s.next_out = stored.data();
   s.avail_out = uint32_t(stored.size() - 4);
   if (const int rc = isal_deflate_stateless(&s); rc != COMP_OK)
-    throw Error("deflate: igzip failed (" + std::to_string(rc) + ")");  // (the bound holds: cannot happen)
+    throw Error("deflate: igzip failed (" + std::to_string(rc) +
+                ")");  // (the bound holds: cannot happen)
   const size_t n = s.total_out;
   const uint32_t sum = hdf5_fletcher32(stored.data(), n);
   for (int i = 0; i < 4; ++i) stored[n + i] = uint8_t(sum >> (8 * i));
@@ -69,22 +72,26 @@ void ChunkCodec::encode(const std::vector<uint8_t>& raw, std::vector<uint8_t>& s
 }
 
 namespace {
-unsigned or_cores(unsigned threads) { return std::max(1u, threads ? threads : std::thread::hardware_concurrency()); }
+unsigned or_cores(unsigned threads) {
+  return std::max(1u, threads ? threads : std::thread::hardware_concurrency());
+}
 }  // namespace
 
 ChunkCompressor::ChunkCompressor(unsigned threads, int level)
-    : pool_(or_cores(threads), /*window=*/or_cores(threads) + 2,  // (the window bounds only the spare buffers here)
-            [level]() -> OrderedPool<Job>::Work {
-              auto codec = std::make_shared<ChunkCodec>(level);  // one per worker
-              return [codec](Job& j, uint64_t) {
-                try {
-                  codec->encode(j.raw, j.stored);
-                } catch (const std::exception& e) {
-                  j.error = e.what();  // (out of memory: reported by the writer)
-                }
-              };
-            },
-            /*self_feeding=*/false) {}
+    : pool_(
+          or_cores(threads),
+          /*window=*/or_cores(threads) + 2,  // (the window bounds only the spare buffers here)
+          [level]() -> OrderedPool<Job>::Work {
+            auto codec = std::make_shared<ChunkCodec>(level);  // one per worker
+            return [codec](Job& j, uint64_t) {
+              try {
+                codec->encode(j.raw, j.stored);
+              } catch (const std::exception& e) {
+                j.error = e.what();  // (out of memory: reported by the writer)
+              }
+            };
+          },
+          /*self_feeding=*/false) {}
 
 std::vector<uint8_t> ChunkCompressor::buffer() {
   std::vector<uint8_t> b = std::move(pool_.spare().raw);

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr hsize_t kChunkBytes = 1 << 20;       // bytes dataset chunk: 1 MiB
-constexpr size_t kInFlight = 32;               // chunks being compressed at once, at most
+constexpr hsize_t kChunkBytes = 1 << 20;  // bytes dataset chunk: 1 MiB
+constexpr size_t kInFlight = 32;          // chunks being compressed at once, at most
 constexpr hsize_t kIndexChunk = 1 << 14;
 
 // Variable-length UTF-8 strings: h5py reads them as str, not bytes.
@@ -50,7 +50,8 @@ std::string hash_hex(uint64_t h) {
 // A 1-D extendable dataset appended to in pieces.
 class Appender {
  public:
-  Appender(H5::Group& g, const char* name, const H5::PredType& type, hsize_t chunk, bool compress) : type_(type) {
+  Appender(H5::Group& g, const char* name, const H5::PredType& type, hsize_t chunk, bool compress)
+      : type_(type) {
     hsize_t dims = 0, maxdims = H5S_UNLIMITED;
     H5::DataSpace space(1, &dims, &maxdims);
     H5::DSetCreatPropList p;
@@ -72,7 +73,8 @@ class Appender {
   }
   // A chunk as the filters would have stored it (datagen/chunk_compressor.h), at chunk `index`
   // of a dataset that is first extended to `extent` elements (only ever grows).
-  void write_chunk(uint64_t index, hsize_t chunk, const std::vector<uint8_t>& stored, hsize_t extent) {
+  void write_chunk(uint64_t index, hsize_t chunk, const std::vector<uint8_t>& stored,
+                   hsize_t extent) {
     if (extent > size_) {
       ds_.extend(&extent);
       size_ = extent;
@@ -145,15 +147,21 @@ class H5Writer : public SetWriter {
         H5Pset_obj_track_times(gcpl, 0);
         const hid_t g = H5Gcreate2(file_->getId(), kSplits[s], H5P_DEFAULT, gcpl, H5P_DEFAULT);
         H5Pclose(gcpl);
-        if (g < 0) throw H5::GroupIException("H5Gcreate2", std::string("cannot create group ") + kSplits[s]);
+        if (g < 0)
+          throw H5::GroupIException("H5Gcreate2", std::string("cannot create group ") + kSplits[s]);
         o.group = std::make_unique<H5::Group>(g);  // (takes a reference of its own)
         H5Gclose(g);
-        o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8, kChunkBytes, true);
-        o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64, kIndexChunk, true);
-        o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32, kIndexChunk, true);
-        o.halted = std::make_unique<Appender>(*o.group, "halted", H5::PredType::NATIVE_UINT8, kIndexChunk, true);
+        o.bytes = std::make_unique<Appender>(*o.group, "bytes", H5::PredType::NATIVE_UINT8,
+                                             kChunkBytes, true);
+        o.offsets = std::make_unique<Appender>(*o.group, "offsets", H5::PredType::NATIVE_UINT64,
+                                               kIndexChunk, true);
+        o.steps = std::make_unique<Appender>(*o.group, "steps", H5::PredType::NATIVE_UINT32,
+                                             kIndexChunk, true);
+        o.halted = std::make_unique<Appender>(*o.group, "halted", H5::PredType::NATIVE_UINT8,
+                                              kIndexChunk, true);
         if (info.shards)
-          o.candidate = std::make_unique<Appender>(*o.group, "candidate", H5::PredType::NATIVE_UINT64, kIndexChunk, true);
+          o.candidate = std::make_unique<Appender>(*o.group, "candidate",
+                                                   H5::PredType::NATIVE_UINT64, kIndexChunk, true);
         // program_hash: N x 16 bytes, stored as a 2-D dataset.
         hsize_t dims[2] = {0, 16}, maxdims[2] = {H5S_UNLIMITED, 16}, chunk[2] = {kIndexChunk, 16};
         H5::DSetCreatPropList p;
@@ -161,7 +169,8 @@ class H5Writer : public SetWriter {
         H5Pset_obj_track_times(p.getId(), 0);
         p.setDeflate(1);  // (digests do not compress; a small set's one part-filled chunk does)
         p.setFletcher32();
-        hash_ds_[s] = o.group->createDataSet("program_hash", H5::PredType::NATIVE_UINT8, H5::DataSpace(2, dims, maxdims), p);
+        hash_ds_[s] = o.group->createDataSet("program_hash", H5::PredType::NATIVE_UINT8,
+                                             H5::DataSpace(2, dims, maxdims), p);
         o.offs.push_back(0);
       }
     } catch (const H5::Exception& e) {
@@ -224,7 +233,8 @@ class H5Writer : public SetWriter {
   void close_all() {
     for (auto& ds : hash_ds_) ds.close();
     for (SplitOut& o : out_) {
-      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get(), o.candidate.get()})
+      for (auto* a :
+           {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get(), o.candidate.get()})
         if (a) a->dataset().close();
       if (o.group) o.group->close();
     }
@@ -246,7 +256,8 @@ class H5Writer : public SetWriter {
     }
     for (auto& ds : hash_ds_) quietly([&] { ds.close(); });
     for (SplitOut& o : out_) {
-      for (auto* a : {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get(), o.candidate.get()})
+      for (auto* a :
+           {o.bytes.get(), o.offsets.get(), o.steps.get(), o.halted.get(), o.candidate.get()})
         if (a) quietly([&] { a->dataset().close(); });
       if (o.group) quietly([&] { o.group->close(); });
     }
@@ -283,10 +294,12 @@ class H5Writer : public SetWriter {
   void drain(bool wait, size_t most = SIZE_MAX) {
     ChunkCompressor::Job j;
     for (size_t n = 0; n < most && pool_.pop(j, wait); ++n) {
-      if (!j.error.empty()) throw Error(path_.string() + ": compressing the traces failed (" + j.error + ")");
+      if (!j.error.empty())
+        throw Error(path_.string() + ": compressing the traces failed (" + j.error + ")");
       SplitOut& o = out_[j.tag];
       try {
-        o.bytes->write_chunk(j.index, kChunkBytes, j.stored, std::min<hsize_t>((j.index + 1) * kChunkBytes, o.total));
+        o.bytes->write_chunk(j.index, kChunkBytes, j.stored,
+                             std::min<hsize_t>((j.index + 1) * kChunkBytes, o.total));
       } catch (const H5::Exception& e) {
         throw Error(path_.string() + ": HDF5 write failed (disk full?) (" + e.getDetailMsg() + ")");
       }
@@ -333,7 +346,8 @@ class BinWriter : public SetWriter {
   BinWriter(const fs::path& dir, const SetInfo& info, bool paper_layout)
       : dir_(dir), tmp_(temp_sibling(dir)), isa_(info.isa), paper_layout_(paper_layout) {
     std::error_code ec;
-    if (fs::exists(dir, ec)) throw Error(dir.string() + ": already exists; remove it or choose another -o");
+    if (fs::exists(dir, ec))
+      throw Error(dir.string() + ": already exists; remove it or choose another -o");
     fs::create_directories(tmp_ / "train", ec);
     if (!ec) fs::create_directories(tmp_ / "test", ec);
     if (ec) throw Error(dir.string() + ": cannot create folder: " + ec.message());
@@ -369,11 +383,14 @@ class BinWriter : public SetWriter {
 
 bool hdf5_left_open() { return g_left_open; }
 
-std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info, unsigned threads, int level) {
-  if (level < 0 || level > 3) throw Error("deflate level " + std::to_string(level) + ": expected 0..3");
+std::unique_ptr<SetWriter> open_h5_writer(const fs::path& path, const SetInfo& info,
+                                          unsigned threads, int level) {
+  if (level < 0 || level > 3)
+    throw Error("deflate level " + std::to_string(level) + ": expected 0..3");
   return std::make_unique<H5Writer>(path, info, threads, level);
 }
-std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info, bool paper_layout) {
+std::unique_ptr<SetWriter> open_bin_writer(const fs::path& dir, const SetInfo& info,
+                                           bool paper_layout) {
   return std::make_unique<BinWriter>(dir, info, paper_layout);
 }
 

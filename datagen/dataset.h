@@ -47,7 +47,7 @@ struct TraceRecord {
   std::span<const uint8_t> bytes;
   uint32_t steps;  // instructions fetched: the trace has steps + 1 states
   bool halted;
-  Digest program;  // md5 of the program image
+  Digest program;          // md5 of the program image
   uint64_t candidate = 0;  // its candidate index (written by shards only)
 };
 
@@ -69,8 +69,8 @@ bool hdf5_left_open();
 // The trace chunks' deflate level (ISA-L's igzip: 0 the fastest .. 3 the smallest files).
 inline constexpr int kDeflateLevel = 1;
 // threads: compressing threads (0: one per core).
-std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info, unsigned threads = 0,
-                                          int level = kDeflateLevel);
+std::unique_ptr<SetWriter> open_h5_writer(const std::filesystem::path& path, const SetInfo& info,
+                                          unsigned threads = 0, int level = kDeflateLevel);
 // The paper's folders, with cpusim.json at the root (datagen/folder_meta.h); paper_layout: the
 // traces added hold the paper's 1024-byte images of info's bgpt machine.
 std::unique_ptr<SetWriter> open_bin_writer(const std::filesystem::path& dir, const SetInfo& info,
@@ -90,10 +90,12 @@ class H5Reader {
             std::vector<uint64_t>& offsets) const;
   // Traces [0, n) of a split, read `chunk` traces at a time: fn(first, traces) for each chunk,
   // the spans valid during the call. The one chunked read loop (verify, export, eval use it).
-  using ChunkFn = std::function<void(uint64_t first, const std::vector<std::span<const uint8_t>>& traces)>;
+  using ChunkFn =
+      std::function<void(uint64_t first, const std::vector<std::span<const uint8_t>>& traces)>;
   void for_each_chunk(int split, uint64_t n, uint64_t chunk, const ChunkFn& fn) const;
   // The same, one trace at a time: fn(index, trace).
-  void for_each(int split, uint64_t n, const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const;
+  void for_each(int split, uint64_t n,
+                const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const;
   std::vector<uint32_t> steps(int split) const;
   std::vector<uint8_t> halted(int split) const;
   // A shard's candidate indices (SetInfo::shards > 0).

@@ -35,14 +35,16 @@ std::optional<FolderMeta> find_folder_meta(const fs::path& path) {
     const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     candidates = {dir / kFolderMetaName};
     const std::string leaf = dir.filename().string();
-    if (leaf == "train" || leaf == "test") candidates.push_back(dir.parent_path() / kFolderMetaName);
+    if (leaf == "train" || leaf == "test")
+      candidates.push_back(dir.parent_path() / kFolderMetaName);
   }
   for (const fs::path& f : candidates) {
     if (!fs::is_regular_file(f, ec)) continue;
     const auto j = nlohmann::json::parse(read_text(f.string()), nullptr, false);
     FolderMeta m;
     try {
-      if (j.is_discarded() || j.value("format", "") != "cpusim-trace-folder") throw std::runtime_error("not cpusim's");
+      if (j.is_discarded() || j.value("format", "") != "cpusim-trace-folder")
+        throw std::runtime_error("not cpusim's");
       m.files = isa::default_config(isa::parse_profile(j.at("isa").get<std::string>()));
       m.files.memory_size = j.at("memory_size");
       m.files.program_size = j.at("program_size");
@@ -51,7 +53,8 @@ std::optional<FolderMeta> find_folder_meta(const fs::path& path) {
       m.paper_layout = j.at("paper_layout");
       if (m.paper_layout) m.set_memory_size = j.at("set_memory_size");
     } catch (const std::exception& e) {
-      throw Error(f.string() + ": damaged folder metadata (" + e.what() + "); remove it and pass --isa and --memory-size");
+      throw Error(f.string() + ": damaged folder metadata (" + e.what() +
+                  "); remove it and pass --isa and --memory-size");
     }
     return m;
   }

@@ -53,11 +53,13 @@ void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
     out.bytes.insert(out.bytes.end(), inst.image.begin(), inst.image.end());
     state = inst.init;
     auto sink = [&out, sb](const uint8_t* s) { out.bytes.insert(out.bytes.end(), s, s + sb); };
-    const emu::Outcome o = c.gen.isa.profile == isa::Profile::bgpt
-                               ? emu::bgpt::run(inst.image, state.data(), limit, sink)
-                               : emu::toy::run(inst.image, state.data(), c.gen.isa.memory_size, limit, sink);
+    const emu::Outcome o =
+        c.gen.isa.profile == isa::Profile::bgpt
+            ? emu::bgpt::run(inst.image, state.data(), limit, sink)
+            : emu::toy::run(inst.image, state.data(), c.gen.isa.memory_size, limit, sink);
     if (o.stop == emu::Stop::fault) {
-      out.error = "generated program " + std::to_string(i) + " faulted: " + emu::describe_fault(c.gen.isa.profile, o);
+      out.error = "generated program " + std::to_string(i) +
+                  " faulted: " + emu::describe_fault(c.gen.isa.profile, o);
       return;
     }
     out.offsets.push_back(out.bytes.size());
@@ -72,11 +74,13 @@ void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
 class ChunkPool {
  public:
   ChunkPool(const DatagenConfig& c, unsigned jobs, uint64_t first = 0, uint64_t stride = 1)
-      : pool_(jobs, 4 * jobs + 2,
-              [&c, first, stride]() -> OrderedPool<Chunk>::Work {
-                return [&c, first, stride](Chunk& ch, uint64_t k) { fill(c, first + k * stride, ch); };
-              },
-              /*self_feeding=*/true) {}
+      : pool_(
+            jobs, 4 * jobs + 2,
+            [&c, first, stride]() -> OrderedPool<Chunk>::Work {
+              return
+                  [&c, first, stride](Chunk& ch, uint64_t k) { fill(c, first + k * stride, ch); };
+            },
+            /*self_feeding=*/true) {}
   // The next chunk in order, once a worker has filled it; valid until release().
   const Chunk& next() {
     pool_.pop(cur_, /*wait=*/true);
@@ -153,7 +157,8 @@ static DatagenStats generate_shard(const DatagenConfig& c, SetWriter& out) {
     if (!chunk.error.empty()) throw Error(chunk.error);
     const uint64_t base = (c.shard + k * c.shards) * kChunk;
     for (size_t j = 0; j < chunk.steps.size(); ++j) {
-      const auto bytes = std::span<const uint8_t>(chunk.bytes).subspan(chunk.offsets[j], chunk.offsets[j + 1] - chunk.offsets[j]);
+      const auto bytes = std::span<const uint8_t>(chunk.bytes)
+                             .subspan(chunk.offsets[j], chunk.offsets[j + 1] - chunk.offsets[j]);
       TraceRecord t{bytes, chunk.steps[j], chunk.halted[j] != 0, chunk.hashes[j]};
       t.candidate = base + j;
       out.add(0, t);
@@ -185,12 +190,14 @@ DatagenStats generate(const DatagenConfig& c, SetWriter& out) {
       const Chunk& chunk = pool.next();
       if (!chunk.error.empty()) throw Error(chunk.error);
       for (size_t k = 0; k < chunk.steps.size() && !filler.full(); ++k) {
-        const auto bytes = std::span<const uint8_t>(chunk.bytes).subspan(chunk.offsets[k], chunk.offsets[k + 1] - chunk.offsets[k]);
+        const auto bytes = std::span<const uint8_t>(chunk.bytes)
+                               .subspan(chunk.offsets[k], chunk.offsets[k + 1] - chunk.offsets[k]);
         filler.take(TraceRecord{bytes, chunk.steps[k], chunk.halted[k] != 0, chunk.hashes[k]});
       }
       const uint64_t done = filler.done();
       if (st.candidates >= max_candidates && done < total)
-        throw Error("found only " + std::to_string(done) + " distinct programs in " + std::to_string(st.candidates) +
+        throw Error("found only " + std::to_string(done) + " distinct programs in " +
+                    std::to_string(st.candidates) +
                     " candidates; widen --min-len/--max-len or ask for fewer instances");
       pool.release();
       if (c.progress) progress.update(done);
@@ -231,13 +238,18 @@ uint64_t path_size(const std::filesystem::path& p) {
 }  // namespace
 
 SetSummary make_set(const DatagenConfig& c, const std::string& format, const std::string& path) {
-  if (c.shards > 1 && format != "h5") throw Error("--shard: shards are HDF5 files (merge them, then export)");
+  if (c.shards > 1 && format != "h5")
+    throw Error("--shard: shards are HDF5 files (merge them, then export)");
   if (c.shards < 1 || c.shard >= c.shards)
-    throw Error("--shard " + std::to_string(c.shard) + "/" + std::to_string(c.shards) + ": expected K/N with 0 <= K < N");
+    throw Error("--shard " + std::to_string(c.shard) + "/" + std::to_string(c.shards) +
+                ": expected K/N with 0 <= K < N");
   std::unique_ptr<SetWriter> writer;
-  if (format == "h5") writer = open_h5_writer(path, set_info(c), std::max(1u, c.jobs), c.deflate_level);
-  else if (format == "bin") writer = open_bin_writer(path, set_info(c));
-  else throw Error("--format " + format + ": expected h5 or bin");
+  if (format == "h5")
+    writer = open_h5_writer(path, set_info(c), std::max(1u, c.jobs), c.deflate_level);
+  else if (format == "bin")
+    writer = open_bin_writer(path, set_info(c));
+  else
+    throw Error("--format " + format + ": expected h5 or bin");
   SetSummary s;
   s.stats = generate(c, *writer);
   writer->commit();
@@ -251,7 +263,11 @@ namespace {
 class ShardCursor {
  public:
   explicit ShardCursor(const std::string& path)
-      : r_(path), cand_(r_.candidates(0)), steps_(r_.steps(0)), halted_(r_.halted(0)), hashes_(r_.program_hashes(0)) {}
+      : r_(path),
+        cand_(r_.candidates(0)),
+        steps_(r_.steps(0)),
+        halted_(r_.halted(0)),
+        hashes_(r_.program_hashes(0)) {}
   const SetInfo& info() const { return r_.info(); }
   const std::string path() const { return r_.path().string(); }
   bool more() const { return i_ < cand_.size(); }
@@ -262,8 +278,8 @@ class ShardCursor {
       r_.read(0, first_, std::min<uint64_t>(4096, cand_.size() - first_), bytes_, offs_);
     }
     const uint64_t k = i_ - first_;
-    TraceRecord t{std::span<const uint8_t>(bytes_).subspan(offs_[k], offs_[k + 1] - offs_[k]), steps_[i_], halted_[i_] != 0,
-                  hashes_[i_]};
+    TraceRecord t{std::span<const uint8_t>(bytes_).subspan(offs_[k], offs_[k + 1] - offs_[k]),
+                  steps_[i_], halted_[i_] != 0, hashes_[i_]};
     t.candidate = cand_[i_];
     return t;
   }
@@ -281,30 +297,40 @@ class ShardCursor {
 };
 
 bool same_set(const SetInfo& a, const SetInfo& b) {
-  return a.isa.profile == b.isa.profile && a.isa.memory_size == b.isa.memory_size && a.isa.program_size == b.isa.program_size &&
-         isa::step_limit(a.isa) == isa::step_limit(b.isa) && a.seed == b.seed && a.min_len == b.min_len &&
-         a.max_len == b.max_len && a.backward_branch == b.backward_branch && a.shards == b.shards &&
+  return a.isa.profile == b.isa.profile && a.isa.memory_size == b.isa.memory_size &&
+         a.isa.program_size == b.isa.program_size &&
+         isa::step_limit(a.isa) == isa::step_limit(b.isa) && a.seed == b.seed &&
+         a.min_len == b.min_len && a.max_len == b.max_len &&
+         a.backward_branch == b.backward_branch && a.shards == b.shards &&
          a.candidates == b.candidates && a.want_train == b.want_train && a.want_test == b.want_test;
 }
 
 }  // namespace
 
-SetSummary merge_shards(const std::vector<std::string>& paths, const std::string& path, bool progress) {
+SetSummary merge_shards(const std::vector<std::string>& paths, const std::string& path,
+                        bool progress) {
   if (paths.empty()) throw Error("dataset merge: no shards given");
   std::vector<std::unique_ptr<ShardCursor>> by_index;
   for (const std::string& p : paths) {
     auto cur = std::make_unique<ShardCursor>(p);
     const SetInfo& in = cur->info();
-    if (in.shards == 0) throw Error(p + ": not a shard (make shards with cpusim datagen --shard K/N)");
+    if (in.shards == 0)
+      throw Error(p + ": not a shard (make shards with cpusim datagen --shard K/N)");
     if (by_index.empty()) by_index.resize(in.shards);
     const SetInfo& first = by_index[0] ? by_index[0]->info() : in;
     if (!same_set(in, first) || in.shards != by_index.size())
-      throw Error(p + ": a shard of another set (seed, machine, lengths, sizes or shard count differ from the others')");
-    if (by_index[in.shard]) throw Error(p + ": shard " + std::to_string(in.shard) + " given twice (also " + by_index[in.shard]->path() + ")");
+      throw Error(p +
+                  ": a shard of another set (seed, machine, lengths, sizes or shard count differ "
+                  "from the others')");
+    if (by_index[in.shard])
+      throw Error(p + ": shard " + std::to_string(in.shard) + " given twice (also " +
+                  by_index[in.shard]->path() + ")");
     by_index[in.shard] = std::move(cur);
   }
   for (size_t k = 0; k < by_index.size(); ++k)
-    if (!by_index[k]) throw Error("dataset merge: shard " + std::to_string(k) + " of " + std::to_string(by_index.size()) + " is missing");
+    if (!by_index[k])
+      throw Error("dataset merge: shard " + std::to_string(k) + " of " +
+                  std::to_string(by_index.size()) + " is missing");
   const SetInfo& si = by_index[0]->info();
   SetInfo info = si;  // the one-machine set's attributes
   info.source = "datagen";
@@ -319,13 +345,15 @@ SetSummary merge_shards(const std::vector<std::string>& paths, const std::string
   SetFiller filler(*out, si.want_train, si.want_test, st);
   for (uint64_t ch = 0; !filler.full(); ++ch) {
     if (ch * kChunk >= si.candidates)
-      throw Error("dataset merge: the shards' " + std::to_string(si.candidates) + " candidates hold only " +
-                  std::to_string(filler.done()) + " distinct programs of the " + std::to_string(total) +
+      throw Error("dataset merge: the shards' " + std::to_string(si.candidates) +
+                  " candidates hold only " + std::to_string(filler.done()) +
+                  " distinct programs of the " + std::to_string(total) +
                   " asked; make the shards again with a larger --candidates");
     ShardCursor& cur = *by_index[ch % n];
     for (uint64_t j = 0; j < kChunk && !filler.full(); ++j) {
       if (!cur.more() || cur.candidate() != ch * kChunk + j)
-        throw Error(cur.path() + ": candidate " + std::to_string(ch * kChunk + j) + " missing: a damaged shard");
+        throw Error(cur.path() + ": candidate " + std::to_string(ch * kChunk + j) +
+                    " missing: a damaged shard");
       filler.take(cur.record());
       cur.next();
     }

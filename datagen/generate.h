@@ -19,8 +19,8 @@ struct DatagenConfig {
   uint64_t train = 1000;  // instances in the train split
   uint64_t test = 100;    // instances in the test split
   uint64_t seed = 0;
-  unsigned jobs = 1;      // worker threads
-  bool progress = true;   // progress display on stderr
+  unsigned jobs = 1;     // worker threads
+  bool progress = true;  // progress display on stderr
   // --shard K/N: this machine's part of a set N machines make together (shards > 1): every
   // candidate of the chunks of 512 candidates numbered K, K+N, K+2N, ... below `candidates`
   // (0: (train + test) * 1.25 + 4096), in order, not deduplicated; `dataset merge` dedupes.
@@ -57,6 +57,7 @@ SetSummary make_set(const DatagenConfig& c, const std::string& format, const std
 // same traces, splits, duplicate counts and attributes: the same file bytes), from all N shards
 // of it in any order. Throws cpusim::Error when a shard is missing, repeated or from another
 // set, or when the shards hold too few distinct programs (make them with a larger --candidates).
-SetSummary merge_shards(const std::vector<std::string>& shards, const std::string& path, bool progress);
+SetSummary merge_shards(const std::vector<std::string>& shards, const std::string& path,
+                        bool progress);
 
 }  // namespace cpusim::datagen

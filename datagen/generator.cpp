@@ -18,10 +18,11 @@ void validate(const GenConfig& g) {
   isa::validate(g.isa);
   const unsigned hi = max_len(g), slots = isa::program_capacity(g.isa);
   if (g.min_len < 1 || g.min_len > hi)
-    throw Error("--min-len " + std::to_string(g.min_len) + ": must be 1..max-len (" + std::to_string(hi) + ")");
+    throw Error("--min-len " + std::to_string(g.min_len) + ": must be 1..max-len (" +
+                std::to_string(hi) + ")");
   if (hi > slots)
-    throw Error("--max-len " + std::to_string(hi) + ": the program image holds " + std::to_string(slots) +
-                " instructions");
+    throw Error("--max-len " + std::to_string(hi) + ": the program image holds " +
+                std::to_string(slots) + " instructions");
 }
 
 isa::Insn random_insn(const GenConfig& g, Rng& rng, unsigned index, unsigned length) {
@@ -36,15 +37,23 @@ isa::Insn random_insn(const GenConfig& g, Rng& rng, unsigned index, unsigned len
   uint8_t a[3] = {0, 0, 0};
   for (int i = 0; i < 3; ++i) {
     switch (fi.slot[i]) {
-      case isa::Slot::No: break;
+      case isa::Slot::No:
+        break;
       case isa::Slot::Reg:
-      case isa::Slot::Ind: a[i] = uint8_t(bgpt ? rng.range(1, 10) : rng.below(10)); break;
-      case isa::Slot::Imm: a[i] = rng.byte(); break;
-      case isa::Slot::Addr: a[i] = uint8_t(rng.below(g.isa.memory_size)); break;
+      case isa::Slot::Ind:
+        a[i] = uint8_t(bgpt ? rng.range(1, 10) : rng.below(10));
+        break;
+      case isa::Slot::Imm:
+        a[i] = rng.byte();
+        break;
+      case isa::Slot::Addr:
+        a[i] = uint8_t(rng.below(g.isa.memory_size));
+        break;
       case isa::Slot::Tgt:
         // Forward targets (index+1 .. length-1) end at the final HLT; backward ones
         // (0 .. index) make loops, most of which a flag condition ends.
-        if (index + 1 < length && rng.next() >= uint64_t(g.backward_branch * 18446744073709551615.0))
+        if (index + 1 < length &&
+            rng.next() >= uint64_t(g.backward_branch * 18446744073709551615.0))
           a[i] = uint8_t(rng.range(index + 1, length - 1));
         else
           a[i] = uint8_t(rng.range(0, index));
@@ -72,8 +81,8 @@ void random_instance(const GenConfig& g, Rng& rng, Instance& out) {
   for (size_t a = isa::kHeaderBytes; a < out.init.size(); ++a) out.init[a] = rng.byte();
 }
 
-std::function<void(uint64_t, std::vector<uint8_t>&, std::vector<uint8_t>&)> random_programs(const GenConfig& g,
-                                                                                       uint64_t seed) {
+std::function<void(uint64_t, std::vector<uint8_t>&, std::vector<uint8_t>&)> random_programs(
+    const GenConfig& g, uint64_t seed) {
   return [g, seed](uint64_t index, std::vector<uint8_t>& image, std::vector<uint8_t>& init) {
     Rng rng = Rng::for_item(seed, index);
     Instance inst;

@@ -34,8 +34,8 @@ void random_instance(const GenConfig& g, Rng& rng, Instance& out);
 
 // Program `index` of the random programs for `seed`: the instance Rng::for_item(seed, index)
 // draws (the cross-checker's programs; a function of the index alone, safe across threads).
-std::function<void(uint64_t index, std::vector<uint8_t>& image, std::vector<uint8_t>& init)> random_programs(
-    const GenConfig& g, uint64_t seed);
+std::function<void(uint64_t index, std::vector<uint8_t>& image, std::vector<uint8_t>& init)>
+random_programs(const GenConfig& g, uint64_t seed);
 
 // One random instruction of the profile, its form drawn uniformly from the opcode's forms.
 // `index` and `length` place it in the program (toy branch targets). Never HLT.

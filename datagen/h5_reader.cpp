@@ -42,20 +42,24 @@ double get_f64(const H5::H5Object& o, const char* name) {
 // A dataset's row count (1-D, or 2-D with `cols` columns), refused when its claimed size could
 // not come from the bytes stored for it: deflate compresses by at most ~1032:1, so a logical size
 // beyond that of the allocated chunks (plus a megabyte of fill) is a damaged or forged header.
-hsize_t checked_extent(const H5::DataSet& ds, const std::string& name, size_t row_bytes, hsize_t cols = 0) {
+hsize_t checked_extent(const H5::DataSet& ds, const std::string& name, size_t row_bytes,
+                       hsize_t cols = 0) {
   const H5::DataSpace space = ds.getSpace();
   const int rank = space.getSimpleExtentNdims();
   if (rank != (cols ? 2 : 1))
-    throw Error(name + ": expected a " + (cols ? "2" : "1") + "-D dataset, found rank " + std::to_string(rank));
+    throw Error(name + ": expected a " + (cols ? "2" : "1") + "-D dataset, found rank " +
+                std::to_string(rank));
   hsize_t dims[2] = {0, 0};
   space.getSimpleExtentDims(dims);
   if (cols && dims[1] != cols)
-    throw Error(name + ": expected " + std::to_string(cols) + " columns, found " + std::to_string(dims[1]));
+    throw Error(name + ": expected " + std::to_string(cols) + " columns, found " +
+                std::to_string(dims[1]));
   const long double logical = (long double)dims[0] * row_bytes;
   const long double stored = (long double)ds.getStorageSize();
   if (logical > 1100.0L * stored + (1 << 20))
-    throw Error(name + ": claims " + std::to_string(dims[0]) + " rows (" + std::to_string((unsigned long long)logical) +
-                " bytes) but stores " + std::to_string(ds.getStorageSize()) + " bytes: a damaged file");
+    throw Error(name + ": claims " + std::to_string(dims[0]) + " rows (" +
+                std::to_string((unsigned long long)logical) + " bytes) but stores " +
+                std::to_string(ds.getStorageSize()) + " bytes: a damaged file");
   return dims[0];
 }
 
@@ -64,7 +68,8 @@ hsize_t checked_extent(const H5::DataSet& ds, const std::string& name, size_t ro
 H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
   H5::Exception::dontPrint();
   impl_->path = path;
-  const std::string hint = " (make one with `cpusim datagen -o FILE.h5` or `cpusim dataset import`)";
+  const std::string hint =
+      " (make one with `cpusim datagen -o FILE.h5` or `cpusim dataset import`)";
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path.string() + ": no such file");
   if (!H5::H5File::isHdf5(path.string()))
@@ -80,24 +85,27 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
   try {
     H5::Group root = impl_->file->openGroup("/");
     if (!root.attrExists("format") || get_str(root, "format") != kFormatName)
-      throw Error(path.string() + ": not a cpusim trace set (no format attribute '" + kFormatName + "')" + hint);
+      throw Error(path.string() + ": not a cpusim trace set (no format attribute '" + kFormatName +
+                  "')" + hint);
     const uint64_t version = get_u64(root, "format_version");
     if (version != uint64_t(kFormatVersion))
-      throw Error(path.string() + ": format version " + std::to_string(version) + ", this cpusim reads " +
-                  std::to_string(kFormatVersion) + hint);
+      throw Error(path.string() + ": format version " + std::to_string(version) +
+                  ", this cpusim reads " + std::to_string(kFormatVersion) + hint);
     SetInfo& info = impl_->info;
     info.isa = isa::default_config(isa::parse_profile(get_str(root, "isa")));
     const std::string want_hash = [&] {
       char buf[17];
-      std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)isa::table_hash(info.isa.profile));
+      std::snprintf(buf, sizeof buf, "%016llx",
+                    (unsigned long long)isa::table_hash(info.isa.profile));
       return std::string(buf);
     }();
     if (get_str(root, "isa_table_hash") != want_hash)
       throw Error(path.string() + ": made with another version of the " + get_str(root, "isa") +
-                  " opcode table (hash " + get_str(root, "isa_table_hash") + ", this cpusim has " + want_hash + ")" +
-                  hint);
+                  " opcode table (hash " + get_str(root, "isa_table_hash") + ", this cpusim has " +
+                  want_hash + ")" + hint);
     info.isa.memory_size = unsigned(get_u64(root, "memory_size"));
-    if (info.isa.profile == isa::Profile::toy) info.isa.program_size = unsigned(get_u64(root, "program_size"));
+    if (info.isa.profile == isa::Profile::toy)
+      info.isa.program_size = unsigned(get_u64(root, "program_size"));
     info.isa.step_limit = unsigned(get_u64(root, "step_limit"));
     isa::validate(info.isa);
     info.source = get_str(root, "source");
@@ -112,7 +120,8 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
       info.want_train = get_u64(root, "want_train");
       info.want_test = get_u64(root, "want_test");
       if (info.shards == 0 || info.shard >= info.shards)
-        throw Error(path.string() + ": shard " + std::to_string(info.shard) + " of " + std::to_string(info.shards) + ": damaged");
+        throw Error(path.string() + ": shard " + std::to_string(info.shard) + " of " +
+                    std::to_string(info.shards) + ": damaged");
     }
     for (int s = 0; s < 2; ++s) {
       H5::Group g = impl_->file->openGroup(kSplits[s]);
@@ -125,13 +134,18 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
       checked_extent(impl_->bytes[s], where + "bytes", 1);
       // The per-trace datasets must hold one row per trace: sizes claimed by a damaged file are
       // refused here, before anything is allocated for them.
-      for (const auto& [name, cols] :
-           {std::pair<const char*, hsize_t>{"steps", 0}, {"halted", 0}, {"program_hash", 16}, {"candidate", 0}})
-        if (g.nameExists(name) && checked_extent(g.openDataSet(name), where + name, cols ? cols : 4, cols) != impl_->n[s])
-          throw Error(where + name + " has a different number of rows than " + kSplits[s] + "/offsets");
+      for (const auto& [name, cols] : {std::pair<const char*, hsize_t>{"steps", 0},
+                                       {"halted", 0},
+                                       {"program_hash", 16},
+                                       {"candidate", 0}})
+        if (g.nameExists(name) &&
+            checked_extent(g.openDataSet(name), where + name, cols ? cols : 4, cols) != impl_->n[s])
+          throw Error(where + name + " has a different number of rows than " + kSplits[s] +
+                      "/offsets");
     }
   } catch (const H5::Exception& e) {
-    throw Error(path.string() + ": damaged cpusim trace set (" + e.getFuncName() + ": " + e.getDetailMsg() + ")" + hint);
+    throw Error(path.string() + ": damaged cpusim trace set (" + e.getFuncName() + ": " +
+                e.getDetailMsg() + ")" + hint);
   } catch (const Error& e) {
     throw;
   }
@@ -152,39 +166,44 @@ SplitInfo H5Reader::split_info(int split) const {
     s.bytes = get_u64(g, "total_bytes");
     return s;
   } catch (const H5::Exception& e) {
-    throw Error(impl_->path.string() + ": damaged " + kSplits[split] + " group (" + e.getDetailMsg() + ")");
+    throw Error(impl_->path.string() + ": damaged " + kSplits[split] + " group (" +
+                e.getDetailMsg() + ")");
   }
 }
 
 void H5Reader::read(int split, uint64_t first, uint64_t count, std::vector<uint8_t>& bytes,
                     std::vector<uint64_t>& offsets) const {
   if (first + count > impl_->n[split])
-    throw Error(impl_->path.string() + ": traces " + std::to_string(first) + ".." + std::to_string(first + count) +
-                " past the end of " + kSplits[split] + " (" + std::to_string(impl_->n[split]) + ")");
+    throw Error(impl_->path.string() + ": traces " + std::to_string(first) + ".." +
+                std::to_string(first + count) + " past the end of " + kSplits[split] + " (" +
+                std::to_string(impl_->n[split]) + ")");
   try {
     offsets.resize(count + 1);
     hsize_t start = first, n = count + 1;
     H5::DataSpace fs_off = impl_->offsets[split].getSpace();
     fs_off.selectHyperslab(H5S_SELECT_SET, &n, &start);
-    impl_->offsets[split].read(offsets.data(), H5::PredType::NATIVE_UINT64, H5::DataSpace(1, &n), fs_off);
+    impl_->offsets[split].read(offsets.data(), H5::PredType::NATIVE_UINT64, H5::DataSpace(1, &n),
+                               fs_off);
     const uint64_t base = offsets[0];
     H5::DataSpace fs_b = impl_->bytes[split].getSpace();
     hsize_t dims = 0;
     fs_b.getSimpleExtentDims(&dims);
     for (uint64_t k = 0; k < count; ++k)  // checked before anything is allocated from them
       if (offsets[k + 1] < offsets[k] || offsets[k + 1] > dims)
-        throw Error(impl_->path.string() + ": " + kSplits[split] + "/offsets damaged at trace " + std::to_string(first + k) +
-                    " (" + std::to_string(offsets[k]) + " -> " + std::to_string(offsets[k + 1]) + ", " + std::to_string(dims) +
-                    " bytes)");
+        throw Error(impl_->path.string() + ": " + kSplits[split] + "/offsets damaged at trace " +
+                    std::to_string(first + k) + " (" + std::to_string(offsets[k]) + " -> " +
+                    std::to_string(offsets[k + 1]) + ", " + std::to_string(dims) + " bytes)");
     hsize_t total = offsets[count] - base, bstart = base;
     for (uint64_t& o : offsets) o -= base;
     bytes.resize(total);
     if (total) {
       fs_b.selectHyperslab(H5S_SELECT_SET, &total, &bstart);
-      impl_->bytes[split].read(bytes.data(), H5::PredType::NATIVE_UINT8, H5::DataSpace(1, &total), fs_b);
+      impl_->bytes[split].read(bytes.data(), H5::PredType::NATIVE_UINT8, H5::DataSpace(1, &total),
+                               fs_b);
     }
   } catch (const H5::Exception& e) {
-    throw Error(impl_->path.string() + ": read failed in " + kSplits[split] + " (" + e.getDetailMsg() + ")");
+    throw Error(impl_->path.string() + ": read failed in " + kSplits[split] + " (" +
+                e.getDetailMsg() + ")");
   }
 }
 
@@ -198,28 +217,33 @@ void H5Reader::for_each_chunk(int split, uint64_t n, uint64_t chunk, const Chunk
     read(split, first, count, bytes, offsets);
     traces.clear();
     for (uint64_t k = 0; k < count; ++k)
-      traces.push_back(std::span<const uint8_t>(bytes).subspan(offsets[k], offsets[k + 1] - offsets[k]));
+      traces.push_back(
+          std::span<const uint8_t>(bytes).subspan(offsets[k], offsets[k + 1] - offsets[k]));
     fn(first, traces);
   }
 }
 
-void H5Reader::for_each(int split, uint64_t n, const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const {
-  for_each_chunk(split, n, 4096, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
-    for (size_t k = 0; k < traces.size(); ++k) fn(first + k, traces[k]);
-  });
+void H5Reader::for_each(int split, uint64_t n,
+                        const std::function<void(uint64_t, std::span<const uint8_t>)>& fn) const {
+  for_each_chunk(split, n, 4096,
+                 [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+                   for (size_t k = 0; k < traces.size(); ++k) fn(first + k, traces[k]);
+                 });
 }
 
 namespace {
 
 // One per-trace column of a split, whole (its length checked against offsets at open).
 template <class T>
-std::vector<T> read_column(const H5::H5File& f, const fs::path& path, int split, uint64_t n, const char* name,
-                           const H5::PredType& type, const std::string& what = "cannot read") {
+std::vector<T> read_column(const H5::H5File& f, const fs::path& path, int split, uint64_t n,
+                           const char* name, const H5::PredType& type,
+                           const std::string& what = "cannot read") {
   std::vector<T> v(n);
   try {
     if (!v.empty()) f.openGroup(kSplits[split]).openDataSet(name).read(v.data(), type);
   } catch (const H5::Exception& e) {
-    throw Error(path.string() + ": " + what + " " + kSplits[split] + "/" + name + " (" + e.getDetailMsg() + ")");
+    throw Error(path.string() + ": " + what + " " + kSplits[split] + "/" + name + " (" +
+                e.getDetailMsg() + ")");
   }
   return v;
 }
@@ -227,15 +251,18 @@ std::vector<T> read_column(const H5::H5File& f, const fs::path& path, int split,
 }  // namespace
 
 std::vector<uint32_t> H5Reader::steps(int split) const {
-  return read_column<uint32_t>(*impl_->file, impl_->path, split, impl_->n[split], "steps", H5::PredType::NATIVE_UINT32);
+  return read_column<uint32_t>(*impl_->file, impl_->path, split, impl_->n[split], "steps",
+                               H5::PredType::NATIVE_UINT32);
 }
 
 std::vector<uint8_t> H5Reader::halted(int split) const {
-  return read_column<uint8_t>(*impl_->file, impl_->path, split, impl_->n[split], "halted", H5::PredType::NATIVE_UINT8);
+  return read_column<uint8_t>(*impl_->file, impl_->path, split, impl_->n[split], "halted",
+                              H5::PredType::NATIVE_UINT8);
 }
 
 std::vector<uint64_t> H5Reader::candidates(int split) const {
-  return read_column<uint64_t>(*impl_->file, impl_->path, split, impl_->n[split], "candidate", H5::PredType::NATIVE_UINT64,
+  return read_column<uint64_t>(*impl_->file, impl_->path, split, impl_->n[split], "candidate",
+                               H5::PredType::NATIVE_UINT64,
                                "not a shard, or a damaged one: cannot read");
 }
 
@@ -243,9 +270,12 @@ std::vector<Digest> H5Reader::program_hashes(int split) const {
   std::vector<Digest> v(impl_->n[split]);
   try {
     if (!v.empty())
-      impl_->file->openGroup(kSplits[split]).openDataSet("program_hash").read(v.data(), H5::PredType::NATIVE_UINT8);
+      impl_->file->openGroup(kSplits[split])
+          .openDataSet("program_hash")
+          .read(v.data(), H5::PredType::NATIVE_UINT8);
   } catch (const H5::Exception& e) {
-    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/program_hash (" + e.getDetailMsg() + ")");
+    throw Error(impl_->path.string() + ": cannot read " + kSplits[split] + "/program_hash (" +
+                e.getDetailMsg() + ")");
   }
   return v;
 }

@@ -42,10 +42,14 @@ std::string check_file(const ImportConfig& ic, std::vector<uint8_t>& bytes, emu:
   if (r.verdict != Recheck::Verdict::differs) return r.why;  // "" when the same
   // The states differ: say what to check.
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
-  if (ic.paper_layout) return r.why + " (a memory smaller than 1024 bytes caps the PC lower; this program reaches the cap)";
+  if (ic.paper_layout)
+    return r.why +
+           " (a memory smaller than 1024 bytes caps the PC lower; this program reaches the cap)";
   if (c.profile == isa::Profile::bgpt && ib < kPaperMemory && bytes.size() >= kPaperMemory + sb &&
       (bytes.size() - kPaperMemory) % sb == 0)
-    return r.why + "; is --isa/--memory-size right? (files with the paper's 1024-byte image: --paper-layout)";
+    return r.why +
+           "; is --isa/--memory-size right? (files with the paper's 1024-byte image: "
+           "--paper-layout)";
   return r.why + "; is --isa/--memory-size right?";
 }
 
@@ -55,8 +59,10 @@ ImportResult import_folder(const ImportConfig& ic) {
   if (ic.paper_layout) require_paper_profile(ic.isa, "--paper-layout");
   std::error_code ec;
   if (!fs::is_directory(ic.input, ec)) throw Error(ic.input + ": not a folder");
-  const std::vector<fs::path> files[2] = {bin_files(fs::path(ic.input) / "train"), bin_files(fs::path(ic.input) / "test")};
-  if (files[0].empty() && files[1].empty()) throw Error(ic.input + ": no train/*.bin or test/*.bin files");
+  const std::vector<fs::path> files[2] = {bin_files(fs::path(ic.input) / "train"),
+                                          bin_files(fs::path(ic.input) / "test")};
+  if (files[0].empty() && files[1].empty())
+    throw Error(ic.input + ": no train/*.bin or test/*.bin files");
   SetInfo info;
   info.isa = ic.isa;
   info.source = "import";

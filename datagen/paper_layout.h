@@ -21,7 +21,8 @@ void require_paper_profile(const isa::Config& c, const std::string& option);
 std::vector<uint8_t> to_paper_layout(const isa::Config& c, std::span<const uint8_t> trace);
 // A paper-layout file's bytes in c's layout; empty, with `why` set, when the program does not
 // fit c's memory (a non-zero byte past it) or the file is too short. The states are not checked.
-std::vector<uint8_t> from_paper_layout(const isa::Config& c, std::span<const uint8_t> file, std::string& why);
+std::vector<uint8_t> from_paper_layout(const isa::Config& c, std::span<const uint8_t> file,
+                                       std::string& why);
 // Whether the paper's 1024-byte machine runs `trace`'s program (c's layout) through the same
 // states: not so when the program reaches c's PC cap (memory / 4 - 1).
 bool same_in_paper_machine(const isa::Config& c, std::span<const uint8_t> trace);

@@ -25,9 +25,10 @@ Recheck recheck(const isa::Config& c, std::span<const uint8_t> file) {
   const auto d = isa::first_difference(states, file.subspan(ib), sb);
   if (!d) return r;
   r.verdict = V::differs;
-  r.why = d->length_differs ? "its length differs from the emulator's trace (" + std::to_string(file.size()) +
-                                  " bytes, expected " + std::to_string(ib + states.size()) + ")"
-                            : "its state " + std::to_string(d->state) + " differs from the emulator's";
+  r.why = d->length_differs
+              ? "its length differs from the emulator's trace (" + std::to_string(file.size()) +
+                    " bytes, expected " + std::to_string(ib + states.size()) + ")"
+              : "its state " + std::to_string(d->state) + " differs from the emulator's";
   return r;
 }
 

@@ -17,7 +17,7 @@ namespace cpusim::datagen {
 // ...", "its length differs ...", "its state K differs from the emulator's").
 struct Recheck {
   enum class Verdict { same, too_short, fault, differs } verdict = Verdict::same;
-  std::string why;      // empty when same
+  std::string why;       // empty when same
   emu::Outcome outcome;  // of the re-execution (when it ran)
   bool ok() const { return verdict == Verdict::same; }
 };

@@ -94,8 +94,9 @@ struct Checker::Impl {
     const uint64_t k = ++self->boundaries;
     if (k >= self->expected_states) {
       self->mismatch = make_mismatch(k, "Unicorn fetched instruction " + std::to_string(k) +
-                                       " but the interpreter recorded only " +
-                                       std::to_string(self->expected_states - 1) + " after the initial state");
+                                            " but the interpreter recorded only " +
+                                            std::to_string(self->expected_states - 1) +
+                                            " after the initial state");
       self->mismatch->host_pc = addr;
       self->mismatch->host_slot = self->prev_slot;
       uc_emu_stop(uc);
@@ -108,7 +109,8 @@ struct Checker::Impl {
     if (out_of_range || isa::first_difference({want, self->sb}, self->actual, self->sb)) {
       Mismatch m;
       m.step = k;
-      m.what = out_of_range ? "a host register holds a value outside its toy range" : "states differ";
+      m.what =
+          out_of_range ? "a host register holds a value outside its toy range" : "states differ";
       m.expected.assign(want, want + self->sb);
       m.actual = self->actual;
       m.host_pc = addr;
@@ -130,7 +132,8 @@ void Checker::Impl::open() {
   must(uc_mem_map(uc, kProgBase, kProgSize, UC_PROT_READ), "map program");
   must(uc_mem_map(uc, kDataBase, kDataSize, UC_PROT_READ | UC_PROT_WRITE), "map data");
   const uint64_t stubs_end = kCodeBase + lower::kStubBytes * isa::program_capacity(c) - 1;
-  must(uc_hook_add(uc, &hook, UC_HOOK_CODE, reinterpret_cast<void*>(&Impl::on_code), this, kCodeBase, stubs_end),
+  must(uc_hook_add(uc, &hook, UC_HOOK_CODE, reinterpret_cast<void*>(&Impl::on_code), this,
+                   kCodeBase, stubs_end),
        "add hook");
   last_code_words = 0;
   programs_on_engine = 0;
@@ -148,13 +151,15 @@ Checker::~Checker() {
 
 uint64_t Checker::instructions() const { return impl_->compared; }
 
-std::optional<Mismatch> Checker::check(std::span<const uint8_t> image, std::span<const uint8_t> init,
+std::optional<Mismatch> Checker::check(std::span<const uint8_t> image,
+                                       std::span<const uint8_t> init,
                                        const emu::Mutation* mutation) {
   Impl& m = *impl_;
   const isa::Config& c = m.c;
   // The interpreter's states.
   std::vector<uint8_t> states;
-  const emu::Outcome o = mutation ? emu::run_mutant(c, image, init, states, *mutation) : emu::run(c, image, init, states);
+  const emu::Outcome o = mutation ? emu::run_mutant(c, image, init, states, *mutation)
+                                  : emu::run(c, image, init, states);
   m.expected = &states;
   m.expected_states = states.size() / m.sb;
   m.stop_at_last = o.stop == emu::Stop::step_limit;
@@ -177,7 +182,8 @@ std::optional<Mismatch> Checker::check(std::span<const uint8_t> image, std::span
   m.last_code_words = m.prog.code.size();
   must(uc_mem_write(m.uc, kProgBase, image.data(), image.size()), "write program");
   if (c.profile == isa::Profile::toy)
-    must(uc_mem_write(m.uc, kDataBase, init.data() + isa::kHeaderBytes, c.memory_size), "write data");
+    must(uc_mem_write(m.uc, kDataBase, init.data() + isa::kHeaderBytes, c.memory_size),
+         "write data");
   auto set = [&](int reg, uint64_t v) { must(uc_reg_write(m.uc, reg, &v), "write register"); };
   set(UC_ARM64_REG_X19, kDataBase);
   set(UC_ARM64_REG_X20, kProgBase);
@@ -209,18 +215,20 @@ std::optional<Mismatch> Checker::check(std::span<const uint8_t> image, std::span
       m.mismatch->insn = isa::insn_at(states.data() + (k - 1) * m.sb + isa::kIR);
     return m.mismatch;
   }
-  if (err != UC_ERR_OK) return make_mismatch(m.boundaries, std::string("Unicorn stopped: ") + uc_strerror(err));
+  if (err != UC_ERR_OK)
+    return make_mismatch(m.boundaries, std::string("Unicorn stopped: ") + uc_strerror(err));
   uint64_t fault = 0;
   uc_reg_read(m.uc, UC_ARM64_REG_X26, &fault);
   const bool host_fault = fault != 0;
   if (host_fault != (o.stop == emu::Stop::fault))
-    return make_mismatch(m.boundaries, host_fault ? "Unicorn's code faulted, the interpreter did not"
-                                             : "the interpreter faulted (" + emu::describe_fault(c.profile, o) +
-                                                   "), Unicorn's code did not");
+    return make_mismatch(
+        m.boundaries, host_fault ? "Unicorn's code faulted, the interpreter did not"
+                                 : "the interpreter faulted (" + emu::describe_fault(c.profile, o) +
+                                       "), Unicorn's code did not");
   if (m.boundaries + 1 != m.expected_states)
     return make_mismatch(m.boundaries, "Unicorn stopped after " + std::to_string(m.boundaries) +
-                                      " instructions, the interpreter after " +
-                                      std::to_string(m.expected_states - 1));
+                                           " instructions, the interpreter after " +
+                                           std::to_string(m.expected_states - 1));
   return std::nullopt;
 }
 
@@ -233,26 +241,31 @@ std::string Checker::host_listing(int64_t slot, uint64_t addr) const {
   const int64_t center = (int64_t(addr) - int64_t(p.base)) / 4;
   auto dump = [&](int64_t from, int64_t to, const char* title) {
     out += title;
-    for (int64_t i = std::max<int64_t>(0, from); i < std::min<int64_t>(int64_t(p.code.size()), to); ++i) {
+    for (int64_t i = std::max<int64_t>(0, from); i < std::min<int64_t>(int64_t(p.code.size()), to);
+         ++i) {
       cs_insn* insn;
       const uint64_t a = p.base + 4 * i;
       const size_t n = cs_disasm(h, reinterpret_cast<const uint8_t*>(&p.code[i]), 4, a, 1, &insn);
       char line[256];
       if (n == 1) {
-        std::snprintf(line, sizeof line, "  %s 0x%06llx: %08x  %s %s\n", a == addr ? "=>" : "  ", (unsigned long long)a,
-                      p.code[i], insn[0].mnemonic, insn[0].op_str);
+        std::snprintf(line, sizeof line, "  %s 0x%06llx: %08x  %s %s\n", a == addr ? "=>" : "  ",
+                      (unsigned long long)a, p.code[i], insn[0].mnemonic, insn[0].op_str);
         cs_free(insn, n);
       } else {
-        std::snprintf(line, sizeof line, "     0x%06llx: %08x  (undecodable)\n", (unsigned long long)a, p.code[i]);
+        std::snprintf(line, sizeof line, "     0x%06llx: %08x  (undecodable)\n",
+                      (unsigned long long)a, p.code[i]);
       }
       out += line;
     }
   };
   if (slot >= 0 && slot < int64_t(p.block.size())) {
     const int64_t from = (int64_t(p.block[slot]) - int64_t(p.base)) / 4;
-    const int64_t to = slot + 1 < int64_t(p.block.size()) ? (int64_t(p.block[slot + 1]) - int64_t(p.base)) / 4
-                                                          : int64_t(p.code.size());
-    dump(from, to, ("host code of image slot " + std::to_string(slot) + ", the instruction executed:\n").c_str());
+    const int64_t to = slot + 1 < int64_t(p.block.size())
+                           ? (int64_t(p.block[slot + 1]) - int64_t(p.base)) / 4
+                           : int64_t(p.code.size());
+    dump(from, to,
+         ("host code of image slot " + std::to_string(slot) + ", the instruction executed:\n")
+             .c_str());
   }
   dump(center - 2, center + 1, "host code at the boundary (the fetch of the next instruction):\n");
   cs_close(&h);
@@ -263,15 +276,19 @@ std::string describe(const isa::Config& c, const Checker& checker, const Mismatc
   std::string s = "step " + std::to_string(m.step) + ": " + m.what + "\n";
   if (m.step >= 1) s += "  after executing: " + isa::disassemble(c.profile, m.insn) + "\n";
   if (!m.expected.empty() && !m.actual.empty())
-    s += isa::render_differences(c, m.expected.data(), m.actual.data(), m.actual.size(), "unicorn", "  ", "interpreter");
+    s += isa::render_differences(c, m.expected.data(), m.actual.data(), m.actual.size(), "unicorn",
+                                 "  ", "interpreter");
   if (m.host_pc) s += checker.host_listing(m.host_slot, m.host_pc);
   return s;
 }
 
 Repro minimise(const isa::Config& c, Checker& checker, std::span<const uint8_t> image0,
                std::span<const uint8_t> init0, const emu::Mutation* mutation) {
-  Repro r{std::vector<uint8_t>(image0.begin(), image0.end()), std::vector<uint8_t>(init0.begin(), init0.end()), {}};
-  auto fails = [&](const std::vector<uint8_t>& img, const std::vector<uint8_t>& st) -> std::optional<Mismatch> {
+  Repro r{std::vector<uint8_t>(image0.begin(), image0.end()),
+          std::vector<uint8_t>(init0.begin(), init0.end()),
+          {}};
+  auto fails = [&](const std::vector<uint8_t>& img,
+                   const std::vector<uint8_t>& st) -> std::optional<Mismatch> {
     return checker.check(img, st, mutation);
   };
   auto first = fails(r.image, r.init);

@@ -13,8 +13,9 @@
 
 namespace cpusim::xcheck {
 
-RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs,
-                       const emu::Mutation* mutation, const std::function<void(uint64_t)>& progress, double max_seconds) {
+RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint64_t n,
+                       unsigned jobs, const emu::Mutation* mutation,
+                       const std::function<void(uint64_t)>& progress, double max_seconds) {
   jobs = std::max(1u, jobs);
   RunResult r;
   std::atomic<uint64_t> first_bad{~0ull}, done{0}, instructions{0};
@@ -29,7 +30,8 @@ RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint
     uint64_t before = 0, count = 0, i = j;
     for (; i < n && i < first_bad.load() && !out_of_time; i += jobs) {
       if (max_seconds > 0 && ++count % 256 == 0 &&
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= max_seconds)
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >=
+              max_seconds)
         out_of_time = true;
       programs(i, image, init);
       auto m = checker.check(image, init, mutation);
@@ -78,7 +80,8 @@ std::optional<emu::Mutation> parse_mutation(isa::Profile p, const std::string& t
 }
 
 std::string mutation_name(isa::Profile p, const emu::Mutation& m) {
-  return std::string(isa::opcodes(p)[m.op].mnemonic) + " " + isa::form_info(m.form).text + (m.edge_only ? " (edge)" : "");
+  return std::string(isa::opcodes(p)[m.op].mnemonic) + " " + isa::form_info(m.form).text +
+         (m.edge_only ? " (edge)" : "");
 }
 
 int SelfTest::caught() const {
@@ -94,8 +97,8 @@ std::vector<std::string> SelfTest::survivors(isa::Profile p) const {
   return v;
 }
 
-SelfTest self_test(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs, bool edges,
-                   const std::function<void(const MutantResult&)>& on_mutant) {
+SelfTest self_test(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs,
+                   bool edges, const std::function<void(const MutantResult&)>& on_mutant) {
   SelfTest st;
   const auto t0 = std::chrono::steady_clock::now();
   for (const bool edge : {false, true}) {
@@ -114,8 +117,9 @@ SelfTest self_test(const isa::Config& c, const ProgramSource& programs, uint64_t
 }
 
 void write_repro(const isa::Config& c, const Repro& rep, const std::string& base) {
-  std::string text = "; cpusim crosscheck reproducer (" + std::string(isa::profile_name(c.profile)) + ")\n; " +
-                     rep.mismatch.what + " at step " + std::to_string(rep.mismatch.step) + "\n; initial state:";
+  std::string text = "; cpusim crosscheck reproducer (" +
+                     std::string(isa::profile_name(c.profile)) + ")\n; " + rep.mismatch.what +
+                     " at step " + std::to_string(rep.mismatch.step) + "\n; initial state:";
   for (size_t b = 0; b < rep.init.size(); ++b)
     if (rep.init[b]) text += " " + isa::byte_name(c, b) + "=" + std::to_string(rep.init[b]);
   text += "\n" + isa::disassemble_program(c.profile, rep.image);

@@ -17,7 +17,8 @@ namespace cpusim::xcheck {
 
 // Program `index`: its image and initial state (buffers reused). Called from several threads
 // at once; must depend on `index` alone.
-using ProgramSource = std::function<void(uint64_t index, std::vector<uint8_t>& image, std::vector<uint8_t>& init)>;
+using ProgramSource =
+    std::function<void(uint64_t index, std::vector<uint8_t>& image, std::vector<uint8_t>& init)>;
 
 struct Found {
   uint64_t index = 0;
@@ -37,9 +38,9 @@ struct RunResult {
 // Programs 0..n-1 over `jobs` checkers; stops early once a failing program is known (the lowest
 // failing index is reported, whatever the jobs), or once `max_seconds` (> 0) have passed (a soak
 // run: `programs` says how many were checked). `progress(done)` is called from one worker.
-RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs,
-                       const emu::Mutation* mutation = nullptr, const std::function<void(uint64_t)>& progress = {},
-                       double max_seconds = 0);
+RunResult run_programs(const isa::Config& c, const ProgramSource& programs, uint64_t n,
+                       unsigned jobs, const emu::Mutation* mutation = nullptr,
+                       const std::function<void(uint64_t)>& progress = {}, double max_seconds = 0);
 
 // "MNEMONIC FORM" ("ADD r,r"; "-" or nothing for no operands) -> the mutation; nullopt if none.
 std::optional<emu::Mutation> parse_mutation(isa::Profile p, const std::string& text);
@@ -58,8 +59,8 @@ struct SelfTest {
 };
 // Every (opcode, form) of the table broken in turn (and, with `edges`, broken only at an edge
 // value too; HLT has none), each run over programs 0..n-1. `on_mutant` sees each as it ends.
-SelfTest self_test(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs, bool edges,
-                   const std::function<void(const MutantResult&)>& on_mutant = {});
+SelfTest self_test(const isa::Config& c, const ProgramSource& programs, uint64_t n, unsigned jobs,
+                   bool edges, const std::function<void(const MutantResult&)>& on_mutant = {});
 
 // Writes BASE.asm (the program, with the mismatch and the initial state in comments) and
 // BASE.state (the initial state's bytes).

@@ -30,10 +30,11 @@ Outcome run_trace(const isa::Config& c, std::span<const uint8_t> image,
   return run(c, image, init, trace);
 }
 
-Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image, std::span<const uint8_t> init,
-                   std::vector<uint8_t>& states, const Mutation& m) {
+Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image,
+                   std::span<const uint8_t> init, std::vector<uint8_t>& states, const Mutation& m) {
   const size_t sb = isa::state_bytes(c);
-  if (image.size() != isa::image_bytes(c) || init.size() != sb) throw Error("run_mutant: wrong image or state size");
+  if (image.size() != isa::image_bytes(c) || init.size() != sb)
+    throw Error("run_mutant: wrong image or state size");
   std::vector<uint8_t> state(init.begin(), init.end()), before(sb);
   // The run loops call `after` once the instruction executed; `before` is refreshed by the sink
   // (which sees the state right after each fetch, i.e. just before execution).
@@ -50,14 +51,18 @@ Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image, std::sp
     if (target == sb) {
       const isa::FormInfo& fi = isa::form_info(m.form);
       const bool bgpt = c.profile == isa::Profile::bgpt;
-      if (fi.slot[0] == isa::Slot::Tgt) target = isa::kPC;
+      if (fi.slot[0] == isa::Slot::Tgt)
+        target = isa::kPC;
       else if (fi.slot[0] == isa::Slot::Reg || fi.slot[0] == isa::Slot::Ind)
         target = isa::kRegs + in.a1 - (bgpt ? 1 : 0);
-      else if (fi.slot[1] == isa::Slot::Reg) target = isa::kRegs + in.a2 - (bgpt ? 1 : 0);
-      else target = isa::kAcc;
+      else if (fi.slot[1] == isa::Slot::Reg)
+        target = isa::kRegs + in.a2 - (bgpt ? 1 : 0);
+      else
+        target = isa::kAcc;
     }
     if (m.edge_only) {
-      const bool edge = target == isa::kPC ? s[isa::kFlags] != 0 : (s[target] == 0 || s[target] == 255);
+      const bool edge =
+          target == isa::kPC ? s[isa::kFlags] != 0 : (s[target] == 0 || s[target] == 255);
       if (!edge) return e;
     }
     s[target] ^= 1;

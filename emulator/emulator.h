@@ -4,9 +4,9 @@
 // Outcome; emulator.cpp turns them into messages.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <string>
@@ -21,9 +21,9 @@ enum class Stop : uint8_t { halted, step_limit, fault };
 struct Outcome {
   Stop stop = Stop::halted;
   isa::Fault fault = isa::Fault::none;
-  uint8_t pc = 0;        // index of the last fetched instruction (the faulting one on a fault)
-  isa::Insn insn;        // its bytes
-  uint32_t steps = 0;    // instructions fetched: the trace holds steps + 1 states
+  uint8_t pc = 0;      // index of the last fetched instruction (the faulting one on a fault)
+  isa::Insn insn;      // its bytes
+  uint32_t steps = 0;  // instructions fetched: the trace holds steps + 1 states
 };
 
 // What one instruction's semantics report back to the run loop.
@@ -109,7 +109,9 @@ struct Sem {
   static uint8_t ADD(unsigned x, unsigned y) { return sat255(x + y); }
   static uint8_t SUB(unsigned x, unsigned y) { return uint8_t((x - y) & -unsigned(x > y)); }
   static uint8_t MUL(unsigned x, unsigned y) { return sat255(x * y); }
-  static uint8_t DIV(unsigned x, unsigned y) { return sel(y == 0, 255, uint8_t((x * kRecip[y]) >> 16)); }
+  static uint8_t DIV(unsigned x, unsigned y) {
+    return sel(y == 0, 255, uint8_t((x * kRecip[y]) >> 16));
+  }
   static uint8_t AND(unsigned x, unsigned y) { return uint8_t(x & y); }
   static uint8_t OR(unsigned x, unsigned y) { return uint8_t(x | y); }
   static uint8_t XOR(unsigned x, unsigned y) { return uint8_t(x ^ y); }
@@ -156,7 +158,8 @@ inline Effect exec<Category::move>(uint8_t* s, isa::Insn in, uint8_t (*)(unsigne
 inline Effect execute(uint8_t* s, isa::Insn in, bool& bad_opcode) {
   switch (in.op) {
 #define CPUSIM_OP(code, name, forms, cat) \
-  case code: return exec<Category::cat>(s, in, Sem::name);
+  case code:                              \
+    return exec<Category::cat>(s, in, Sem::name);
 #include "isa/bgpt/opcodes.def"
 #undef CPUSIM_OP
   }
@@ -199,7 +202,8 @@ inline Effect exec_move(uint8_t* s, isa::Insn in) {
 // Runs from `state` (16 bytes, updated in place) over `mem` (the whole memory, program at 0).
 // `sink(state)` sees the initial state and the state after every fetch.
 template <class Sink, class After = NoAfter>
-Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, Sink&& sink, After&& after = {}) {
+Outcome run(std::span<const uint8_t> mem, uint8_t* state, uint32_t step_limit, Sink&& sink,
+            After&& after = {}) {
   const unsigned slots = std::min(unsigned(mem.size() / isa::kInsnBytes), 256u);
   const unsigned cap = slots - 1;  // the PC never passes this
   alignas(32) uint8_t work[32] = {};
@@ -289,8 +293,14 @@ struct Core {
   }
 };
 
-inline uint8_t add(unsigned x, unsigned y, bool& c) { c = x + y > 255; return uint8_t(x + y); }
-inline uint8_t sub(unsigned x, unsigned y, bool& c) { c = x < y; return uint8_t(x - y); }
+inline uint8_t add(unsigned x, unsigned y, bool& c) {
+  c = x + y > 255;
+  return uint8_t(x + y);
+}
+inline uint8_t sub(unsigned x, unsigned y, bool& c) {
+  c = x < y;
+  return uint8_t(x - y);
+}
 
 #define CPUSIM_RR_CHECK(in) \
   if (!Core::reg(in.a1) || !Core::reg(in.a2)) return Effect::bad_register
@@ -352,10 +362,16 @@ struct Ops {
   static Effect INC(Core& c, isa::Insn in) { return c.alu(in.a1, 1, add); }
   static Effect DEC(Core& c, isa::Insn in) { return c.alu(in.a1, 1, sub); }
   static Effect SHL(Core& c, isa::Insn in) {
-    return c.alu(in.a1, 0, [](unsigned x, unsigned, bool& cy) { cy = x & 0x80; return uint8_t(x << 1); });
+    return c.alu(in.a1, 0, [](unsigned x, unsigned, bool& cy) {
+      cy = x & 0x80;
+      return uint8_t(x << 1);
+    });
   }
   static Effect SHR(Core& c, isa::Insn in) {
-    return c.alu(in.a1, 0, [](unsigned x, unsigned, bool& cy) { cy = x & 1; return uint8_t(x >> 1); });
+    return c.alu(in.a1, 0, [](unsigned x, unsigned, bool& cy) {
+      cy = x & 1;
+      return uint8_t(x >> 1);
+    });
   }
   static Effect CMP(Core& c, isa::Insn in) {
     if (!Core::reg(in.a2)) return Effect::bad_register;
@@ -373,10 +389,13 @@ struct Ops {
 inline Effect execute(Core& c, isa::Insn in, bool& bad_opcode) {
   switch (in.op) {
 #define CPUSIM_OP(code, name, forms, cat) \
-  case code: return Ops::name(c, in);
+  case code:                              \
+    return Ops::name(c, in);
 #include "isa/toy/opcodes.def"
 #undef CPUSIM_OP
-    default: bad_opcode = true; return Effect::halt;
+    default:
+      bad_opcode = true;
+      return Effect::halt;
   }
 }
 
@@ -449,8 +468,8 @@ struct Mutation {
   isa::Form form;
   bool edge_only = false;
 };
-Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image, std::span<const uint8_t> init,
-                   std::vector<uint8_t>& states, const Mutation& m);
+Outcome run_mutant(const isa::Config& c, std::span<const uint8_t> image,
+                   std::span<const uint8_t> init, std::vector<uint8_t>& states, const Mutation& m);
 
 // "invalid opcode at PC 3: bytes 19 00 00 00 (.insn 0x19 ...)"; empty when no fault.
 std::string describe_fault(isa::Profile p, const Outcome& o);

@@ -143,8 +143,12 @@ struct Toy {
   static void HLT(Emitter& e, isa::Insn) { e.b_exit(); }
   static void LDI(Emitter& e, isa::Insn in) { e.put(movz(treg(in.a1), in.a2)); }
   static void MOV(Emitter& e, isa::Insn in) { e.put(mov(treg(in.a1), treg(in.a2))); }
-  static void LD(Emitter& e, isa::Insn in) { e.put(ldrb_imm(treg(in.a1), kData, in.a2 & (e.c.memory_size - 1))); }
-  static void ST(Emitter& e, isa::Insn in) { e.put(strb_imm(treg(in.a2), kData, in.a1 & (e.c.memory_size - 1))); }
+  static void LD(Emitter& e, isa::Insn in) {
+    e.put(ldrb_imm(treg(in.a1), kData, in.a2 & (e.c.memory_size - 1)));
+  }
+  static void ST(Emitter& e, isa::Insn in) {
+    e.put(strb_imm(treg(in.a2), kData, in.a1 & (e.c.memory_size - 1)));
+  }
   static void LDR(Emitter& e, isa::Insn in) {
     e.put(and_mask(W0, treg(in.a2), log2u(e.c.memory_size)));
     e.put(ldrb_reg(treg(in.a1), kData, W0));
@@ -219,7 +223,9 @@ struct Toy {
   static void CMPI(Emitter& e, isa::Insn in) {
     compare(e, cmp_imm(treg(in.a1), in.a2), sub_imm(W0, treg(in.a1), in.a2));
   }
-  static unsigned target(Emitter& e, isa::Insn in) { return in.a1 & (isa::program_capacity(e.c) - 1); }
+  static unsigned target(Emitter& e, isa::Insn in) {
+    return in.a1 & (isa::program_capacity(e.c) - 1);
+  }
   // cbz/cbnz over the taken branch when the condition fails, then the taken branch.
   static void jump_unless(Emitter& e, bool skip_if_zero, Reg flag, isa::Insn in) {
     e.put(skip_if_zero ? cbz(flag, 8) : cbnz(flag, 8));
@@ -236,14 +242,18 @@ void lower_insn(Emitter& e, isa::Insn in) {
   if (e.c.profile == isa::Profile::bgpt) {
     switch (in.op) {
 #define CPUSIM_OP(code, name, forms, cat) \
-  case code: Bgpt::name(e, in); return;
+  case code:                              \
+    Bgpt::name(e, in);                    \
+    return;
 #include "isa/bgpt/opcodes.def"
 #undef CPUSIM_OP
     }
   } else {
     switch (in.op) {
 #define CPUSIM_OP(code, name, forms, cat) \
-  case code: Toy::name(e, in); return;
+  case code:                              \
+    Toy::name(e, in);                     \
+    return;
 #include "isa/toy/opcodes.def"
 #undef CPUSIM_OP
     }

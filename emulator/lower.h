@@ -13,15 +13,15 @@
 namespace cpusim::lower {
 
 // Host register map (W = low 32 bits of X).
-inline constexpr uint32_t kRegBase = 9;     // toy registers: W9..W18 (bgpt A..J, toy R0..R9)
-inline constexpr uint32_t kData = 19;       // X19: data memory base (toy)
-inline constexpr uint32_t kProg = 20;       // X20: program image base
-inline constexpr uint32_t kPc = 21;         // W21: toy PC
-inline constexpr uint32_t kIr = 22;         // W22: toy IR (little-endian word)
-inline constexpr uint32_t kAccZ = 23;       // W23: bgpt ACC / toy Z flag (0 or 1)
-inline constexpr uint32_t kCarry = 24;      // W24: toy C flag (0 or 1)
-inline constexpr uint32_t k255 = 25;        // W25: the constant 255
-inline constexpr uint32_t kFault = 26;      // W26: set to 1 by a block for an invalid instruction
+inline constexpr uint32_t kRegBase = 9;  // toy registers: W9..W18 (bgpt A..J, toy R0..R9)
+inline constexpr uint32_t kData = 19;    // X19: data memory base (toy)
+inline constexpr uint32_t kProg = 20;    // X20: program image base
+inline constexpr uint32_t kPc = 21;      // W21: toy PC
+inline constexpr uint32_t kIr = 22;      // W22: toy IR (little-endian word)
+inline constexpr uint32_t kAccZ = 23;    // W23: bgpt ACC / toy Z flag (0 or 1)
+inline constexpr uint32_t kCarry = 24;   // W24: toy C flag (0 or 1)
+inline constexpr uint32_t k255 = 25;     // W25: the constant 255
+inline constexpr uint32_t kFault = 26;   // W26: set to 1 by a block for an invalid instruction
 
 // Code layout from `base`: one 3-instruction stub per slot (fetch IR, set PC, branch to the
 // slot's block), an exit instruction, then the blocks. Control passes from block to block only

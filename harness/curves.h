@@ -15,7 +15,8 @@ struct CurveRun {
 
 // Throws cpusim::Error "<log>: ..." for a missing or unreadable log (a torn last line is skipped,
 // as a killed run leaves one). Returns false when gnuplot is not available (OUT.dat written).
-bool plot_curves(const std::vector<CurveRun>& runs, const std::string& out_png, const std::string& title = "");
+bool plot_curves(const std::vector<CurveRun>& runs, const std::string& out_png,
+                 const std::string& title = "");
 
 // gnuplot `script` (which sets its output to temp_sibling(png)) run, then the PNG renamed into
 // place; when the pngcairo terminal is missing, the plain png one. False without gnuplot.

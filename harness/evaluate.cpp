@@ -23,24 +23,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void require_same_machine(const isa::Config& model, const isa::Config& data, const std::string& what) {
+void require_same_machine(const isa::Config& model, const isa::Config& data,
+                          const std::string& what) {
   if (model.profile == data.profile && model.memory_size == data.memory_size &&
       isa::image_bytes(model) == isa::image_bytes(data))
     return;
-  const bool smaller_bgpt = model.profile == isa::Profile::bgpt && data.profile == isa::Profile::bgpt &&
+  const bool smaller_bgpt = model.profile == isa::Profile::bgpt &&
+                            data.profile == isa::Profile::bgpt &&
                             model.memory_size < data.memory_size;
-  throw Error(what + ": the model was trained on --isa " + std::string(isa::profile_name(model.profile)) +
-              " --memory-size " + std::to_string(model.memory_size) + ", the data is --isa " +
-              std::string(isa::profile_name(data.profile)) + " --memory-size " + std::to_string(data.memory_size) +
-              (smaller_bgpt ? " (to keep its programs that fit the smaller memory: `cpusim dataset export` it, then "
-                              "`cpusim dataset import --isa bgpt --memory-size " +
-                                  std::to_string(model.memory_size) + " --paper-layout --skip-invalid`)"
-                            : ""));
+  throw Error(
+      what + ": the model was trained on --isa " + std::string(isa::profile_name(model.profile)) +
+      " --memory-size " + std::to_string(model.memory_size) + ", the data is --isa " +
+      std::string(isa::profile_name(data.profile)) + " --memory-size " +
+      std::to_string(data.memory_size) +
+      (smaller_bgpt
+           ? " (to keep its programs that fit the smaller memory: `cpusim dataset export` it, then "
+             "`cpusim dataset import --isa bgpt --memory-size " +
+                 std::to_string(model.memory_size) + " --paper-layout --skip-invalid`)"
+           : ""));
 }
 
 // Writes one predicted trace (prefix + predicted states) into the predictions folder.
-void write_prediction(const EvalConfig& ec, const isa::Config& c, const std::string& dir, uint64_t index,
-                      std::span<const uint8_t> prefix, const std::vector<uint8_t>& pred) {
+void write_prediction(const EvalConfig& ec, const isa::Config& c, const std::string& dir,
+                      uint64_t index, std::span<const uint8_t> prefix,
+                      const std::vector<uint8_t>& pred) {
   std::vector<uint8_t> file(prefix.begin(), prefix.end());
   file.insert(file.end(), pred.begin(), pred.end());
   if (ec.paper_layout) file = datagen::to_paper_layout(c, file);
@@ -51,7 +57,8 @@ void write_prediction(const EvalConfig& ec, const isa::Config& c, const std::str
 
 // The predictor's states for a batch of traces: teacher-forced (the end symbol inside a state
 // reads as 0, and is counted) or a rollout that stops where the longest true trace stops.
-std::vector<std::vector<uint8_t>> predict(Predictor& p, Mode mode, const std::vector<std::span<const uint8_t>>& traces,
+std::vector<std::vector<uint8_t>> predict(Predictor& p, Mode mode,
+                                          const std::vector<std::span<const uint8_t>>& traces,
                                           const isa::Config& c, uint64_t& end_symbols) {
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
   std::vector<std::vector<uint8_t>> pred(traces.size());
@@ -75,7 +82,8 @@ std::vector<std::vector<uint8_t>> predict(Predictor& p, Mode mode, const std::ve
 
 // A chunk's predictions appended to a rank's buffer: first (8 bytes), the end symbols read as 0
 // (4), count (4), then each prediction's length (4) and bytes; little-endian.
-void append_chunk(std::vector<uint8_t>& out, uint64_t first, uint64_t ends, const std::vector<std::vector<uint8_t>>& pred) {
+void append_chunk(std::vector<uint8_t>& out, uint64_t first, uint64_t ends,
+                  const std::vector<std::vector<uint8_t>>& pred) {
   auto put = [&](uint64_t v, int bytes) {
     for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
   };
@@ -88,8 +96,8 @@ void append_chunk(std::vector<uint8_t>& out, uint64_t first, uint64_t ends, cons
   }
 }
 
-void read_chunks(const std::vector<uint8_t>& in, std::map<uint64_t, std::vector<std::vector<uint8_t>>>& chunks,
-                 uint64_t& ends) {
+void read_chunks(const std::vector<uint8_t>& in,
+                 std::map<uint64_t, std::vector<std::vector<uint8_t>>>& chunks, uint64_t& ends) {
   size_t at = 0;
   auto get = [&](int bytes) {
     if (at + size_t(bytes) > in.size()) throw Error("eval: a rank's predictions arrived truncated");
@@ -117,30 +125,37 @@ void read_chunks(const std::vector<uint8_t>& in, std::map<uint64_t, std::vector<
 // batches, and rank 0 consumes them all in order. Returns whether this process consumed them.
 using Consume = std::function<void(uint64_t, const std::vector<std::span<const uint8_t>>&,
                                    const std::vector<std::vector<uint8_t>>&)>;
-bool predict_all(Predictor& p, const EvalConfig& ec, const datagen::H5Reader& set, int split, uint64_t n,
-                 const isa::Config& c, uint64_t& end_symbols, Progress& progress, const Consume& consume) {
-  const int world = ec.collective ? ec.collective->world() : 1, rank = ec.collective ? ec.collective->rank() : 0;
+bool predict_all(Predictor& p, const EvalConfig& ec, const datagen::H5Reader& set, int split,
+                 uint64_t n, const isa::Config& c, uint64_t& end_symbols, Progress& progress,
+                 const Consume& consume) {
+  const int world = ec.collective ? ec.collective->world() : 1,
+            rank = ec.collective ? ec.collective->rank() : 0;
   const uint64_t batch = uint64_t(std::max(1, ec.batch));
   std::vector<uint8_t> mine;
-  set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
-    if (world > 1 && int(first / batch % uint64_t(world)) != rank) return;
-    const uint64_t ends_before = end_symbols;
-    const auto pred = predict(p, ec.mode, traces, c, end_symbols);
-    if (world > 1) append_chunk(mine, first, end_symbols - ends_before, pred);
-    else consume(first, traces, pred);
-    if (ec.progress && rank == 0) progress.update(first + traces.size());
-  });
+  set.for_each_chunk(split, n, batch,
+                     [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+                       if (world > 1 && int(first / batch % uint64_t(world)) != rank) return;
+                       const uint64_t ends_before = end_symbols;
+                       const auto pred = predict(p, ec.mode, traces, c, end_symbols);
+                       if (world > 1)
+                         append_chunk(mine, first, end_symbols - ends_before, pred);
+                       else
+                         consume(first, traces, pred);
+                       if (ec.progress && rank == 0) progress.update(first + traces.size());
+                     });
   if (world == 1) return true;
   const auto all = ec.collective->gather(mine);
   if (rank != 0) return false;
   std::map<uint64_t, std::vector<std::vector<uint8_t>>> chunks;
   end_symbols = 0;
   for (const auto& bytes : all) read_chunks(bytes, chunks, end_symbols);
-  set.for_each_chunk(split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
-    const auto it = chunks.find(first);
-    if (it == chunks.end()) throw Error("eval: no rank predicted traces " + std::to_string(first) + "..");
-    consume(first, traces, it->second);
-  });
+  set.for_each_chunk(
+      split, n, batch, [&](uint64_t first, const std::vector<std::span<const uint8_t>>& traces) {
+        const auto it = chunks.find(first);
+        if (it == chunks.end())
+          throw Error("eval: no rank predicted traces " + std::to_string(first) + "..");
+        consume(first, traces, it->second);
+      });
   return true;
 }
 
@@ -154,11 +169,13 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   require_same_machine(p.isa(), c, who.value("model", std::string("the predictor")));
   if (ec.paper_layout) {
     datagen::require_paper_profile(c, "--paper-layout");
-    if (ec.predictions.empty()) throw Error("--paper-layout: it is the layout of --write-predictions, which is missing");
+    if (ec.predictions.empty())
+      throw Error("--paper-layout: it is the layout of --write-predictions, which is missing");
   }
   const uint64_t n = ec.limit ? std::min(ec.limit, set.size(split)) : set.size(split);
   if (n == 0) throw Error(ec.data + ": the " + ec.split + " split is empty");
-  const int world = ec.collective ? ec.collective->world() : 1, rank = ec.collective ? ec.collective->rank() : 0;
+  const int world = ec.collective ? ec.collective->world() : 1,
+            rank = ec.collective ? ec.collective->rank() : 0;
   // The report folder is locked for the run (rank 0 writes it): a second eval into it is refused.
   std::optional<FolderLock> lock;
   if (rank == 0 && !ec.report_dir.empty()) {
@@ -166,7 +183,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
     lock.emplace(ec.report_dir, "report folder");
   }
   const std::string preds_tmp = ec.predictions.empty() ? "" : temp_sibling(ec.predictions).string();
-  // The predictions' temporary folder goes when this function fails (a killed run's, at the next run).
+  // The predictions' temporary folder goes when this function fails (a killed run's, at the next
+  // run).
   struct RemoveOnThrow {
     std::string path;
     bool armed = false;
@@ -179,7 +197,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
     guard.armed = true;
     std::error_code err;
     if (fs::exists(ec.predictions, err))
-      throw Error(ec.predictions + ": already exists; remove it or choose another --write-predictions");
+      throw Error(ec.predictions +
+                  ": already exists; remove it or choose another --write-predictions");
     fs::create_directories(preds_tmp, err);
     if (err) throw Error(ec.predictions + ": cannot create: " + err.message());
   }
@@ -195,7 +214,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
       r.scorer.add(first + k, traces[k], pred[k]);
       if (!ec.predictions.empty()) {
         write_prediction(ec, c, preds_tmp, first + k, traces[k].subspan(0, prefix_bytes), pred[k]);
-        if (ec.paper_layout) r.traces_run_differently += !datagen::same_in_paper_machine(c, traces[k]);
+        if (ec.paper_layout)
+          r.traces_run_differently += !datagen::same_in_paper_machine(c, traces[k]);
       }
     }
   };
@@ -217,7 +237,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
                                {"predicted_states_per_s", secs > 0 ? predicted_states / secs : 0}});
   if (world > 1) r.meta["processes"] = world;
   if (!r.meta.contains("build")) r.meta["build"] = {{"cpusim", version()}, {"commit", commit()}};
-  if (!r.meta.contains("machine")) r.meta["machine"] = {{"cpu", cpu_name()}, {"cpu_features", cpu_features()}};
+  if (!r.meta.contains("machine"))
+    r.meta["machine"] = {{"cpu", cpu_name()}, {"cpu_features", cpu_features()}};
   if (ec.mode == Mode::teacher) r.meta["end_symbols_in_states"] = end_symbols;
   if (ec.paper_layout) {
     r.meta["predictions_layout"] = "paper (1024-byte image)";

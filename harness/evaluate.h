@@ -27,13 +27,13 @@ struct EvalConfig {
   std::string data;            // HDF5 trace set
   std::string split = "test";  // train or test
   Mode mode = Mode::teacher;
-  uint64_t limit = 0;          // the first N traces (0: all)
-  int batch = 64;              // traces per predictor call
-  int worst = 5;               // worst cases kept for the report
-  std::string predictions;     // folder for the predicted traces (.bin); "" for none
-  bool paper_layout = false;   // bgpt: predictions written with the paper's 1024-byte image
-  std::string report_dir;      // report.json, report.md, per-opcode chart
-  bool progress = true;        // progress display on stderr
+  uint64_t limit = 0;                // the first N traces (0: all)
+  int batch = 64;                    // traces per predictor call
+  int worst = 5;                     // worst cases kept for the report
+  std::string predictions;           // folder for the predicted traces (.bin); "" for none
+  bool paper_layout = false;         // bgpt: predictions written with the paper's 1024-byte image
+  std::string report_dir;            // report.json, report.md, per-opcode chart
+  bool progress = true;              // progress display on stderr
   Collective* collective = nullptr;  // a group of processes sharing the work (null: this one alone)
 };
 

@@ -22,7 +22,8 @@ std::string length_bucket(uint64_t steps) {
   return std::to_string(lo) + "-" + std::to_string(hi);
 }
 
-void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint8_t* prev, uint8_t* out) {
+void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint8_t* prev,
+                uint8_t* out) {
   const size_t sb = isa::state_bytes(c);
   std::memcpy(out, prev, sb);
   const unsigned slots = isa::program_capacity(c), pc = prev[isa::kPC];
@@ -35,7 +36,8 @@ Scorer::Scorer(const isa::Config& c, Mode mode, int worst_k)
   for (const auto& f : fields_) per_field_.push_back({f.name, Pair{}});
 }
 
-void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const uint8_t> predicted) {
+void Scorer::add(uint64_t index, std::span<const uint8_t> trace,
+                 std::span<const uint8_t> predicted) {
   const size_t ib = isa::image_bytes(c_), sb = isa::state_bytes(c_);
   const auto image = trace.subspan(0, ib);
   const auto states = trace.subspan(ib);
@@ -53,7 +55,8 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const
     // The baseline: from the true previous state (teacher) or its own previous one (rollout).
     do_nothing(c_, image, mode_ == Mode::teacher ? prev : base_prev.data(), base.data());
     base_prev = base;
-    const Pair p{isa::score_state(truth, prev, pred, avail, sb), isa::score_state(truth, prev, base.data(), sb, sb)};
+    const Pair p{isa::score_state(truth, prev, pred, avail, sb),
+                 isa::score_state(truth, prev, base.data(), sb, sb)};
     if (diverged < 0 && p.model.exact_states == 0) diverged = int64_t(k);
     trace_model += p.model;
     total_ += p;
@@ -87,7 +90,8 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace, std::span<const
   w.byte_accuracy = trace_model.byte_accuracy();
   w.first_divergence = diverged;
   auto worse = [](const WorstCase& a, const WorstCase& b) {
-    return a.byte_accuracy != b.byte_accuracy ? a.byte_accuracy < b.byte_accuracy : a.trace < b.trace;
+    return a.byte_accuracy != b.byte_accuracy ? a.byte_accuracy < b.byte_accuracy
+                                              : a.trace < b.trace;
   };
   if (int(worst_.size()) < worst_k_ || worse(w, worst_.back())) {
     w.image.assign(image.begin(), image.end());

@@ -57,7 +57,7 @@ class Scorer {
   const Pair& total() const { return total_; }
   // Keyed by mnemonic ("(first fetch)" for state 1, which follows no executed instruction).
   const std::map<std::string, Pair>& per_opcode() const { return per_op_; }
-  const std::map<std::string, Pair>& per_form() const { return per_form_; }  // "ADD r,r"
+  const std::map<std::string, Pair>& per_form() const { return per_form_; }   // "ADD r,r"
   const std::map<std::string, Pair>& per_length() const { return per_len_; }  // "17-32"
   const std::vector<std::pair<std::string, Pair>>& per_field() const { return per_field_; }
   // Rollout: traces by the first state that differs ("none" for exact traces), bucketed.
@@ -79,7 +79,8 @@ class Scorer {
 
 // The do-nothing prediction of the state after `prev`: PC advanced, the next instruction
 // fetched from `image`, everything else copied.
-void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint8_t* prev, uint8_t* out);
+void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint8_t* prev,
+                uint8_t* out);
 
 // "1-8", "9-16", "17-32", ... for a program that ran `steps` instructions.
 std::string length_bucket(uint64_t steps);

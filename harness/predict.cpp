@@ -6,8 +6,8 @@
 
 namespace cpusim::harness {
 
-Prediction predict_program(Predictor& p, std::span<const uint8_t> image, std::span<const uint8_t> init,
-                           const std::string& name) {
+Prediction predict_program(Predictor& p, std::span<const uint8_t> image,
+                           std::span<const uint8_t> init, const std::string& name) {
   const isa::Config& c = p.isa();
   Prediction r;
   const emu::Outcome o = emu::run(c, image, init, r.truth);

@@ -17,8 +17,8 @@ struct Prediction {
 };
 
 // Throws cpusim::Error "<name>: ..." when the program faults on the emulator.
-Prediction predict_program(Predictor& p, std::span<const uint8_t> image, std::span<const uint8_t> init,
-                           const std::string& name);
+Prediction predict_program(Predictor& p, std::span<const uint8_t> image,
+                           std::span<const uint8_t> init, const std::string& name);
 
 // Rendered by harness/report.h (render_prediction, prediction_json).
 

@@ -19,11 +19,12 @@ class Predictor {
   virtual const isa::Config& isa() const = 0;
   // For each trace (image + true states): every state after the first, each predicted from the
   // true history before it; state_bytes * (states - 1) values, each a byte or 256 (the end symbol).
-  virtual std::vector<std::vector<int16_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces) = 0;
+  virtual std::vector<std::vector<int16_t>> predict_teacher(
+      const std::vector<std::span<const uint8_t>>& traces) = 0;
   // For each prefix (image + initial state): the predicted states after the first, its own
   // states fed back, until a state fetches HLT, the end symbol, or `max_steps` states.
-  virtual std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes,
-                                                    int max_steps) = 0;
+  virtual std::vector<std::vector<uint8_t>> rollout(
+      const std::vector<std::span<const uint8_t>>& prefixes, int max_steps) = 0;
   // What the report says about the predictor (model file, parameters, options).
   virtual nlohmann::json describe() const = 0;
 };

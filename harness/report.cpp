@@ -43,10 +43,11 @@ std::string pct(double v) {
 }
 
 std::string row(const std::string& name, const Pair& p) {
-  return "| " + name + " | " + std::to_string(p.model.states) + " | " + pct(p.model.byte_accuracy()) + " | " +
-         pct(p.baseline.byte_accuracy()) + " | " + pct(p.model.state_accuracy()) + " | " +
-         pct(p.baseline.state_accuracy()) + " | " + pct(p.model.changed_byte_accuracy()) + " | " +
-         pct(p.baseline.changed_byte_accuracy()) + " |\n";
+  return "| " + name + " | " + std::to_string(p.model.states) + " | " +
+         pct(p.model.byte_accuracy()) + " | " + pct(p.baseline.byte_accuracy()) + " | " +
+         pct(p.model.state_accuracy()) + " | " + pct(p.baseline.state_accuracy()) + " | " +
+         pct(p.model.changed_byte_accuracy()) + " | " + pct(p.baseline.changed_byte_accuracy()) +
+         " |\n";
 }
 
 const char* kHeader =
@@ -80,7 +81,9 @@ json report_json(const Scorer& s, const json& meta) {
   if (s.mode() == Mode::rollout) j["first_divergence"] = s.divergence();
   json worst = json::array();
   for (const auto& w : s.worst())
-    worst.push_back({{"trace", w.trace}, {"byte_accuracy", w.byte_accuracy}, {"first_divergence", w.first_divergence}});
+    worst.push_back({{"trace", w.trace},
+                     {"byte_accuracy", w.byte_accuracy},
+                     {"first_divergence", w.first_divergence}});
   j["worst"] = worst;
   return j;
 }
@@ -89,12 +92,16 @@ std::string report_markdown(const Scorer& s, const json& meta) {
   const isa::Config& c = s.config();
   const Pair& t = s.total();
   std::string md = "# cpusim evaluation (" + std::string(mode_name(s.mode())) + ")\n\n";
-  for (const auto& [k, v] : meta.items()) md += "- " + k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
-  md += "\n" + std::string(s.mode() == Mode::teacher
-                               ? "Teacher mode: each state predicted from the true history before it."
-                               : "Rollout: whole traces predicted from the program and initial state, the model's own "
-                                 "states fed back.") +
-        " Baseline: the do-nothing predictor (advance the PC, fetch the next instruction, copy everything else)" +
+  for (const auto& [k, v] : meta.items())
+    md += "- " + k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+  md += "\n" +
+        std::string(s.mode() == Mode::teacher
+                        ? "Teacher mode: each state predicted from the true history before it."
+                        : "Rollout: whole traces predicted from the program and initial state, the "
+                          "model's own "
+                          "states fed back.") +
+        " Baseline: the do-nothing predictor (advance the PC, fetch the next instruction, copy "
+        "everything else)" +
         (s.mode() == Mode::rollout ? ", chained on its own states." : ".") + "\n\n";
   md += "## Headline\n\n" + std::string(kHeader) + row("all states", t);
   md += "\n" + std::to_string(s.traces()) + " traces, " + std::to_string(s.exact_traces()) +
@@ -106,18 +113,23 @@ std::string report_markdown(const Scorer& s, const json& meta) {
       return a.second.model.state_accuracy() < b.second.model.state_accuracy();
     return a.second.model.changed_byte_accuracy() < b.second.model.changed_byte_accuracy();
   });
-  md += "## Per opcode (worst first; the opcode executed just before the state)\n\n" + std::string(kHeader);
+  md += "## Per opcode (worst first; the opcode executed just before the state)\n\n" +
+        std::string(kHeader);
   for (const auto& [k, p] : ops) md += row(k, p);
-  md += "\n![per-opcode accuracy](per-opcode.png)\n\n## Per operand form\n\n" + std::string(kHeader);
+  md +=
+      "\n![per-opcode accuracy](per-opcode.png)\n\n## Per operand form\n\n" + std::string(kHeader);
   for (const auto& [k, p] : s.per_form()) md += row(k, p);
   md += "\n## Per field (a field is right when all its bytes are)\n\n" + std::string(kHeader);
   for (const auto& [k, p] : s.per_field()) md += row(k, p);
   md += "\n## Per program length (instructions executed)\n\n" + std::string(kHeader);
   std::vector<std::pair<std::string, Pair>> lens(s.per_length().begin(), s.per_length().end());
-  std::sort(lens.begin(), lens.end(), [](const auto& a, const auto& b) { return std::stoul(a.first) < std::stoul(b.first); });
+  std::sort(lens.begin(), lens.end(),
+            [](const auto& a, const auto& b) { return std::stoul(a.first) < std::stoul(b.first); });
   for (const auto& [k, p] : lens) md += row(k, p);
   if (s.mode() == Mode::rollout) {
-    md += "\n## First divergence (state index where the rollout first differs)\n\n| first wrong state | traces |\n|---|---|\n";
+    md +=
+        "\n## First divergence (state index where the rollout first differs)\n\n| first wrong "
+        "state | traces |\n|---|---|\n";
     std::vector<std::pair<std::string, uint64_t>> d(s.divergence().begin(), s.divergence().end());
     std::sort(d.begin(), d.end(), [](const auto& a, const auto& b) {
       if (a.first == "none" || b.first == "none") return b.first == "none" && a.first != "none";
@@ -128,7 +140,8 @@ std::string report_markdown(const Scorer& s, const json& meta) {
   md += "\n## Worst cases\n";
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
   for (const auto& w : s.worst()) {
-    md += "\n### trace " + std::to_string(w.trace) + ": " + pct(w.byte_accuracy) + " of bytes right";
+    md +=
+        "\n### trace " + std::to_string(w.trace) + ": " + pct(w.byte_accuracy) + " of bytes right";
     if (w.first_divergence >= 0) md += ", first wrong state " + std::to_string(w.first_divergence);
     md += "\n\n```\n";
     md += isa::numbered_listing(c.profile, std::span(w.image).subspan(0, ib), "", 40);
@@ -136,9 +149,11 @@ std::string report_markdown(const Scorer& s, const json& meta) {
       const size_t k = size_t(w.first_divergence);
       const uint8_t* truth = w.truth.data() + k * sb;
       const auto [pred, avail] = isa::predicted_state(w.predicted, k, sb);
-      md += "state " + std::to_string(k - 1) + " (true):  " + isa::format_state(c, w.truth.data() + (k - 1) * sb) + "\n";
+      md += "state " + std::to_string(k - 1) +
+            " (true):  " + isa::format_state(c, w.truth.data() + (k - 1) * sb) + "\n";
       md += "state " + std::to_string(k) + " expected:  " + isa::format_state(c, truth) + "\n";
-      if (avail == sb) md += "state " + std::to_string(k) + " predicted: " + isa::format_state(c, pred) + "\n";
+      if (avail == sb)
+        md += "state " + std::to_string(k) + " predicted: " + isa::format_state(c, pred) + "\n";
       md += "  differences:\n" + isa::render_differences(c, truth, pred, avail);
     }
     md += "```\n";
@@ -159,21 +174,29 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
     std::string name = k;
     std::replace(name.begin(), name.end(), ' ', '_');
     char line[160];
-    std::snprintf(line, sizeof line, "\"%s\" %.4f %.4f %.4f %.4f\n", name.c_str(), 100 * p.model.state_accuracy(),
-                  100 * p.baseline.state_accuracy(), 100 * p.model.changed_byte_accuracy(),
-                  100 * p.baseline.changed_byte_accuracy());
+    std::snprintf(line, sizeof line, "\"%s\" %.4f %.4f %.4f %.4f\n", name.c_str(),
+                  100 * p.model.state_accuracy(), 100 * p.baseline.state_accuracy(),
+                  100 * p.model.changed_byte_accuracy(), 100 * p.baseline.changed_byte_accuracy());
     dat += line;
   }
   write_file_atomic(dir + "/per-opcode.dat", dat);
   const std::string png = dir + "/per-opcode.png";
   const std::string gp =
       "set terminal pngcairo size 1200,600 noenhanced font ',10'\n"
-      "set output '" + temp_sibling(png).string() + "'\n"
-      "set title 'Per-opcode accuracy (" + std::string(mode_name(s.mode())) + ")'\n"
-      "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
-      "set boxwidth 0.9\nset yrange [0:105]\nset ylabel '%'\nset xtics rotate by -45\nset key outside right top\n"
+      "set output '" +
+      temp_sibling(png).string() +
+      "'\n"
+      "set title 'Per-opcode accuracy (" +
+      std::string(mode_name(s.mode())) +
+      ")'\n"
+      "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 "
+      "border -1\n"
+      "set boxwidth 0.9\nset yrange [0:105]\nset ylabel '%'\nset xtics rotate by -45\nset key "
+      "outside right top\n"
       "set grid ytics\n"
-      "plot '" + dir + "/per-opcode.dat' using 2:xtic(1) title 'exact states (model)', "
+      "plot '" +
+      dir +
+      "/per-opcode.dat' using 2:xtic(1) title 'exact states (model)', "
       "'' using 3 title 'exact states (baseline)', '' using 4 title 'changed bytes (model)', "
       "'' using 5 title 'changed bytes (baseline)'\n";
   return run_gnuplot(gp, dir + "/per-opcode.gp", png) ? png : "";
@@ -190,15 +213,16 @@ nlohmann::json headline_json(const EvalResult& r) {
 std::string headline_text(const EvalResult& r, const std::string& report_dir) {
   const auto& t = r.scorer.total();
   std::ostringstream os;
-  os << std::fixed << std::setprecision(2) << "eval " << mode_name(r.scorer.mode())
-     << ": " << r.scorer.traces() << " traces, " << t.model.states << " states\n"
+  os << std::fixed << std::setprecision(2) << "eval " << mode_name(r.scorer.mode()) << ": "
+     << r.scorer.traces() << " traces, " << t.model.states << " states\n"
      << "  byte accuracy        " << 100 * t.model.byte_accuracy() << "%  (do-nothing baseline "
      << 100 * t.baseline.byte_accuracy() << "%)\n"
      << "  exact states         " << 100 * t.model.state_accuracy() << "%  (baseline "
      << 100 * t.baseline.state_accuracy() << "%)\n"
      << "  changed-byte acc.    " << 100 * t.model.changed_byte_accuracy() << "%  (baseline "
      << 100 * t.baseline.changed_byte_accuracy() << "%)\n"
-     << "  report: " << report_dir << "/report.md" << (r.chart.empty() ? " (no chart: gnuplot missing)" : "") << "\n";
+     << "  report: " << report_dir << "/report.md"
+     << (r.chart.empty() ? " (no chart: gnuplot missing)" : "") << "\n";
   return os.str();
 }
 
@@ -222,11 +246,12 @@ json verify_json(const VerifyTotals& t) {
 std::string verify_text(const VerifyTotals& total) {
   const Tally& t = total.tally;
   std::ostringstream os;
-  os << std::fixed << std::setprecision(4) << "traces        " << total.traces << " (" << total.exact_traces
-     << " exact)\n"
-     << "byte accuracy " << 100 * t.byte_accuracy() << "% (" << t.matched_bytes << "/" << t.bytes << " state bytes; "
-     << t.missing_bytes << " missing)\n"
-     << "exact states  " << 100 * t.state_accuracy() << "% (" << t.exact_states << "/" << t.states << ")\n";
+  os << std::fixed << std::setprecision(4) << "traces        " << total.traces << " ("
+     << total.exact_traces << " exact)\n"
+     << "byte accuracy " << 100 * t.byte_accuracy() << "% (" << t.matched_bytes << "/" << t.bytes
+     << " state bytes; " << t.missing_bytes << " missing)\n"
+     << "exact states  " << 100 * t.state_accuracy() << "% (" << t.exact_states << "/" << t.states
+     << ")\n";
   return os.str();
 }
 
@@ -241,16 +266,19 @@ json verify_file_json(const std::string& path, const VerifyResult& r) {
 
 std::string verify_file_text(const std::string& path, const VerifyResult& r) {
   const Tally& t = r.trace.tally;
-  std::string s = path + ": " + std::to_string(t.matched_bytes) + "/" + std::to_string(t.bytes) + " bytes, " +
-                  std::to_string(t.exact_states) + "/" + std::to_string(t.states) + " states";
-  if (r.trace.first_mismatch >= 0) s += ", first mismatch at state " + std::to_string(r.trace.first_mismatch);
+  std::string s = path + ": " + std::to_string(t.matched_bytes) + "/" + std::to_string(t.bytes) +
+                  " bytes, " + std::to_string(t.exact_states) + "/" + std::to_string(t.states) +
+                  " states";
+  if (r.trace.first_mismatch >= 0)
+    s += ", first mismatch at state " + std::to_string(r.trace.first_mismatch);
   return s + "\n";
 }
 
 std::string render_prediction(const isa::Config& c, const Prediction& r, bool color) {
   const size_t sb = isa::state_bytes(c);
   const int steps = int(r.truth.size() / sb) - 1;
-  std::string out = "step      " + isa::state_heading(c) + "\n0         " + isa::format_state(c, r.truth.data()) + "\n";
+  std::string out = "step      " + isa::state_heading(c) + "\n0         " +
+                    isa::format_state(c, r.truth.data()) + "\n";
   int exact = 0;
   for (int k = 1; k <= steps; ++k) {
     const uint8_t* truth = r.truth.data() + k * sb;
@@ -282,7 +310,8 @@ nlohmann::json prediction_json(const isa::Config& c, const Prediction& r) {
     total += t;
     nlohmann::json wrong = nlohmann::json::array();
     for (const isa::Field& f : isa::state_fields(c))
-      if (isa::score_field(f, truth, truth - sb, pred, avail).exact_states == 0) wrong.push_back(f.name);
+      if (isa::score_field(f, truth, truth - sb, pred, avail).exact_states == 0)
+        wrong.push_back(f.name);
     if (t.exact_states == 0 && first_wrong.is_null()) first_wrong = k;
     states.push_back({{"step", k},
                       {"true", hex(truth, sb)},

@@ -9,13 +9,14 @@
 
 namespace cpusim::harness {
 
-VerifyResult verify_trace(const isa::Config& c, std::span<const uint8_t> file, const std::string& name) {
+VerifyResult verify_trace(const isa::Config& c, std::span<const uint8_t> file,
+                          const std::string& name) {
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
   if (file.size() < ib + sb)
     throw Error(name + ": too short (" + std::to_string(file.size()) +
                 " bytes) to hold the program image and first state (" + std::to_string(ib + sb) +
-                " bytes for --isa " + std::string(isa::profile_name(c.profile)) + " --memory-size " +
-                std::to_string(c.memory_size) + ")");
+                " bytes for --isa " + std::string(isa::profile_name(c.profile)) +
+                " --memory-size " + std::to_string(c.memory_size) + ")");
   std::vector<uint8_t> states;
   VerifyResult r;
   r.outcome = emu::run(c, file.subspan(0, ib), file.subspan(ib, sb), states);
@@ -31,10 +32,12 @@ void VerifyTotals::add(const VerifyResult& r) {
   tally += r.trace.tally;
 }
 
-VerifyTotals verify_traces(const isa::Config& c, const std::vector<std::span<const uint8_t>>& traces) {
+VerifyTotals verify_traces(const isa::Config& c,
+                           const std::vector<std::span<const uint8_t>>& traces) {
   VerifyTotals total;
   total.machine = c;
-  for (size_t i = 0; i < traces.size(); ++i) total.add(verify_trace(c, traces[i], "trace " + std::to_string(i)));
+  for (size_t i = 0; i < traces.size(); ++i)
+    total.add(verify_trace(c, traces[i], "trace " + std::to_string(i)));
   return total;
 }
 
@@ -55,7 +58,8 @@ std::vector<std::string> expand(const std::vector<std::string>& paths) {
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
       for (const auto& e : fs::recursive_directory_iterator(p, ec))
-        if (e.is_regular_file() && e.path().extension() == ".bin") found.push_back(e.path().string());
+        if (e.is_regular_file() && e.path().extension() == ".bin")
+          found.push_back(e.path().string());
       if (ec) throw Error(p + ": cannot list folder: " + ec.message());
       if (found.empty()) throw Error(p + ": folder holds no .bin trace files");
       std::sort(found.begin(), found.end());

@@ -22,7 +22,8 @@ struct VerifyResult {
 
 // `file` is a whole trace file named `name` (for messages). Throws cpusim::Error "<name>: ..."
 // when the file is too short for the image and first state, or when re-execution faults.
-VerifyResult verify_trace(const isa::Config& c, std::span<const uint8_t> file, const std::string& name);
+VerifyResult verify_trace(const isa::Config& c, std::span<const uint8_t> file,
+                          const std::string& name);
 
 // Scores of many files added up.
 struct VerifyTotals {
@@ -33,7 +34,8 @@ struct VerifyTotals {
 };
 
 // In-memory traces of one machine, named "trace 0", "trace 1", ... in messages.
-VerifyTotals verify_traces(const isa::Config& c, const std::vector<std::span<const uint8_t>>& traces);
+VerifyTotals verify_traces(const isa::Config& c,
+                           const std::vector<std::span<const uint8_t>>& traces);
 
 // `cpusim verify PATH...`: trace files as given, folders expanded to their .bin files
 // (recursively, sorted), HDF5 sets (.h5, .hdf5) read split by split (`split`: train, test or all).

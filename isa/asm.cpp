@@ -3,8 +3,8 @@
 #include "isa/asm.h"
 
 #include <cctype>
-#include <cstdio>
 #include <charconv>
+#include <cstdio>
 #include <map>
 #include <optional>
 
@@ -106,8 +106,10 @@ std::vector<Line> read_lines(Profile p, std::string_view text, std::string_view 
       size_t colon = l.find(':');
       if (colon == std::string_view::npos) break;
       std::string_view name = trim(l.substr(0, colon));
-      if (!is_ident(name)) throw line_error(source, number, "bad label '" + std::string(name) + "'");
-      if (parse_reg(p, name)) throw line_error(source, number, "label '" + std::string(name) + "' is a register name");
+      if (!is_ident(name))
+        throw line_error(source, number, "bad label '" + std::string(name) + "'");
+      if (parse_reg(p, name))
+        throw line_error(source, number, "label '" + std::string(name) + "' is a register name");
       if (!labels.emplace(upper(name), unsigned(lines.size())).second)
         throw line_error(source, number, "label '" + std::string(name) + "' defined twice");
       l = trim(l.substr(colon + 1));
@@ -119,19 +121,23 @@ std::vector<Line> read_lines(Profile p, std::string_view text, std::string_view 
 }
 
 // One operand text as the value of a slot; nullopt, with `why` set, when it is not one.
-std::optional<unsigned> operand(Profile p, Slot slot, std::string_view o, const std::map<std::string, unsigned>& labels,
-                                std::string& why) {
+std::optional<unsigned> operand(Profile p, Slot slot, std::string_view o,
+                                const std::map<std::string, unsigned>& labels, std::string& why) {
   const bool bracket = o.size() >= 2 && o.front() == '[' && o.back() == ']';
   const std::string_view inner = bracket ? trim(o.substr(1, o.size() - 2)) : o;
   std::optional<unsigned> v;
   switch (slot) {
     case Slot::Reg:
-      if (auto r = bracket ? std::nullopt : parse_reg(p, o)) v = *r;
-      else why = "'" + std::string(o) + "' is not a register";
+      if (auto r = bracket ? std::nullopt : parse_reg(p, o))
+        v = *r;
+      else
+        why = "'" + std::string(o) + "' is not a register";
       break;
     case Slot::Ind:
-      if (auto r = bracket ? parse_reg(p, inner) : std::nullopt) v = *r;
-      else why = "'" + std::string(o) + "' is not [register]";
+      if (auto r = bracket ? parse_reg(p, inner) : std::nullopt)
+        v = *r;
+      else
+        why = "'" + std::string(o) + "' is not [register]";
       break;
     case Slot::Imm:
     case Slot::Addr:
@@ -201,15 +207,17 @@ std::vector<uint8_t> assemble(Profile p, std::string_view text, std::string_view
       if (ops.size() != 4) throw line_error(source, line.number, ".insn takes 4 bytes");
       for (auto o : ops) {
         auto v = parse_number(o);
-        if (!v || *v > 255) throw line_error(source, line.number, "bad byte '" + std::string(o) + "'");
+        if (!v || *v > 255)
+          throw line_error(source, line.number, "bad byte '" + std::string(o) + "'");
         out.push_back(uint8_t(*v));
       }
       continue;
     }
     const OpInfo* op = find_opcode(p, mnem);
     if (!op)
-      throw line_error(source, line.number,
-                       "unknown mnemonic '" + std::string(mnem) + "' for ISA " + std::string(profile_name(p)));
+      throw line_error(
+          source, line.number,
+          "unknown mnemonic '" + std::string(mnem) + "' for ISA " + std::string(profile_name(p)));
     std::string why;
     const auto in = encode(p, *op, ops, labels, why);
     if (!in) throw line_error(source, line.number, std::string(op->mnemonic) + ": " + why);
@@ -231,18 +239,28 @@ std::string disassemble(Profile p, Insn in) {
     s += i == 0 ? " " : ", ";
     const unsigned v = in.arg(i);
     switch (fi.slot[i]) {
-      case Slot::Reg: s += reg_name(p, v); break;
-      case Slot::Ind: s += "[" + reg_name(p, v) + "]"; break;
-      case Slot::Addr: s += "[" + std::to_string(v) + "]"; break;
+      case Slot::Reg:
+        s += reg_name(p, v);
+        break;
+      case Slot::Ind:
+        s += "[" + reg_name(p, v) + "]";
+        break;
+      case Slot::Addr:
+        s += "[" + std::to_string(v) + "]";
+        break;
       case Slot::Imm:
-      case Slot::Tgt: s += std::to_string(v); break;
-      case Slot::No: break;
+      case Slot::Tgt:
+        s += std::to_string(v);
+        break;
+      case Slot::No:
+        break;
     }
   }
   return s;
 }
 
-std::string disassemble_program(Profile p, std::span<const uint8_t> bytes, bool keep_trailing_zeros) {
+std::string disassemble_program(Profile p, std::span<const uint8_t> bytes,
+                                bool keep_trailing_zeros) {
   const size_t total = bytes.size() / kInsnBytes;
   size_t n = total;
   if (!keep_trailing_zeros) {
@@ -255,7 +273,8 @@ std::string disassemble_program(Profile p, std::span<const uint8_t> bytes, bool 
     if (n < total) ++n;
   }
   std::string out;
-  for (size_t i = 0; i < n; ++i) out += disassemble(p, insn_at(bytes.data() + i * kInsnBytes)) + "\n";
+  for (size_t i = 0; i < n; ++i)
+    out += disassemble(p, insn_at(bytes.data() + i * kInsnBytes)) + "\n";
   return out;
 }
 
@@ -266,11 +285,12 @@ namespace cpusim::isa {
 std::string state_heading(const Config& c) {
   char buf[160];
   std::string s;
-  std::snprintf(buf, sizeof buf, "%-5s %-4s %-5s %-22s", "PC", c.profile == Profile::bgpt ? "ACC" : "ZC",
-                "", "IR");
+  std::snprintf(buf, sizeof buf, "%-5s %-4s %-5s %-22s", "PC",
+                c.profile == Profile::bgpt ? "ACC" : "ZC", "", "IR");
   s = buf;
   for (int r = 0; r < kNumRegs; ++r) {
-    std::snprintf(buf, sizeof buf, " %4s", reg_name(c.profile, c.profile == Profile::bgpt ? r + 1 : r).c_str());
+    std::snprintf(buf, sizeof buf, " %4s",
+                  reg_name(c.profile, c.profile == Profile::bgpt ? r + 1 : r).c_str());
     s += buf;
   }
   if (c.profile == Profile::toy) s += "  data memory (hex)";
@@ -310,7 +330,8 @@ std::string format_states(const Config& c, std::span<const uint8_t> states) {
     char step[32];
     std::snprintf(step, sizeof step, "%-5zu ", k);
     if ((k + 1) * sb > states.size()) {
-      out += step + ("(truncated: " + std::to_string(states.size() - k * sb) + " of " + std::to_string(sb) + " bytes)\n");
+      out += step + ("(truncated: " + std::to_string(states.size() - k * sb) + " of " +
+                     std::to_string(sb) + " bytes)\n");
       break;
     }
     out += step + format_state(c, states.data() + k * sb) + "\n";
@@ -318,7 +339,8 @@ std::string format_states(const Config& c, std::span<const uint8_t> states) {
   return out;
 }
 
-std::string numbered_listing(Profile p, std::span<const uint8_t> image, const std::string& prefix, size_t max_lines) {
+std::string numbered_listing(Profile p, std::span<const uint8_t> image, const std::string& prefix,
+                             size_t max_lines) {
   const std::string listing = disassemble_program(p, image);
   std::string out;
   size_t line = 0, pos = 0;

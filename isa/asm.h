@@ -38,7 +38,7 @@ std::string format_state(const Config& c, const uint8_t* state);
 std::string format_states(const Config& c, std::span<const uint8_t> states);
 // The program image's listing with each line numbered by its slot ("<prefix>N: MNEMONIC ..."),
 // at most `max_lines` lines (then "<prefix>...").
-std::string numbered_listing(Profile p, std::span<const uint8_t> image, const std::string& prefix = "",
-                             size_t max_lines = SIZE_MAX);
+std::string numbered_listing(Profile p, std::span<const uint8_t> image,
+                             const std::string& prefix = "", size_t max_lines = SIZE_MAX);
 
 }  // namespace cpusim::isa

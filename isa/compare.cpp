@@ -13,7 +13,8 @@ Tally& Tally::operator+=(const Tally& o) {
   return *this;
 }
 
-Tally score_state(const uint8_t* truth, const uint8_t* prev, const uint8_t* pred, size_t avail, size_t sb) {
+Tally score_state(const uint8_t* truth, const uint8_t* prev, const uint8_t* pred, size_t avail,
+                  size_t sb) {
   Tally t;
   for (size_t i = 0; i < sb; ++i) {
     const bool ok = i < avail && pred[i] == truth[i];
@@ -30,7 +31,8 @@ Tally score_state(const uint8_t* truth, const uint8_t* prev, const uint8_t* pred
   return t;
 }
 
-Tally score_field(const Field& f, const uint8_t* truth, const uint8_t* prev, const uint8_t* pred, size_t avail) {
+Tally score_field(const Field& f, const uint8_t* truth, const uint8_t* prev, const uint8_t* pred,
+                  size_t avail) {
   bool ok = true, changed = false, ok_changed = true;
   for (int b = 0; b < f.size; ++b) {
     const size_t i = f.offset + b;
@@ -56,14 +58,16 @@ TraceScore score_trace(std::span<const uint8_t> truth, std::span<const uint8_t> 
   const size_t n = truth.size() / sb;  // true states, the first included
   for (size_t k = 1; k < n; ++k) {
     const PredictedState p = predicted_state(pred, k, sb);
-    const Tally t = score_state(truth.data() + k * sb, truth.data() + (k - 1) * sb, p.bytes, p.avail, sb);
+    const Tally t =
+        score_state(truth.data() + k * sb, truth.data() + (k - 1) * sb, p.bytes, p.avail, sb);
     if (!t.exact_states && r.first_mismatch < 0) r.first_mismatch = int64_t(k);
     r.tally += t;
   }
   return r;
 }
 
-std::optional<Difference> first_difference(std::span<const uint8_t> a, std::span<const uint8_t> b, size_t sb) {
+std::optional<Difference> first_difference(std::span<const uint8_t> a, std::span<const uint8_t> b,
+                                           size_t sb) {
   const size_t overlap = std::min(a.size(), b.size());
   const auto m = std::mismatch(a.begin(), a.begin() + std::ptrdiff_t(overlap), b.begin());
   if (m.first != a.begin() + std::ptrdiff_t(overlap))
@@ -72,13 +76,14 @@ std::optional<Difference> first_difference(std::span<const uint8_t> a, std::span
   return std::nullopt;
 }
 
-std::string render_differences(const Config& c, const uint8_t* expected, const uint8_t* actual, size_t avail,
-                               const std::string& got, const std::string& indent, const std::string& want) {
+std::string render_differences(const Config& c, const uint8_t* expected, const uint8_t* actual,
+                               size_t avail, const std::string& got, const std::string& indent,
+                               const std::string& want) {
   std::string s;
   for (size_t i = 0; i < state_bytes(c); ++i) {
     if (i < avail && actual[i] == expected[i]) continue;
-    s += indent + byte_name(c, i) + ": " + want + " " + std::to_string(expected[i]) + ", " + got + " " +
-         (i < avail ? std::to_string(actual[i]) : std::string("(missing)")) + "\n";
+    s += indent + byte_name(c, i) + ": " + want + " " + std::to_string(expected[i]) + ", " + got +
+         " " + (i < avail ? std::to_string(actual[i]) : std::string("(missing)")) + "\n";
   }
   return s;
 }

@@ -51,12 +51,14 @@ static_assert(std::size(kForms) == kNumForms);
 static_assert(sizeof(FormSet) * 8 >= kNumForms);
 
 constexpr ProfileInfo kProfiles[] = {
-    // profile, name, memory, program, step limit, first register, byte 1, data in state, random length
+    // profile, name, memory, program, step limit, first register, byte 1, data in state, random
+    // length
     {Profile::bgpt, "bgpt", 1024, 0, 65536, 1, "ACC", false, 255},
     {Profile::toy, "toy", 32, 256, 256, 0, "FLAGS", true, 32},
 };
 static_assert(kProfiles[unsigned(Profile::bgpt)].profile == Profile::bgpt &&
-              kProfiles[unsigned(Profile::toy)].profile == Profile::toy, "one row per profile, in enum order");
+                  kProfiles[unsigned(Profile::toy)].profile == Profile::toy,
+              "one row per profile, in enum order");
 
 bool reg_ok(Profile p, uint8_t v) {
   const unsigned r0 = profile_info(p).first_register;
@@ -87,8 +89,7 @@ std::span<const OpInfo> opcodes(Profile p) {
 const OpInfo* find_opcode(Profile p, std::string_view m) {
   for (const OpInfo& op : opcodes(p)) {
     std::string_view n = op.mnemonic;
-    if (n.size() == m.size() &&
-        std::equal(n.begin(), n.end(), m.begin(), [](char a, char b) {
+    if (n.size() == m.size() && std::equal(n.begin(), n.end(), m.begin(), [](char a, char b) {
           return std::toupper(static_cast<unsigned char>(a)) ==
                  std::toupper(static_cast<unsigned char>(b));
         }))
@@ -169,7 +170,8 @@ std::vector<Field> state_fields(const Config& c) {
   const ProfileInfo& p = profile_info(c.profile);
   f.push_back({p.byte1, kAcc, 1});
   f.push_back({"IR", kIR, 4});
-  for (unsigned r = 0; r < kNumRegs; ++r) f.push_back({reg_name(c.profile, p.first_register + r), uint16_t(kRegs + r), 1});
+  for (unsigned r = 0; r < kNumRegs; ++r)
+    f.push_back({reg_name(c.profile, p.first_register + r), uint16_t(kRegs + r), 1});
   if (p.data_in_state)
     for (unsigned a = 0; a < c.memory_size; ++a)
       f.push_back({"M[" + std::to_string(a) + "]", uint16_t(kHeaderBytes + a), 1});
@@ -185,10 +187,14 @@ std::string byte_name(const Config& c, size_t offset) {
 
 std::string_view fault_name(Fault f) {
   switch (f) {
-    case Fault::none: return "none";
-    case Fault::bad_opcode: return "invalid opcode";
-    case Fault::bad_register: return "invalid register operand";
-    case Fault::bad_pc: return "PC outside the program image";
+    case Fault::none:
+      return "none";
+    case Fault::bad_opcode:
+      return "invalid opcode";
+    case Fault::bad_register:
+      return "invalid register operand";
+    case Fault::bad_pc:
+      return "PC outside the program image";
   }
   return "?";
 }

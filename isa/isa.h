@@ -19,14 +19,14 @@ enum class Profile : uint8_t { bgpt, toy };
 // row each: the functions below read these rows instead of branching on the profile.
 struct ProfileInfo {
   Profile profile;
-  const char* name;                // "bgpt", "toy"
-  unsigned default_memory;         // bgpt: the whole memory; toy: the data memory
-  unsigned default_program;        // toy: the separate program image (bgpt: 0, the program is in memory)
-  unsigned default_step_limit;     // instructions fetched at most
-  unsigned first_register;         // operand value of the first register (bgpt A = 1, toy R0 = 0)
-  const char* byte1;               // the state's byte 1: "ACC" or "FLAGS"
-  bool data_in_state;              // toy: the data memory is part of every state
-  unsigned max_random_len;         // datagen's default longest program (capped by the image)
+  const char* name;          // "bgpt", "toy"
+  unsigned default_memory;   // bgpt: the whole memory; toy: the data memory
+  unsigned default_program;  // toy: the separate program image (bgpt: 0, the program is in memory)
+  unsigned default_step_limit;  // instructions fetched at most
+  unsigned first_register;      // operand value of the first register (bgpt A = 1, toy R0 = 0)
+  const char* byte1;            // the state's byte 1: "ACC" or "FLAGS"
+  bool data_in_state;           // toy: the data memory is part of every state
+  unsigned max_random_len;      // datagen's default longest program (capped by the image)
 };
 const ProfileInfo& profile_info(Profile p);
 
@@ -103,10 +103,10 @@ void validate(const Config& c);
 unsigned step_limit(const Config& c);  // c.step_limit or the profile default
 
 inline constexpr size_t kPatchBytes = 16;
-inline constexpr size_t kHeaderBytes = 16;  // PC, ACC|FLAGS, IR0..3, ten registers
-size_t image_bytes(const Config& c);        // bgpt: memory_size; toy: program_size
-size_t state_bytes(const Config& c);        // bgpt: 16; toy: 16 + memory_size
-unsigned program_capacity(const Config& c); // instruction slots in the image
+inline constexpr size_t kHeaderBytes = 16;   // PC, ACC|FLAGS, IR0..3, ten registers
+size_t image_bytes(const Config& c);         // bgpt: memory_size; toy: program_size
+size_t state_bytes(const Config& c);         // bgpt: 16; toy: 16 + memory_size
+unsigned program_capacity(const Config& c);  // instruction slots in the image
 
 // The PC after fetching the instruction at `pc`, in a machine of `slots` instruction slots
 // (program_capacity): bgpt stays at its last slot (the cap), toy wraps (slots is a power of 2).
@@ -115,7 +115,9 @@ unsigned program_capacity(const Config& c); // instruction slots in the image
 constexpr unsigned next_pc(Profile p, unsigned slots, unsigned pc) {
   return p == Profile::bgpt ? (pc + 1 < slots ? pc + 1 : slots - 1) : (pc + 1) & (slots - 1);
 }
-inline unsigned next_pc(const Config& c, unsigned pc) { return next_pc(c.profile, program_capacity(c), pc); }
+inline unsigned next_pc(const Config& c, unsigned pc) {
+  return next_pc(c.profile, program_capacity(c), pc);
+}
 
 // Byte offsets of the state header, the same in both profiles.
 enum StateByte : uint8_t { kPC = 0, kAcc = 1, kFlags = 1, kIR = 2, kRegs = 6 };

@@ -35,8 +35,8 @@ struct EvalRun {
 // (`*leader` tells which this is; only the leader's result is whole). Else with run.procs > 1:
 // procs - 1 processes forked on this machine (LocalRanks) share the predictions with this one,
 // which scores them and writes the report and predictions one process would write.
-harness::EvalResult evaluate_model(const std::string& checkpoint, harness::EvalConfig c, const EvalRun& run,
-                                   bool* leader = nullptr);
+harness::EvalResult evaluate_model(const std::string& checkpoint, harness::EvalConfig c,
+                                   const EvalRun& run, bool* leader = nullptr);
 // The libtorch this binary runs on ("1.13.0").
 std::string torch_version();
 // Parameters of a model built from `c` (builds it on the CPU).
@@ -77,8 +77,8 @@ void export_model(const std::string& path, const std::string& format, const std:
 // {'model': state_dict} or a bare state_dict; sizes from the shapes, `heads` or width / 64, the
 // begin patch `begin_patch` ("bin": the paper's; "pad": cpusim's, for its own exports), for the
 // machine `isa`), as a cpusim model file.
-void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out,
-                  const std::string& begin_patch = "bin");
+void import_model(const std::string& path, const isa::Config& isa, int heads,
+                  const std::string& out, const std::string& begin_patch = "bin");
 
 // A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
 // (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.
@@ -95,14 +95,15 @@ class Simulator : public harness::Predictor {
   // first from the true history before it: state_bytes * (states - 1) values per trace, each a
   // byte or 256 (the model predicted the end symbol). A state spanning several patches (toy)
   // is predicted patch by patch with the true earlier patches of that state.
-  std::vector<std::vector<int16_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces) override;
+  std::vector<std::vector<int16_t>> predict_teacher(
+      const std::vector<std::span<const uint8_t>>& traces) override;
 
   // Rollout: from the image and initial state only, feeding back its own states, until a
   // predicted state's IR is HLT, the model predicts the end symbol, or `max_steps` states.
   // Returns, per program, the predicted states after the first. Batched over programs; the
   // patch decoder keeps a KV cache (use_cache = false recomputes the whole history each patch).
-  std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes, int max_steps,
-                                            bool use_cache);
+  std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes,
+                                            int max_steps, bool use_cache);
   std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes,
                                             int max_steps) override {
     return rollout(prefixes, max_steps, true);

@@ -20,15 +20,17 @@ Split load_split(const datagen::H5Reader& r, int split, uint64_t limit) {
   return s;
 }
 
-void previous_state(const uint8_t* trace, int64_t n, int64_t p, const Layout& l, int64_t P, int64_t* out) {
+void previous_state(const uint8_t* trace, int64_t n, int64_t p, const Layout& l, int64_t P,
+                    int64_t* out) {
   const int64_t S = kPatchSize;
   const int64_t k = (p - l.image_patches) / l.state_patches;  // the state patch p belongs to
   const int64_t from = (l.image_patches + (k - 1) * l.state_patches) * S;
-  for (int64_t j = 0; j < P; ++j) out[j] = p >= l.image_patches + l.state_patches && from + j < n * S ? trace[from + j] : kPad;
+  for (int64_t j = 0; j < P; ++j)
+    out[j] = p >= l.image_patches + l.state_patches && from + j < n * S ? trace[from + j] : kPad;
 }
 
-Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l, bool loss_on_all,
-                 int64_t max_patches, int64_t prefix, int64_t copy_stride) {
+Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layout& l,
+                 bool loss_on_all, int64_t max_patches, int64_t prefix, int64_t copy_stride) {
   const int64_t S = kPatchSize;
   int64_t T = 0;
   for (uint64_t i : idx) T = std::max<int64_t>(T, int64_t(data.size(i) / S) + 1);
@@ -38,7 +40,7 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
   const int64_t B = int64_t(idx.size());
   b.inputs = torch::full({B, T, S}, kPad, torch::kLong);   // [begin, patch 0, .., patch n-1]
   b.targets = torch::full({B, T, S}, kPad, torch::kLong);  // [patch 0, .., patch n-1, end]
-  auto mask = torch::zeros({B, T}, torch::kBool);  // (B, T): targets scored
+  auto mask = torch::zeros({B, T}, torch::kBool);          // (B, T): targets scored
   auto in = b.inputs.accessor<int64_t, 3>();
   auto tg = b.targets.accessor<int64_t, 3>();
   auto mk = mask.accessor<bool, 2>();
@@ -62,7 +64,8 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
     auto rows = b.rows.accessor<int64_t, 1>();
     for (int64_t i = 0; i < N; ++i) {
       const int64_t r = rows[i] / T, p = rows[i] % T;
-      previous_state(data.trace(idx[r]), int64_t(data.size(idx[r]) / S), p, l, prefix, b.context[i].data_ptr<int64_t>());
+      previous_state(data.trace(idx[r]), int64_t(data.size(idx[r]) / S), p, l, prefix,
+                     b.context[i].data_ptr<int64_t>());
     }
   }
   return b;
@@ -71,7 +74,8 @@ Batch make_batch(const Split& data, const std::vector<uint64_t>& idx, const Layo
 OnDevice to_device(const Batch& b, const torch::Device& dev) {
   const int64_t S = b.inputs.size(2);
   auto put = [&](const torch::Tensor& t) {
-    return dev.is_cuda() ? t.pin_memory().to(dev, t.scalar_type(), /*non_blocking=*/true) : t.to(dev);
+    return dev.is_cuda() ? t.pin_memory().to(dev, t.scalar_type(), /*non_blocking=*/true)
+                         : t.to(dev);
   };
   OnDevice d;
   d.inputs = put(b.inputs);
@@ -80,9 +84,10 @@ OnDevice to_device(const Batch& b, const torch::Device& dev) {
   // The copy path's patch: input position p holds trace patch p - 1, so trace patch p - stride is
   // at p - (stride - 1) (within the row's own trace: scored rows sit at least a state in).
   const int64_t T = b.inputs.size(1);
-  const auto from = b.copy_stride > 1 ? b.rows - torch::clamp(b.rows.remainder(T), 0, b.copy_stride - 1) : b.rows;
-  d.prev = put(b.inputs.view({-1, S}).index_select(0, from));        // (N, S)
-  if (b.context.defined()) d.context = put(b.context);                 // (N, P)
+  const auto from =
+      b.copy_stride > 1 ? b.rows - torch::clamp(b.rows.remainder(T), 0, b.copy_stride - 1) : b.rows;
+  d.prev = put(b.inputs.view({-1, S}).index_select(0, from));  // (N, S)
+  if (b.context.defined()) d.context = put(b.context);         // (N, P)
   d.bytes = b.bytes;
   return d;
 }

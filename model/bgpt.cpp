@@ -51,7 +51,7 @@ BlockImpl::BlockImpl(int width, int heads_, int layers_total, const std::string&
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache) {
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2), K = D / heads;
   auto qkv_ = qkv(ln1(x)).view({B, T, 3, heads, K}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, K)
-  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];                                   // (B, H, T, K)
+  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];                                  // (B, H, T, K)
   if (cache) {
     if (cache->k.defined()) {
       k = torch::cat({cache->k, k}, 2);  // (B, H, Tpast + T, K)
@@ -60,7 +60,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache) {
     cache->k = k;
     cache->v = v;
   }
-  auto y = compat::causal_attention(q, k, v);         // (B, H, T, K)
+  auto y = compat::causal_attention(q, k, v);          // (B, H, T, K)
   y = y.transpose(1, 2).contiguous().view({B, T, D});  // (B, T, D)
   auto h = x + proj(y);
   return h + out(torch::gelu(fc(ln2(h)), gelu));  // (B, T, D)
@@ -72,20 +72,25 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   patch_bias = register_parameter("patch_bias", torch::zeros({D}));
   patch_pos = register_module("patch_pos", nn::Embedding(c.max_patches, D));
   patch_blocks = register_module("patch_blocks", nn::ModuleList());
-  for (int i = 0; i < c.patch_layers; ++i) patch_blocks->push_back(Block(D, c.heads, c.patch_layers, c.gelu));
+  for (int i = 0; i < c.patch_layers; ++i)
+    patch_blocks->push_back(Block(D, c.heads, c.patch_layers, c.gelu));
   patch_ln = register_module("patch_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
   byte_emb = register_module("byte_emb", nn::Embedding(kVocab, D));
   byte_pos = register_module("byte_pos", nn::Embedding(S + 1, D));  // the paper's S + 1 positions
   byte_blocks = register_module("byte_blocks", nn::ModuleList());
-  for (int i = 0; i < c.byte_layers; ++i) byte_blocks->push_back(Block(D, c.heads, c.byte_layers, c.gelu));
+  for (int i = 0; i < c.byte_layers; ++i)
+    byte_blocks->push_back(Block(D, c.heads, c.byte_layers, c.gelu));
   byte_ln = register_module("byte_ln", nn::LayerNorm(nn::LayerNormOptions({D}).eps(1e-5)));
   if (c.copy_path) copy_emb = register_module("copy_emb", nn::Embedding(kVocab, D));
-  if (c.state_prefix > 0) prefix_pos = register_module("prefix_pos", nn::Embedding(c.state_prefix, D));
-  for (auto* e : {&patch_emb, &patch_pos, &byte_emb, &byte_pos}) nn::init::normal_((*e)->weight, 0.0, 0.02);
+  if (c.state_prefix > 0)
+    prefix_pos = register_module("prefix_pos", nn::Embedding(c.state_prefix, D));
+  for (auto* e : {&patch_emb, &patch_pos, &byte_emb, &byte_pos})
+    nn::init::normal_((*e)->weight, 0.0, 0.02);
   if (c.copy_path) nn::init::normal_(copy_emb->weight, 0.0, 0.02);
   if (c.state_prefix > 0) nn::init::normal_(prefix_pos->weight, 0.0, 0.02);
   if (c.program_memory > 0) {
-    if (c.program_memory % S) throw Error("program_memory " + std::to_string(c.program_memory) + ": not whole patches");
+    if (c.program_memory % S)
+      throw Error("program_memory " + std::to_string(c.program_memory) + ": not whole patches");
     program_pos = register_module("program_pos", nn::Embedding(c.program_memory, D));
     nn::init::normal_(program_pos->weight, 0.0, 0.02);
   }
@@ -93,9 +98,10 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   if (c.begin_patch != "pad" && c.begin_patch != "bin")
     throw Error("begin_patch '" + c.begin_patch + "': expected pad or bin");
   if (c.byte_bits) {
-    auto values = torch::arange(kVocab - 1, torch::kLong).unsqueeze(1);                    // (256, 1)
-    auto bits = values.bitwise_right_shift(torch::arange(8, torch::kLong)).bitwise_and(1);  // (256, 8)
-    auto signs = torch::cat({bits.to(torch::kFloat) * 2 - 1, torch::zeros({1, 8})}, 0);    // (V, 8)
+    auto values = torch::arange(kVocab - 1, torch::kLong).unsqueeze(1);  // (256, 1)
+    auto bits =
+        values.bitwise_right_shift(torch::arange(8, torch::kLong)).bitwise_and(1);       // (256, 8)
+    auto signs = torch::cat({bits.to(torch::kFloat) * 2 - 1, torch::zeros({1, 8})}, 0);  // (V, 8)
     bit_signs = register_buffer("bit_signs", signs);
     // Zero at the start: the model begins as the one without bits and learns how much of them
     // to use (random maps of the embeddings' scale tripled the first loss and trained slower).
@@ -132,16 +138,20 @@ torch::Tensor BGPTImpl::with_begin_patch(const torch::Tensor& patches) {
 }
 
 torch::Tensor BGPTImpl::embed_patches(const torch::Tensor& patches) {
-  return F::embedding(patches + byte_offsets, patch_table()).sum(2) + patch_bias;  // (B, T, S, D) -> (B, T, D)
+  return F::embedding(patches + byte_offsets, patch_table()).sum(2) +
+         patch_bias;  // (B, T, S, D) -> (B, T, D)
 }
 
-torch::Tensor BGPTImpl::patch_features(const torch::Tensor& patches, int64_t pos0, std::vector<KV>* cache) {
+torch::Tensor BGPTImpl::patch_features(const torch::Tensor& patches, int64_t pos0,
+                                       std::vector<KV>* cache) {
   const int64_t T = patches.size(1);
   if (pos0 + T > config.max_patches)
     throw Error("sequence of " + std::to_string(pos0 + T) + " patches exceeds the model's " +
                 std::to_string(config.max_patches));
-  auto pos = torch::arange(pos0, pos0 + T, torch::TensorOptions().dtype(torch::kLong).device(patches.device()));
-  auto x = embed_patches(pos0 == 0 ? with_begin_patch(patches) : patches) + patch_pos(pos);  // (B, T, D)
+  auto pos = torch::arange(pos0, pos0 + T,
+                           torch::TensorOptions().dtype(torch::kLong).device(patches.device()));
+  auto x =
+      embed_patches(pos0 == 0 ? with_begin_patch(patches) : patches) + patch_pos(pos);  // (B, T, D)
   if (cache && cache->empty()) cache->resize(patch_blocks->size());
   for (size_t i = 0; i < patch_blocks->size(); ++i)
     x = patch_blocks[i]->as<BlockImpl>()->forward(x, cache ? &(*cache)[i] : nullptr);
@@ -152,8 +162,8 @@ torch::Tensor BGPTImpl::byte_head(const torch::Tensor& h, const torch::Tensor& t
   return torch::matmul(byte_ln(h), table.t());  // (.., V)
 }
 
-torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos, const torch::Tensor& prev_byte,
-                                   const torch::Tensor& copy) {
+torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos,
+                                   const torch::Tensor& prev_byte, const torch::Tensor& copy) {
   auto y = x + byte_pos->weight[pos];  // (N, D)
   if (config.copy_path) y = y + F::embedding(prev_byte, copy);
   return y;
@@ -162,7 +172,8 @@ torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos, const to
 KV BlockImpl::memory(const torch::Tensor& m) {
   const int64_t B = m.size(0), T = m.size(1), D = m.size(2), K = D / heads;
   // The key and value rows of qkv only: (B, T, 2, H, K) -> (2, B, H, T, K).
-  auto kv = torch::nn::functional::linear(ln1(m), qkv->weight.narrow(0, D, 2 * D), qkv->bias.narrow(0, D, 2 * D))
+  auto kv = torch::nn::functional::linear(ln1(m), qkv->weight.narrow(0, D, 2 * D),
+                                          qkv->bias.narrow(0, D, 2 * D))
                 .view({B, T, 2, heads, K})
                 .permute({2, 0, 3, 1, 4});
   return KV{kv[0], kv[1]};
@@ -172,10 +183,11 @@ std::vector<KV> BGPTImpl::program_kv(const torch::Tensor& inputs) {
   const int64_t Pm = config.program_memory;
   if (Pm <= 0) return {};
   const int64_t B = inputs.size(0);
-  auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});  // (B, Pm)
+  auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});      // (B, Pm)
   auto h = F::embedding(image, byte_table()) + program_pos->weight.unsqueeze(0);  // (B, Pm, D)
   std::vector<KV> kv;
-  for (size_t l = 0; l < byte_blocks->size(); ++l) kv.push_back(byte_blocks[l]->as<BlockImpl>()->memory(h));
+  for (size_t l = 0; l < byte_blocks->size(); ++l)
+    kv.push_back(byte_blocks[l]->as<BlockImpl>()->memory(h));
   return kv;
 }
 
@@ -183,7 +195,8 @@ std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
   std::vector<KV> cache(byte_blocks->size());
   if (!mem.program.empty())  // each row's trace's image, (N, H, Pm, K)
     for (size_t l = 0; l < cache.size(); ++l)
-      cache[l] = KV{mem.program[l].k.index_select(0, mem.row_trace), mem.program[l].v.index_select(0, mem.row_trace)};
+      cache[l] = KV{mem.program[l].k.index_select(0, mem.row_trace),
+                    mem.program[l].v.index_select(0, mem.row_trace)};
   if (config.state_prefix <= 0) return cache;
   auto h = F::embedding(mem.context, byte_table()) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
   for (size_t l = 0; l < byte_blocks->size(); ++l) {
@@ -193,27 +206,31 @@ std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
       continue;
     }
     const KV m = b->memory(h);
-    cache[l] = cache[l].k.defined() ? KV{torch::cat({cache[l].k, m.k}, 2), torch::cat({cache[l].v, m.v}, 2)} : m;
+    cache[l] = cache[l].k.defined()
+                   ? KV{torch::cat({cache[l].k, m.k}, 2), torch::cat({cache[l].v, m.v}, 2)}
+                   : m;
   }
   return cache;
 }
 
-torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev,
-                                    const ByteMemory& mem) {
+torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target,
+                                    const torch::Tensor& prev, const ByteMemory& mem) {
   const int64_t S = config.patch_size;
   // Inputs: [feature, byte 0 .. byte S-2], each plus its position (and the copy embedding).
   const auto table = byte_table();
-  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);            // (N, S-1, D)
-  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                      // (N, S, D)
-  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);                 // (N, S, D)
-  if (config.copy_path) x = x + F::embedding(prev, copy_table());        // (N, S, D)
-  auto cache = prefix_cache(mem);  // the program's and the previous state's keys and values come first
+  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);      // (N, S-1, D)
+  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                // (N, S, D)
+  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);           // (N, S, D)
+  if (config.copy_path) x = x + F::embedding(prev, copy_table());  // (N, S, D)
+  auto cache =
+      prefix_cache(mem);  // the program's and the previous state's keys and values come first
   for (size_t i = 0; i < byte_blocks->size(); ++i)
     x = byte_blocks[i]->as<BlockImpl>()->forward(x, cache[i].k.defined() ? &cache[i] : nullptr);
   return byte_head(x, table);  // (N, S, V)
 }
 
-torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const ByteMemory& mem) {
+torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev,
+                                      const ByteMemory& mem) {
   const int64_t S = config.patch_size, N = feat.size(0);
   std::vector<KV> cache = prefix_cache(mem);  // the program and the previous state first
   auto out = torch::empty({N, S}, torch::TensorOptions().dtype(torch::kLong).device(feat.device()));
@@ -222,7 +239,8 @@ torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Te
   auto x = byte_input(feat, 0, prev.select(1, 0), copy);  // (N, D)
   for (int64_t i = 0; i < S; ++i) {
     auto h = x.unsqueeze(1);  // (N, 1, D)
-    for (size_t l = 0; l < byte_blocks->size(); ++l) h = byte_blocks[l]->as<BlockImpl>()->forward(h, &cache[l]);
+    for (size_t l = 0; l < byte_blocks->size(); ++l)
+      h = byte_blocks[l]->as<BlockImpl>()->forward(h, &cache[l]);
     auto b = byte_head(h.squeeze(1), table).argmax(-1);  // (N)
     out.select(1, i).copy_(b);
     if (i + 1 < S) x = byte_input(F::embedding(b, table), i + 1, prev.select(1, i + 1), copy);

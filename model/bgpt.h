@@ -26,9 +26,9 @@ struct KV {
 // What the byte decoder attends to besides its own positions (model/config.h): the previous
 // state (state_prefix) and the program image (program_memory), whichever the model has.
 struct ByteMemory {
-  torch::Tensor context;     // (N, P) each row's previous state
-  std::vector<KV> program;   // per byte block, keys and values of each trace's image (B, H, Pm, K)
-  torch::Tensor row_trace;   // (N) the trace of each row (indexes `program`)
+  torch::Tensor context;    // (N, P) each row's previous state
+  std::vector<KV> program;  // per byte block, keys and values of each trace's image (B, H, Pm, K)
+  torch::Tensor row_trace;  // (N) the trace of each row (indexes `program`)
 };
 
 struct BlockImpl : torch::nn::Module {
@@ -54,14 +54,16 @@ struct BGPTImpl : torch::nn::Module {
   torch::Tensor embed_patches(const torch::Tensor& patches);
   // Patch decoder over patches at positions pos0.. ; cache (one KV per block) when incremental.
   // (B, T, S) -> (B, T, D)
-  torch::Tensor patch_features(const torch::Tensor& patches, int64_t pos0 = 0, std::vector<KV>* cache = nullptr);
+  torch::Tensor patch_features(const torch::Tensor& patches, int64_t pos0 = 0,
+                               std::vector<KV>* cache = nullptr);
   // Teacher-forced byte decoder: features (N, D), target patches (N, S), previous patches
   // (N, S) for the copy path, previous states (N, P) for the state prefix -> logits (N, S, V).
   // The decoder's sequence: [previous state's P bytes (state_prefix > 0), feature, byte 0 .. S-2].
-  torch::Tensor byte_logits(const torch::Tensor& feat, const torch::Tensor& target, const torch::Tensor& prev,
-                            const ByteMemory& mem = {});
+  torch::Tensor byte_logits(const torch::Tensor& feat, const torch::Tensor& target,
+                            const torch::Tensor& prev, const ByteMemory& mem = {});
   // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S) -> (N, S).
-  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev, const ByteMemory& mem = {});
+  torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev,
+                              const ByteMemory& mem = {});
   // The program memory of a batch's traces, from their input patches (B, T, S) (the image is
   // patches 1 .. Pm/S); empty without program_memory.
   std::vector<KV> program_kv(const torch::Tensor& inputs);
@@ -77,19 +79,21 @@ struct BGPTImpl : torch::nn::Module {
   // byte_bits: (8, D) maps of a byte's bits (+-1) added to byte_emb and copy_emb, and (S, 8, D)
   // to patch_emb's rows per position; undefined without byte_bits.
   torch::Tensor byte_bits, copy_bits, patch_bits;
-  torch::Tensor bit_signs;     // (V, 8): each byte value's bits as +-1 (0 for the padding value)
+  torch::Tensor bit_signs;  // (V, 8): each byte value's bits as +-1 (0 for the padding value)
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};
   torch::Tensor byte_offsets;  // (S): i * V, to index patch_emb
 
  private:
-  // The embedding tables as used (with the bits' maps added when byte_bits): (V, D), (V, D), (S*V, D).
+  // The embedding tables as used (with the bits' maps added when byte_bits): (V, D), (V, D), (S*V,
+  // D).
   torch::Tensor byte_table();
   torch::Tensor copy_table();
   torch::Tensor patch_table();
-  torch::Tensor byte_head(const torch::Tensor& h, const torch::Tensor& table);  // (.., D) -> (.., V), tied
-  torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos, const torch::Tensor& prev_byte,
-                           const torch::Tensor& copy);
+  torch::Tensor byte_head(const torch::Tensor& h,
+                          const torch::Tensor& table);  // (.., D) -> (.., V), tied
+  torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos,
+                           const torch::Tensor& prev_byte, const torch::Tensor& copy);
 };
 TORCH_MODULE(BGPT);
 

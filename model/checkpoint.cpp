@@ -31,15 +31,17 @@ ModelConfig model_from_json(const json& j) {
     }
   });
   if (c.patch_size != kPatchSize)
-    throw Error("patch_size " + std::to_string(c.patch_size) + ": cpusim models use " + std::to_string(kPatchSize));
+    throw Error("patch_size " + std::to_string(c.patch_size) + ": cpusim models use " +
+                std::to_string(kPatchSize));
   // Sizes a model can have (a damaged record is refused here, not by the allocator).
   auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
-  if (!in(c.width, 1, 1 << 14) || !in(c.heads, 1, c.width) || c.width % c.heads || !in(c.patch_layers, 0, 1024) ||
-      !in(c.byte_layers, 0, 1024) || !in(c.max_patches, 2, 1 << 20) || !in(c.state_prefix, 0, 1 << 16) ||
+  if (!in(c.width, 1, 1 << 14) || !in(c.heads, 1, c.width) || c.width % c.heads ||
+      !in(c.patch_layers, 0, 1024) || !in(c.byte_layers, 0, 1024) ||
+      !in(c.max_patches, 2, 1 << 20) || !in(c.state_prefix, 0, 1 << 16) ||
       !in(c.program_memory, 0, 1 << 16) || !in(c.copy_stride, 1, 1 << 12))
-    throw Error("model sizes out of range (width " + std::to_string(c.width) + ", heads " + std::to_string(c.heads) +
-                ", layers " + std::to_string(c.patch_layers) + "+" + std::to_string(c.byte_layers) + ", patches " +
-                std::to_string(c.max_patches) + ")");
+    throw Error("model sizes out of range (width " + std::to_string(c.width) + ", heads " +
+                std::to_string(c.heads) + ", layers " + std::to_string(c.patch_layers) + "+" +
+                std::to_string(c.byte_layers) + ", patches " + std::to_string(c.max_patches) + ")");
   return c;
 }
 
@@ -48,8 +50,10 @@ void check_claimed_size(const ModelConfig& c, uint64_t file_bytes, const std::st
   // cannot hold the model its record claims.
   const long double blocks = 12.0L * c.width * c.width * (c.patch_layers + c.byte_layers) * 4.0L;
   if (blocks > 1.01L * file_bytes + (64 << 10))
-    throw Error(path + ": its record claims a model of at least " + std::to_string((unsigned long long)(blocks / (1 << 20))) +
-                " MB of weights, but the file has " + std::to_string(file_bytes >> 20) + " MB: a damaged checkpoint");
+    throw Error(path + ": its record claims a model of at least " +
+                std::to_string((unsigned long long)(blocks / (1 << 20))) +
+                " MB of weights, but the file has " + std::to_string(file_bytes >> 20) +
+                " MB: a damaged checkpoint");
 }
 
 json isa_json(const isa::Config& c) {
@@ -70,7 +74,8 @@ static std::string tensor_string(const torch::Tensor& t) {
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), size_t(c.numel()));
 }
 
-void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* opt, const json& meta) {
+void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* opt,
+                     const json& meta) {
   torch::serialize::OutputArchive a, ma, oa;
   m->save(ma);
   a.write("model", ma);
@@ -119,7 +124,8 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
   try {
     a.load_from(path, device);
   } catch (const std::exception&) {
-    throw Error(path + ": not a cpusim checkpoint (unreadable archive); make one with cpusim train");
+    throw Error(path +
+                ": not a cpusim checkpoint (unreadable archive); make one with cpusim train");
   }
   torch::Tensor meta;
   std::string table_hash;
@@ -128,25 +134,29 @@ Checkpoint load_checkpoint(const std::string& path, const torch::Device& device)
     c.meta = json::parse(tensor_string(meta));
     if (c.meta.value("format", "") != "cpusim-checkpoint") throw std::runtime_error("format");
     c.model_config = model_from_json(c.meta.at("model"));
-    c.isa = isa::default_config(isa::parse_profile(c.meta.at("isa").at("profile").get<std::string>()));
+    c.isa =
+        isa::default_config(isa::parse_profile(c.meta.at("isa").at("profile").get<std::string>()));
     c.isa.memory_size = c.meta.at("isa").at("memory_size");
     c.isa.program_size = c.meta.at("isa").at("program_size");
     c.isa.step_limit = c.meta.at("isa").at("step_limit");
     table_hash = c.meta.at("isa").at("table_hash").get<std::string>();
   } catch (const std::exception& e) {
-    throw Error(path + ": damaged or foreign checkpoint (" + e.what() + "); make one with cpusim train");
+    throw Error(path + ": damaged or foreign checkpoint (" + e.what() +
+                "); make one with cpusim train");
   }
   if (table_hash != std::to_string(isa::table_hash(c.isa.profile)))
-    throw Error(path + ": made for another version of the " + std::string(isa::profile_name(c.isa.profile)) +
-                " opcode table");
+    throw Error(path + ": made for another version of the " +
+                std::string(isa::profile_name(c.isa.profile)) + " opcode table");
   check_claimed_size(c.model_config, fs::file_size(path, ec), path);
   if (size_t(c.model_config.copy_stride) > isa::state_bytes(c.isa) / isa::kPatchBytes)
-    throw Error(path + ": damaged checkpoint: copy_stride " + std::to_string(c.model_config.copy_stride) +
-                " reaches past the previous state (" + std::to_string(isa::state_bytes(c.isa) / isa::kPatchBytes) + " patches)");
+    throw Error(path + ": damaged checkpoint: copy_stride " +
+                std::to_string(c.model_config.copy_stride) + " reaches past the previous state (" +
+                std::to_string(isa::state_bytes(c.isa) / isa::kPatchBytes) + " patches)");
   try {
     c.model = BGPT(c.model_config);
   } catch (const c10::Error& e) {
-    throw Error(path + ": damaged checkpoint: its model cannot be built (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    throw Error(path + ": damaged checkpoint: its model cannot be built (" +
+                std::string(e.what_without_backtrace()).substr(0, 200) + ")");
   }
   try {
     torch::serialize::InputArchive ma;

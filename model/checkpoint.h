@@ -35,6 +35,7 @@ struct Checkpoint {
 // another version of the ISA's opcode table.
 Checkpoint load_checkpoint(const std::string& path, const torch::Device& device);
 // `opt` may be null (no optimizer state). Through a temporary name, then a rename.
-void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* opt, const nlohmann::json& meta);
+void save_checkpoint(const std::string& path, BGPT& m, torch::optim::Optimizer* opt,
+                     const nlohmann::json& meta);
 
 }  // namespace cpusim::model

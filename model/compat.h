@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <unordered_map>
 #include <type_traits>
+#include <unordered_map>
 
 namespace cpusim::model::compat {
 
@@ -51,15 +51,18 @@ inline void prefer_flash_attention() {
 
 // Causal attention of q (B, H, Tq, K) over k, v (B, H, Tk, K), the queries being the last Tq
 // positions. libtorch 2.x has a fused kernel; 1.13 gets the explicit form.
-inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                      const torch::Tensor& v) {
   const int64_t tq = q.size(2), tk = k.size(2);
 #if TORCH_VERSION_MAJOR >= 2
   if (tq == tk) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
   if (tq == 1) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/false);
 #endif
-  auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));  // (B, H, Tq, Tk)
+  auto att =
+      torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));  // (B, H, Tq, Tk)
   if (tq > 1) {
-    auto mask = torch::ones({tq, tk}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).tril(tk - tq);
+    auto mask = torch::ones({tq, tk}, torch::TensorOptions().dtype(torch::kBool).device(q.device()))
+                    .tril(tk - tq);
     att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
   }
   return torch::matmul(torch::softmax(att, -1), v);  // (B, H, Tq, K)
@@ -78,14 +81,16 @@ inline void foreach_mul_(std::vector<torch::Tensor>& ts, const torch::Tensor& s)
 // libtorch's per-operator profiler (its legacy one, in 1.13 and 2.x) while the object lives;
 // finish() writes every operator call as a chrome://tracing event: host begin and duration, the
 // input shapes (args.input_shapes), and with `device` (CUDA) the device time between the call's
-// begin and end events (args.device_us). A libtorch without the profiler gets a stand-in that refuses.
+// begin and end events (args.device_us). A libtorch without the profiler gets a stand-in that
+// refuses.
 #ifdef CPUSIM_HAS_OPERATOR_TRACE
 class OperatorTrace {
  public:
   OperatorTrace(const std::string& path, bool device) : path_(path) {
     namespace impl = torch::profiler::impl;
     torch::autograd::profiler::enableProfilerLegacy(
-        impl::ProfilerConfig(device ? impl::ProfilerState::CUDA : impl::ProfilerState::CPU, /*report_input_shapes=*/true));
+        impl::ProfilerConfig(device ? impl::ProfilerState::CUDA : impl::ProfilerState::CPU,
+                             /*report_input_shapes=*/true));
   }
   OperatorTrace(const OperatorTrace&) = delete;
   OperatorTrace& operator=(const OperatorTrace&) = delete;
@@ -110,9 +115,9 @@ class OperatorTrace {
           auto it = open.find(uint64_t(e.handle()));
           if (it == open.end()) continue;
           const Event& b = *it->second;
-          nlohmann::json ev = {{"name", b.name()}, {"ph", "X"},   {"cat", "cpu_op"},
-                               {"ts", b.cpuUs()},  {"dur", b.cpuElapsedUs(e)},
-                               {"pid", 0},         {"tid", b.threadId()}};
+          nlohmann::json ev = {
+              {"name", b.name()},         {"ph", "X"}, {"cat", "cpu_op"},    {"ts", b.cpuUs()},
+              {"dur", b.cpuElapsedUs(e)}, {"pid", 0},  {"tid", b.threadId()}};
           ev["args"] = {{"input_shapes", b.shapes()}};
           if (b.hasCuda() && e.hasCuda()) ev["args"]["device_us"] = b.cudaElapsedUs(e);
           out.push_back(std::move(ev));

@@ -17,12 +17,12 @@ inline constexpr int kPatchSize = 16;
 
 struct ModelConfig {
   int patch_size = kPatchSize;  // bytes per patch (the paper's 16; fixed)
-  int max_patches = 512;    // patch positions, begin and end patches included (paper: 512)
-  int patch_layers = 12;    // patch-level GPT-2 blocks (paper: 12)
-  int byte_layers = 3;      // byte-level GPT-2 blocks (paper: 3)
-  int width = 768;          // model width (paper: 768)
-  int heads = 12;           // attention heads (paper: 12)
-  bool copy_path = false;   // byte decoder also sees the previous patch's byte i at position i
+  int max_patches = 512;        // patch positions, begin and end patches included (paper: 512)
+  int patch_layers = 12;        // patch-level GPT-2 blocks (paper: 12)
+  int byte_layers = 3;          // byte-level GPT-2 blocks (paper: 3)
+  int width = 768;              // model width (paper: 768)
+  int heads = 12;               // attention heads (paper: 12)
+  bool copy_path = false;       // byte decoder also sees the previous patch's byte i at position i
   // Patches back the copy path reads: 1, the previous patch (the copy path's first form); a
   // state's patch count (`cpusim train --copy-state`), the previous state's byte at the same place
   // of the state. The two are the same where a state is one patch (bgpt); a toy state is several.
@@ -58,74 +58,94 @@ struct ModelConfig {
 struct FieldInfo {
   const char* option;  // the `cpusim train` override (--patch-layers ...), or nullptr for none
   const char* help;
-  bool since_v1;       // absent from checkpoints made before it: those read the struct default
+  bool since_v1;  // absent from checkpoints made before it: those read the struct default
 };
 template <class Config, class F>
 void for_each_field(Config& c, F&& f) {
   f("patch_size", c.patch_size, FieldInfo{nullptr, "bytes per patch", false});
-  f("max_patches", c.max_patches, FieldInfo{"max-patches", "patch positions (the longest trace + 1)", false});
+  f("max_patches", c.max_patches,
+    FieldInfo{"max-patches", "patch positions (the longest trace + 1)", false});
   f("patch_layers", c.patch_layers, FieldInfo{"patch-layers", "patch-level GPT-2 blocks", false});
   f("byte_layers", c.byte_layers, FieldInfo{"byte-layers", "byte-level GPT-2 blocks", false});
   f("width", c.width, FieldInfo{"width", "model width", false});
   f("heads", c.heads, FieldInfo{"heads", "attention heads (divides --width)", false});
   f("copy_path", c.copy_path,
-    FieldInfo{"copy-path", "byte decoder also sees the previous patch's byte i (=false, or --no-copy-path: off)", false});
-  f("gelu", c.gelu, FieldInfo{"gelu", "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)", true});
-  f("copy_stride", c.copy_stride, FieldInfo{"copy-stride", "patches back the copy path reads (--copy-state: one state)", true});
+    FieldInfo{"copy-path",
+              "byte decoder also sees the previous patch's byte i (=false, or --no-copy-path: off)",
+              false});
+  f("gelu", c.gelu,
+    FieldInfo{"gelu", "tanh (GPT-2's and the paper's) or erf (exact; ~4x faster GELU on the CPU)",
+              true});
+  f("copy_stride", c.copy_stride,
+    FieldInfo{"copy-stride", "patches back the copy path reads (--copy-state: one state)", true});
   f("state_prefix", c.state_prefix,
-    FieldInfo{"state-prefix-bytes", "bytes of the previous state the byte decoder reads (--state-prefix: one state)", true});
+    FieldInfo{"state-prefix-bytes",
+              "bytes of the previous state the byte decoder reads (--state-prefix: one state)",
+              true});
   f("prefix_memory", c.prefix_memory,
-    FieldInfo{"prefix-memory", "the state prefix as attention memory in each byte block (cheaper; implies --state-prefix)", true});
+    FieldInfo{
+        "prefix-memory",
+        "the state prefix as attention memory in each byte block (cheaper; implies --state-prefix)",
+        true});
   f("program_memory", c.program_memory,
-    FieldInfo{"program-memory-bytes", "image bytes the byte decoder attends to (--program-memory: the whole image)", true});
+    FieldInfo{"program-memory-bytes",
+              "image bytes the byte decoder attends to (--program-memory: the whole image)", true});
   f("byte_bits", c.byte_bits,
-    FieldInfo{"byte-bits", "each byte's embedding also maps its 8 bits (bitwise results and carries bit by bit)", true});
-  f("begin_patch", c.begin_patch, FieldInfo{"begin-patch", "pad (16 x 256, cpusim's) or bin (the paper's)", true});
+    FieldInfo{"byte-bits",
+              "each byte's embedding also maps its 8 bits (bitwise results and carries bit by bit)",
+              true});
+  f("begin_patch", c.begin_patch,
+    FieldInfo{"begin-patch", "pad (16 x 256, cpusim's) or bin (the paper's)", true});
 }
 
 // "tiny", "small", "paper"; throws cpusim::Error for another name.
 ModelConfig preset(const std::string& name);
 
 struct TrainConfig {
-  std::string data;                // HDF5 set from cpusim datagen / dataset import
-  std::string out_dir;             // run folder: checkpoint.pt, model.pt, log.jsonl, config.json
+  std::string data;     // HDF5 set from cpusim datagen / dataset import
+  std::string out_dir;  // run folder: checkpoint.pt, model.pt, log.jsonl, config.json
   std::string preset = "small";
   ModelConfig model;
-  int64_t steps = 0;               // optimizer steps (0: from epochs)
-  double epochs = 1;               // passes over the train split when steps == 0
-  int batch = 16;                  // traces per micro-batch
-  int accum = 1;                   // micro-batches per optimizer step
-  double lr = 1e-3;                // peak learning rate (AdamW)
-  double min_lr_ratio = 0.1;       // cosine floor, as a fraction of lr
-  int warmup = 100;                // linear warm-up steps
+  int64_t steps = 0;          // optimizer steps (0: from epochs)
+  double epochs = 1;          // passes over the train split when steps == 0
+  int batch = 16;             // traces per micro-batch
+  int accum = 1;              // micro-batches per optimizer step
+  double lr = 1e-3;           // peak learning rate (AdamW)
+  double min_lr_ratio = 0.1;  // cosine floor, as a fraction of lr
+  int warmup = 100;           // linear warm-up steps
   double weight_decay = 0.01;
-  double clip = 1.0;               // gradient norm clip (0: none)
-  std::string device = "cpu";      // cpu or cuda
-  std::string precision = "auto";  // auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16, fp32
-  bool cuda_graphs = false;        // CUDA: forward + backward replayed from graphs per padded batch shape
+  double clip = 1.0;           // gradient norm clip (0: none)
+  std::string device = "cpu";  // cpu or cuda
+  std::string precision =
+      "auto";                // auto (bf16 on CUDA and on CPUs with bf16 instructions), bf16, fp32
+  bool cuda_graphs = false;  // CUDA: forward + backward replayed from graphs per padded batch shape
   bool resume = false;
-  bool overwrite = false;          // replace a run already in out_dir (else one is refused without resume)
-  std::string loss_on = "states";  // states: only the states after the first (and the end patch); all: every byte
-  int eval_every = 200;            // steps between held-out evaluations (0: only at the end)
-  int eval_traces = 256;           // test traces used for held-out loss and accuracy
-  int checkpoint_every = 500;      // steps between checkpoints (always at the end)
-  double max_minutes = 0;          // stop (and save) after this much training time; 0: no limit
-  int64_t stop_after = 0;          // stop (and save) after this many steps in this invocation; 0: no limit
+  bool overwrite = false;  // replace a run already in out_dir (else one is refused without resume)
+  std::string loss_on =
+      "states";  // states: only the states after the first (and the end patch); all: every byte
+  int eval_every = 200;        // steps between held-out evaluations (0: only at the end)
+  int eval_traces = 256;       // test traces used for held-out loss and accuracy
+  int checkpoint_every = 500;  // steps between checkpoints (always at the end)
+  double max_minutes = 0;      // stop (and save) after this much training time; 0: no limit
+  int64_t stop_after = 0;  // stop (and save) after this many steps in this invocation; 0: no limit
   uint64_t seed = 0;
-  int threads = 0;                 // CPU threads for torch (0: all cores)
-  int procs = 1;                   // local data-parallel processes (forked; Gloo on 127.0.0.1); CPU only
+  int threads = 0;  // CPU threads for torch (0: all cores)
+  int procs = 1;    // local data-parallel processes (forked; Gloo on 127.0.0.1); CPU only
   // Data-parallel runs: when the gradients are summed: "during" the backward pass, bucket by
   // bucket, "after" it, or "auto": during on CUDA, after on CPUs (where the all-reduce competes
   // with the backward pass for the cores; results/distributed.md).
   std::string allreduce = "auto";
-  int dist_timeout = 300;          // data-parallel runs: seconds a collective may wait for the other ranks
+  int dist_timeout = 300;  // data-parallel runs: seconds a collective may wait for the other ranks
   bool quiet = false;
-  bool timing = false;             // print where each step's time went (waits for the device per phase)
-  std::string profile;             // write libtorch's per-operator trace (chrome://tracing JSON) of steps 3..7 here
+  bool timing = false;  // print where each step's time went (waits for the device per phase)
+  std::string
+      profile;  // write libtorch's per-operator trace (chrome://tracing JSON) of steps 3..7 here
   // Model sizes that follow from the data's machine (resolve_data_sizes, the last layer):
-  bool state_prefix_from_data = false;    // model.state_prefix := the state's bytes (--state-prefix, --prefix-memory)
-  bool copy_stride_from_data = false;     // model.copy_stride := the state's patches (--copy-state)
-  bool program_memory_from_data = false;  // model.program_memory := the image's bytes (--program-memory)
+  bool state_prefix_from_data =
+      false;  // model.state_prefix := the state's bytes (--state-prefix, --prefix-memory)
+  bool copy_stride_from_data = false;  // model.copy_stride := the state's patches (--copy-state)
+  bool program_memory_from_data =
+      false;  // model.program_memory := the image's bytes (--program-memory)
 };
 
 // A named starting point of `cpusim train --preset` and of the pipeline: a size (tiny, small,

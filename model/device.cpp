@@ -2,15 +2,16 @@
 #include "model/device.h"
 
 #include <dlfcn.h>
+#include <torch/version.h>
 
 #include <thread>
-#include <torch/version.h>
 
 #include "common/io.h"
 #include "common/version.h"
 #include "model/compat.h"
 
-#if TORCH_VERSION_MAJOR >= 2 && __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAContext.h>)
+#if TORCH_VERSION_MAJOR >= 2 && \
+    __has_include(<cuda_runtime_api.h>) && __has_include(<ATen/cuda/CUDAContext.h>)
 #define CPUSIM_CUDA_NAMES 1
 #include <ATen/cuda/CUDAContext.h>
 #endif
@@ -20,10 +21,11 @@ namespace cpusim::model {
 torch::Device pick_device(const std::string& name, int cuda_index) {
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available to this libtorch");
+    if (!torch::cuda::is_available())
+      throw Error("--device cuda: no CUDA device is available to this libtorch");
     if (cuda_index >= int(torch::cuda::device_count()))
-      throw Error("LOCAL_RANK " + std::to_string(cuda_index) + ": only " + std::to_string(torch::cuda::device_count()) +
-                  " CUDA devices");
+      throw Error("LOCAL_RANK " + std::to_string(cuda_index) + ": only " +
+                  std::to_string(torch::cuda::device_count()) + " CUDA devices");
     compat::prefer_flash_attention();
     return torch::Device(torch::kCUDA, c10::DeviceIndex(cuda_index));
   }
@@ -50,9 +52,12 @@ bool use_bf16(const std::string& precision, const torch::Device& dev) {
 // compete for the cores (measured: 30 steps of `small` take 21 s with 1, 31 s with 2).
 void set_cpu_threads(int threads, bool bf16, const torch::Device& dev) {
   static const int library_default = torch::get_num_threads();  // before this function changes it
-  if (threads > 0) torch::set_num_threads(threads);
-  else if (bf16 && !dev.is_cuda()) torch::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
-  else torch::set_num_threads(library_default);
+  if (threads > 0)
+    torch::set_num_threads(threads);
+  else if (bf16 && !dev.is_cuda())
+    torch::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
+  else
+    torch::set_num_threads(library_default);
 }
 
 int set_blas_threads(int threads) {

@@ -1,9 +1,9 @@
 // model/device.h: the device, the precision and the CPU threads of a run. Internal to model/.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace cpusim::model {

@@ -1,8 +1,9 @@
 // model/dist.cpp: c10d process groups for data-parallel runs (model/dist.h).
 #include "model/dist.h"
 
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
+
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 // libtorch's c10d headers declare the backends only under these macros, which its own build
 // defines; they are defined here where the libraries' headers are present (Debian's libgloo-dev).
@@ -46,7 +47,8 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
   if (*end || x < lo || x > hi)
-    throw Error(std::string(name) + "=" + v + ": expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    throw Error(std::string(name) + "=" + v + ": expected an integer in " + std::to_string(lo) +
+                ".." + std::to_string(hi));
   return int(x);
 }
 
@@ -56,7 +58,9 @@ DistEnv dist_env() {
   DistEnv e;
   e.world = env_int("WORLD_SIZE", 1, 1, 1 << 16);
   if (e.world == 1) return e;
-  if (!std::getenv("RANK")) throw Error("WORLD_SIZE=" + std::to_string(e.world) + " without RANK (launch with torchrun, srun or mpirun; README: Beyond one machine)");
+  if (!std::getenv("RANK"))
+    throw Error("WORLD_SIZE=" + std::to_string(e.world) +
+                " without RANK (launch with torchrun, srun or mpirun; README: Beyond one machine)");
   e.rank = env_int("RANK", 0, 0, e.world - 1);
   e.local_rank = env_int("LOCAL_RANK", 0, 0, 1 << 16);
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) e.master_addr = a;
@@ -76,7 +80,8 @@ struct Dist::Impl {
 Dist::Dist(const DistEnv& env, const torch::Device& dev, std::chrono::seconds timeout)
     : env_(env), timeout_(timeout), impl_(std::make_unique<Impl>()) {
   if (!active()) return;
-  const std::string where = "rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world);
+  const std::string where =
+      "rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world);
   try {
     c10d::TCPStoreOptions so;
     so.port = uint16_t(env_.master_port);
@@ -89,7 +94,8 @@ Dist::Dist(const DistEnv& env, const torch::Device& dev, std::chrono::seconds ti
 #ifdef CPUSIM_NCCL
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = timeout_;
-      impl_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env_.rank, env_.world, opts);
+      impl_->pg =
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env_.rank, env_.world, opts);
       impl_->backend = "nccl";
       impl_->device = dev;
 #else
@@ -100,19 +106,25 @@ Dist::Dist(const DistEnv& env, const torch::Device& dev, std::chrono::seconds ti
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout_);
       // As PyTorch does: GLOO_SOCKET_IFNAME names the interface, else the host name's address.
       const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-      opts->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
-                                                : c10d::ProcessGroupGloo::createDefaultDevice());
-      impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env_.rank, env_.world, opts);
+      opts->devices.push_back(ifname && *ifname
+                                  ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                                  : c10d::ProcessGroupGloo::createDefaultDevice());
+      impl_->pg =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env_.rank, env_.world, opts);
       impl_->backend = "gloo";
 #else
-      throw Error("WORLD_SIZE > 1 on the CPU needs Gloo's headers (Debian: libgloo-dev) when cpusim is built");
+      throw Error(
+          "WORLD_SIZE > 1 on the CPU needs Gloo's headers (Debian: libgloo-dev) when cpusim is "
+          "built");
 #endif
     }
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw DistError(where + ": rendezvous at " + env_.master_addr + ":" + std::to_string(env_.master_port) + " failed within " +
-                std::to_string(timeout_.count()) + " s: " + std::string(e.what()).substr(0, 300));
+    throw DistError(where + ": rendezvous at " + env_.master_addr + ":" +
+                    std::to_string(env_.master_port) + " failed within " +
+                    std::to_string(timeout_.count()) +
+                    " s: " + std::string(e.what()).substr(0, 300));
   }
 }
 
@@ -139,7 +151,8 @@ void Dist::sum(std::vector<torch::Tensor> ts, int64_t bucket_bytes) {
   }
   for (auto& b : buckets) {
     std::vector<torch::Tensor> parts;
-    for (auto& t : b) parts.push_back(t.reshape({-1}).to(impl_->device));  // host scalars go to NCCL's GPU
+    for (auto& t : b)
+      parts.push_back(t.reshape({-1}).to(impl_->device));  // host scalars go to NCCL's GPU
     torch::Tensor flat = torch::cat(parts);
     start_sum(flat)();
     int64_t off = 0;
@@ -153,8 +166,10 @@ void Dist::sum(std::vector<torch::Tensor> ts, int64_t bucket_bytes) {
 std::function<void()> Dist::start_sum(torch::Tensor flat) {
   if (!active()) return [] {};
   auto fail = [rank = env_.rank, t = timeout_.count()](const std::exception& e) {
-    return DistError("rank " + std::to_string(rank) + ": all-reduce failed (another rank died or stopped answering; " +
-                     "c10d timeout " + std::to_string(t) + " s): " + std::string(e.what()).substr(0, 300));
+    return DistError("rank " + std::to_string(rank) +
+                     ": all-reduce failed (another rank died or stopped answering; " +
+                     "c10d timeout " + std::to_string(t) +
+                     " s): " + std::string(e.what()).substr(0, 300));
   };
   try {
     std::vector<torch::Tensor> v = {flat};
@@ -178,8 +193,10 @@ void Dist::barrier() {
   try {
     impl_->pg->barrier()->wait(timeout_);
   } catch (const std::exception& e) {
-    throw DistError("rank " + std::to_string(env_.rank) + ": barrier failed (another rank died or stopped answering; " +
-                "c10d timeout " + std::to_string(timeout_.count()) + " s): " + std::string(e.what()).substr(0, 300));
+    throw DistError("rank " + std::to_string(env_.rank) +
+                    ": barrier failed (another rank died or stopped answering; " + "c10d timeout " +
+                    std::to_string(timeout_.count()) +
+                    " s): " + std::string(e.what()).substr(0, 300));
   }
 }
 
@@ -189,7 +206,8 @@ namespace {
 // of one buffer (zeros elsewhere) and the buffer is summed.
 class DistCollective : public harness::Collective {
  public:
-  explicit DistCollective(int timeout_s) : dist_(dist_env(), torch::kCPU, std::chrono::seconds(timeout_s)) {}
+  explicit DistCollective(int timeout_s)
+      : dist_(dist_env(), torch::kCPU, std::chrono::seconds(timeout_s)) {}
   int rank() const override { return dist_.rank(); }
   int world() const override { return dist_.world(); }
   std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine) override {
@@ -197,14 +215,17 @@ class DistCollective : public harness::Collective {
     sizes[dist_.rank()] = int64_t(mine.size());
     dist_.sum({sizes});
     std::vector<int64_t> off(size_t(dist_.world()) + 1, 0);
-    for (int r = 0; r < dist_.world(); ++r) off[size_t(r) + 1] = off[size_t(r)] + sizes[r].item<int64_t>();
+    for (int r = 0; r < dist_.world(); ++r)
+      off[size_t(r) + 1] = off[size_t(r)] + sizes[r].item<int64_t>();
     auto buf = torch::zeros({off.back()}, torch::kUInt8);
-    if (!mine.empty()) std::memcpy(buf.data_ptr<uint8_t>() + off[size_t(dist_.rank())], mine.data(), mine.size());
+    if (!mine.empty())
+      std::memcpy(buf.data_ptr<uint8_t>() + off[size_t(dist_.rank())], mine.data(), mine.size());
     dist_.sum({buf});
     if (dist_.rank() != 0) return {};
     std::vector<std::vector<uint8_t>> all;
     const uint8_t* p = buf.data_ptr<uint8_t>();
-    for (int r = 0; r < dist_.world(); ++r) all.emplace_back(p + off[size_t(r)], p + off[size_t(r) + 1]);
+    for (int r = 0; r < dist_.world(); ++r)
+      all.emplace_back(p + off[size_t(r)], p + off[size_t(r) + 1]);
     return all;
   }
 
@@ -251,13 +272,15 @@ struct GradReducer::Impl {
     std::vector<torch::Tensor> parts;
     for (size_t i : k.members) {
       const torch::Tensor& g = params[i].grad();
-      parts.push_back(g.defined() ? g.reshape({-1}) : torch::zeros({params[i].numel()}, params[i].options()));
+      parts.push_back(g.defined() ? g.reshape({-1})
+                                  : torch::zeros({params[i].numel()}, params[i].options()));
     }
     k.flat = torch::cat(parts).to(dist.backend_device());
     try {
       k.wait = dist.start_sum(k.flat);
     } catch (...) {
-      if (!error) error = std::current_exception();  // rethrown by finish(), outside the autograd engine
+      if (!error)
+        error = std::current_exception();  // rethrown by finish(), outside the autograd engine
       k.wait = [] {};
     }
   }
@@ -305,7 +328,8 @@ GradReducer::GradReducer(Dist& dist, std::vector<torch::Tensor> params, int64_t 
 }
 
 GradReducer::~GradReducer() {
-  for (size_t a = 0; a < impl_->accumulators.size(); ++a) impl_->accumulators[a]->del_post_hook(impl_->keys[a]);
+  for (size_t a = 0; a < impl_->accumulators.size(); ++a)
+    impl_->accumulators[a]->del_post_hook(impl_->keys[a]);
 }
 
 size_t GradReducer::buckets() const { return impl_->buckets.size(); }
@@ -355,7 +379,8 @@ std::vector<double> DataParallel::weights(const std::vector<int64_t>& scored) {
   for (size_t a = 0; a < scored.size(); ++a) counts[int64_t(a)] = double(scored[a]);
   auto global = counts.clone();
   dist_.sum({global});
-  for (size_t a = 0; a < scored.size(); ++a) w[a] = counts[int64_t(a)].item<double>() / global[int64_t(a)].item<double>();
+  for (size_t a = 0; a < scored.size(); ++a)
+    w[a] = counts[int64_t(a)].item<double>() / global[int64_t(a)].item<double>();
   return w;
 }
 
@@ -369,7 +394,8 @@ void DataParallel::sum(torch::Tensor& loss_sum, int64_t& bytes) {
   summed_ += reducer_.buckets();
   started_in_backward_ += reducer_.started_in_backward();
   const auto dbl = loss_sum.options().dtype(torch::kDouble);
-  auto totals = torch::stack({loss_sum.detach().to(torch::kDouble), torch::full({}, double(bytes), dbl)});
+  auto totals =
+      torch::stack({loss_sum.detach().to(torch::kDouble), torch::full({}, double(bytes), dbl)});
   dist_.sum({totals});
   loss_sum = totals[0];
   bytes = int64_t(totals[1].item<double>());
@@ -377,8 +403,9 @@ void DataParallel::sum(torch::Tensor& loss_sum, int64_t& bytes) {
 
 std::string DataParallel::overlap_summary() const {
   if (!active() || !summed_) return "";
-  return std::to_string(reducer_.buckets()) + " gradient buckets a step; " + std::to_string(started_in_backward_) +
-         " of " + std::to_string(summed_) + " all-reduces started during the backward pass";
+  return std::to_string(reducer_.buckets()) + " gradient buckets a step; " +
+         std::to_string(started_in_backward_) + " of " + std::to_string(summed_) +
+         " all-reduces started during the backward pass";
 }
 
 }  // namespace cpusim::model

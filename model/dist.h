@@ -5,9 +5,8 @@
 // created and every call is a no-op. Includes torch; internal to model/.
 #pragma once
 
-#include <torch/torch.h>
-
 #include <sys/types.h>
+#include <torch/torch.h>
 
 #include <chrono>
 #include <functional>

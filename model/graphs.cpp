@@ -50,19 +50,23 @@ struct ForwardBackward::Graphs {
 struct ForwardBackward::Graphs {};
 #endif
 
-ForwardBackward::ForwardBackward(BGPT& m, const torch::Device& dev, bool bf16, int accum, bool graphs)
+ForwardBackward::ForwardBackward(BGPT& m, const torch::Device& dev, bool bf16, int accum,
+                                 bool graphs)
     : m_(m), dev_(dev), bf16_(bf16), accum_(accum) {
   if (!graphs) return;
   if (!dev.is_cuda()) throw Error("--cuda-graphs needs --device cuda");
   if (!cuda_graphs_built())
-    throw Error("--cuda-graphs: this build has no CUDA graph support (it needs libtorch 2.x with CUDA and the CUDA headers)");
+    throw Error(
+        "--cuda-graphs: this build has no CUDA graph support (it needs libtorch 2.x with CUDA and "
+        "the CUDA headers)");
   graphs_ = std::make_unique<Graphs>();
 }
 
 ForwardBackward::~ForwardBackward() = default;
 
 void fill_padded(OnDevice& g, const OnDevice& b) {
-  const int64_t T0 = b.inputs.size(1), T = g.inputs.size(1), N0 = b.rows.size(0), N = g.rows.size(0);
+  const int64_t T0 = b.inputs.size(1), T = g.inputs.size(1), N0 = b.rows.size(0),
+                N = g.rows.size(0);
   g.inputs.narrow(1, 0, T0).copy_(b.inputs, /*non_blocking=*/true);
   if (T > T0) g.inputs.narrow(1, T0, T - T0).fill_(kPad);
   g.rows.narrow(0, 0, N0).copy_(b.rows.div(T0, "floor") * T + b.rows.remainder(T0));
@@ -81,19 +85,23 @@ void fill_padded(OnDevice& g, const OnDevice& b) {
 }
 
 std::pair<torch::Tensor, std::vector<torch::Tensor>> loss_and_grads(BGPT& m, const OnDevice& b,
-                                                                     const torch::Device& dev, bool bf16, int accum) {
+                                                                    const torch::Device& dev,
+                                                                    bool bf16, int accum) {
   auto loss = forward_loss(m, b, dev, bf16);
-  auto grads = torch::autograd::grad({loss / accum}, m->parameters(), {}, false, false, /*allow_unused=*/true);
+  auto grads = torch::autograd::grad({loss / accum}, m->parameters(), {}, false, false,
+                                     /*allow_unused=*/true);
   return {loss.detach(), grads};
 }
 
-void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads, bool first,
-                bool alias) {
+void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                bool first, bool alias) {
   for (size_t i = 0; i < params.size(); ++i) {
     if (!grads[i].defined()) continue;
     auto& grad = params[i].mutable_grad();
-    if (first || !grad.defined()) grad = alias ? grads[i] : grads[i].clone();
-    else grad.add_(grads[i]);
+    if (first || !grad.defined())
+      grad = alias ? grads[i] : grads[i].clone();
+    else
+      grad.add_(grads[i]);
   }
 }
 
@@ -127,13 +135,14 @@ int64_t round_rows(int64_t n) {
 }  // namespace
 #endif
 
-torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::function<void()>& after_forward,
-                                   double scale) {
+torch::Tensor ForwardBackward::run(const OnDevice& b, bool first,
+                                   const std::function<void()>& after_forward, double scale) {
 #ifdef CPUSIM_CUDA_GRAPHS
   if (graphs_ && graphs_->given_up.empty() && b.rows.size(0) > 0 && scale == 1.0) {
     Graphs& gs = *graphs_;
     const int64_t B = b.inputs.size(0);
-    const int64_t T = std::min<int64_t>(round_up(b.inputs.size(1), kPatchRound), m_->config.max_patches);
+    const int64_t T =
+        std::min<int64_t>(round_up(b.inputs.size(1), kPatchRound), m_->config.max_patches);
     const int64_t N = round_rows(b.rows.size(0));
     auto params = m_->parameters();
     auto it = gs.by_shape.find({B, T, N});
@@ -145,8 +154,9 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::fun
         c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool();
         {
           c10::cuda::CUDAStreamGuard guard(stream);
-          loss_and_grads(m_, g->in, dev_, bf16_, accum_);  // once eagerly on the capture stream: libraries
-          stream.synchronize();                            // initialise outside the capture
+          loss_and_grads(m_, g->in, dev_, bf16_,
+                         accum_);  // once eagerly on the capture stream: libraries
+          stream.synchronize();    // initialise outside the capture
           g->graph.capture_begin(gs.pool);
           try {
             std::tie(g->loss, g->grads) = loss_and_grads(m_, g->in, dev_, bf16_, accum_);
@@ -164,8 +174,9 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first, const std::fun
       } catch (const std::exception& e) {
         std::string why = e.what();
         why = why.substr(0, why.find('\n'));
-        gs.given_up = "capturing a graph for " + std::to_string(B) + " traces, " + std::to_string(T) + " patches, " +
-                      std::to_string(N) + " rows failed (" + why + ")";
+        gs.given_up = "capturing a graph for " + std::to_string(B) + " traces, " +
+                      std::to_string(T) + " patches, " + std::to_string(N) + " rows failed (" +
+                      why + ")";
         std::cerr << "train: CUDA graphs given up, running eagerly: " << gs.given_up << "\n";
       }
     }
@@ -195,7 +206,8 @@ std::string ForwardBackward::describe() const {
     const Graphs& gs = *graphs_;
     if (!gs.given_up.empty()) return "CUDA graphs given up: " + gs.given_up;
     return "CUDA graphs: " + std::to_string(gs.by_shape.size()) + " batch shapes captured, " +
-           std::to_string(gs.replays) + " micro-batches replayed, " + std::to_string(gs.eager) + " run eagerly";
+           std::to_string(gs.replays) + " micro-batches replayed, " + std::to_string(gs.eager) +
+           " run eagerly";
   }
 #endif
   return "eager";

@@ -30,11 +30,12 @@ void fill_padded(OnDevice& g, const OnDevice& b);
 // What a graph captures: the batch's mean loss (detached) and d(loss / accum) / d(parameter) as
 // tensors of their own (undefined for a parameter the loss does not reach).
 std::pair<torch::Tensor, std::vector<torch::Tensor>> loss_and_grads(BGPT& m, const OnDevice& b,
-                                                                     const torch::Device& dev, bool bf16, int accum);
+                                                                    const torch::Device& dev,
+                                                                    bool bf16, int accum);
 // Puts such gradients into the parameters' gradients: the first micro-batch's become them
 // (alias: the very tensors, else copies), later ones are added.
-void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads, bool first,
-                bool alias);
+void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                bool first, bool alias);
 
 class ForwardBackward {
  public:
@@ -49,8 +50,8 @@ class ForwardBackward {
   // them; later ones add to them). Returns the batch's mean loss, a 0-dim tensor on the device,
   // not read back. after_forward, if set, is called between the eager forward and backward.
   // `scale` != 1 (a data-parallel rank's share) runs eagerly: the loss and gradients are scaled.
-  torch::Tensor run(const OnDevice& b, bool first, const std::function<void()>& after_forward = nullptr,
-                    double scale = 1.0);
+  torch::Tensor run(const OnDevice& b, bool first,
+                    const std::function<void()>& after_forward = nullptr, double scale = 1.0);
   // One line: "eager", or the graphs captured and replayed, or why graphs were given up.
   std::string describe() const;
 

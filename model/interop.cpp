@@ -1,6 +1,8 @@
 // model/interop.cpp: models in other formats (model/api.h): safetensors (weights and the model's
 // configuration in the header), a state_dict that Python's torch.load reads, and the paper's
 // checkpoint layout (its bGPTLMHeadModel's names, GPT-2's Conv1D weight layout), both ways.
+#include "model/interop.h"
+
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/serialization/import_read.h>
@@ -15,7 +17,6 @@
 #include "common/io.h"
 #include "model/api.h"
 #include "model/checkpoint.h"
-#include "model/interop.h"
 
 namespace cpusim::model {
 
@@ -27,7 +28,8 @@ namespace {
 // The model's parameters by their cpusim names, fp32 on the CPU.
 Tensors own_tensors(BGPT& m) {
   Tensors t;
-  for (const auto& p : m->named_parameters()) t[p.key()] = p.value().detach().to(torch::kCPU, torch::kFloat).contiguous();
+  for (const auto& p : m->named_parameters())
+    t[p.key()] = p.value().detach().to(torch::kCPU, torch::kFloat).contiguous();
   return t;
 }
 
@@ -36,10 +38,11 @@ void load_own(BGPT& m, const Tensors& t, const std::string& path) {
   torch::NoGradGuard g;
   for (auto& p : m->named_parameters()) {
     const auto it = t.find(p.key());
-    if (it == t.end()) throw Error(path + ": no tensor '" + p.key() + "' for this model's configuration");
+    if (it == t.end())
+      throw Error(path + ": no tensor '" + p.key() + "' for this model's configuration");
     if (it->second.sizes() != p.value().sizes())
-      throw Error(path + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) + ", the model needs " +
-                  c10::str(p.value().sizes()));
+      throw Error(path + ": tensor '" + p.key() + "' has shape " + c10::str(it->second.sizes()) +
+                  ", the model needs " + c10::str(p.value().sizes()));
     p.value().copy_(it->second);
   }
 }
@@ -69,11 +72,13 @@ std::vector<uint8_t> safetensors_bytes(const Tensors& t, const json& metadata) {
   return out;
 }
 
-std::pair<Tensors, json> read_safetensors(const std::string& path, const std::vector<uint8_t>& bytes) {
+std::pair<Tensors, json> read_safetensors(const std::string& path,
+                                          const std::vector<uint8_t>& bytes) {
   if (bytes.size() < 8) throw Error(path + ": too short for a safetensors file");
   uint64_t len = 0;
   for (int i = 0; i < 8; ++i) len |= uint64_t(bytes[i]) << (8 * i);
-  if (len > bytes.size() - 8 || len > (100u << 20)) throw Error(path + ": safetensors header length " + std::to_string(len) + " exceeds the file");
+  if (len > bytes.size() - 8 || len > (100u << 20))
+    throw Error(path + ": safetensors header length " + std::to_string(len) + " exceeds the file");
   const json h = json::parse(bytes.begin() + 8, bytes.begin() + 8 + int64_t(len), nullptr, false);
   if (!h.is_object()) throw Error(path + ": safetensors header is not a JSON object");
   const uint64_t data0 = 8 + len, data_bytes = bytes.size() - data0;
@@ -91,9 +96,12 @@ std::pair<Tensors, json> read_safetensors(const std::string& path, const std::ve
         if (d < 0 || (d > 0 && n > (uint64_t(1) << 40) / uint64_t(d))) throw Error("bad shape");
         n *= uint64_t(d);
       }
-      if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_bytes || offs[1] - offs[0] != n * uint64_t(width))
+      if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_bytes ||
+          offs[1] - offs[0] != n * uint64_t(width))
         throw Error("data_offsets do not fit the shape and the file");
-      const auto type = dtype == "F32" ? torch::kFloat : dtype == "BF16" ? torch::kBFloat16 : torch::kHalf;
+      const auto type = dtype == "F32"    ? torch::kFloat
+                        : dtype == "BF16" ? torch::kBFloat16
+                                          : torch::kHalf;
       auto x = torch::empty(shape, type);
       std::memcpy(x.data_ptr(), bytes.data() + data0 + offs[0], n * uint64_t(width));
       t[name] = x.to(torch::kFloat);
@@ -106,11 +114,14 @@ std::pair<Tensors, json> read_safetensors(const std::string& path, const std::ve
 
 const std::vector<PaperField>& paper_export_fields() {
   static const std::vector<PaperField> fields = {
-      {"patch_size", false},    {"max_patches", false},   {"patch_layers", false},  {"byte_layers", false},
-      {"width", false},         {"heads", false},         {"copy_path", true},      {"gelu", false},
-      {"copy_stride", false},   // read by the copy path only
+      {"patch_size", false},    {"max_patches", false},
+      {"patch_layers", false},  {"byte_layers", false},
+      {"width", false},         {"heads", false},
+      {"copy_path", true},      {"gelu", false},
+      {"copy_stride", false},                              // read by the copy path only
       {"state_prefix", true},   {"prefix_memory", false},  // read with a state prefix only
-      {"program_memory", true}, {"byte_bits", true},      {"begin_patch", false},
+      {"program_memory", true}, {"byte_bits", true},
+      {"begin_patch", false},
   };
   return fields;
 }
@@ -118,10 +129,14 @@ const std::vector<PaperField>& paper_export_fields() {
 void check_paper_architecture(const ModelConfig& c, const std::string& path) {
   const nlohmann::json mine = to_json(c), paper = to_json(ModelConfig{});
   bool other = false;
-  for (const PaperField& f : paper_export_fields()) other = other || (f.refused && mine.at(f.name) != paper.at(f.name));
+  for (const PaperField& f : paper_export_fields())
+    other = other || (f.refused && mine.at(f.name) != paper.at(f.name));
   if (other)
-    throw Error(path + ": --format paper needs the paper's architecture (no copy path, state prefix, program memory "
-                "or byte bits); this model has " + to_json(c).dump());
+    throw Error(path +
+                ": --format paper needs the paper's architecture (no copy path, state prefix, "
+                "program memory "
+                "or byte bits); this model has " +
+                to_json(c).dump());
 }
 
 namespace {
@@ -134,18 +149,20 @@ struct PaperName {
 };
 
 std::vector<PaperName> paper_names(const ModelConfig& c) {
-  std::vector<PaperName> v = {{"patch_emb.weight", "patch_level_decoder.patch_embedding.weight", true},
-                              {"patch_bias", "patch_level_decoder.patch_embedding.bias", false},
-                              {"patch_pos.weight", "patch_level_decoder.base.wpe.weight", false},
-                              {"patch_ln.weight", "patch_level_decoder.base.ln_f.weight", false},
-                              {"patch_ln.bias", "patch_level_decoder.base.ln_f.bias", false},
-                              {"byte_emb.weight", "byte_level_decoder.base.transformer.wte.weight", false},
-                              {"byte_pos.weight", "byte_level_decoder.base.transformer.wpe.weight", false},
-                              {"byte_ln.weight", "byte_level_decoder.base.transformer.ln_f.weight", false},
-                              {"byte_ln.bias", "byte_level_decoder.base.transformer.ln_f.bias", false}};
+  std::vector<PaperName> v = {
+      {"patch_emb.weight", "patch_level_decoder.patch_embedding.weight", true},
+      {"patch_bias", "patch_level_decoder.patch_embedding.bias", false},
+      {"patch_pos.weight", "patch_level_decoder.base.wpe.weight", false},
+      {"patch_ln.weight", "patch_level_decoder.base.ln_f.weight", false},
+      {"patch_ln.bias", "patch_level_decoder.base.ln_f.bias", false},
+      {"byte_emb.weight", "byte_level_decoder.base.transformer.wte.weight", false},
+      {"byte_pos.weight", "byte_level_decoder.base.transformer.wpe.weight", false},
+      {"byte_ln.weight", "byte_level_decoder.base.transformer.ln_f.weight", false},
+      {"byte_ln.bias", "byte_level_decoder.base.transformer.ln_f.bias", false}};
   auto blocks = [&](const std::string& ours, const std::string& theirs, int n) {
     for (int i = 0; i < n; ++i) {
-      const std::string o = ours + "." + std::to_string(i) + ".", t = theirs + ".h." + std::to_string(i) + ".";
+      const std::string o = ours + "." + std::to_string(i) + ".",
+                        t = theirs + ".h." + std::to_string(i) + ".";
       for (const char* wb : {"weight", "bias"}) {
         const std::string s = wb;
         v.push_back({o + "ln1." + s, t + "ln_1." + s, false});
@@ -181,7 +198,8 @@ c10::IValue paper_state_dict(const ModelConfig& c, const Tensors& t) {
 // configuration (sizes from the shapes; heads: `heads`, or width / 64 as the paper's code sets).
 std::pair<Tensors, ModelConfig> from_paper(const std::string& path, const c10::IValue& v, int heads,
                                            const std::string& begin_patch) {
-  if (!v.isGenericDict()) throw Error(path + ": not a state_dict or a {'model': state_dict} checkpoint");
+  if (!v.isGenericDict())
+    throw Error(path + ": not a state_dict or a {'model': state_dict} checkpoint");
   auto d = v.toGenericDict();
   if (d.contains(c10::IValue("model"))) {
     const auto inner = d.at(c10::IValue("model"));
@@ -190,10 +208,12 @@ std::pair<Tensors, ModelConfig> from_paper(const std::string& path, const c10::I
   }
   std::map<std::string, torch::Tensor> theirs;
   for (const auto& e : d)
-    if (e.key().isString() && e.value().isTensor()) theirs[e.key().toStringRef()] = e.value().toTensor().to(torch::kFloat);
+    if (e.key().isString() && e.value().isTensor())
+      theirs[e.key().toStringRef()] = e.value().toTensor().to(torch::kFloat);
   auto need = [&](const std::string& name) -> const torch::Tensor& {
     const auto it = theirs.find(name);
-    if (it == theirs.end()) throw Error(path + ": no tensor '" + name + "' (not a bGPT checkpoint of the paper's code)");
+    if (it == theirs.end())
+      throw Error(path + ": no tensor '" + name + "' (not a bGPT checkpoint of the paper's code)");
     return it->second;
   };
   ModelConfig c;
@@ -209,7 +229,9 @@ std::pair<Tensors, ModelConfig> from_paper(const std::string& path, const c10::I
   c.heads = heads > 0 ? heads : std::max(1, c.width / 64);
   c.begin_patch = begin_patch;
   c.gelu = "tanh";
-  if (c.width % c.heads) throw Error(path + ": width " + std::to_string(c.width) + " is not a multiple of " + std::to_string(c.heads) + " heads");
+  if (c.width % c.heads)
+    throw Error(path + ": width " + std::to_string(c.width) + " is not a multiple of " +
+                std::to_string(c.heads) + " heads");
   if (need("patch_level_decoder.patch_embedding.weight").size(1) != kPatchSize * kVocab ||
       need("byte_level_decoder.base.transformer.wpe.weight").size(0) != kPatchSize + 1)
     throw Error(path + ": not 16-byte patches of 257 symbols (the paper's layout)");
@@ -225,7 +247,9 @@ Checkpoint load_model_file(const std::string& path) { return load_checkpoint(pat
 
 json metadata_strings(const Checkpoint& ck) {
   // safetensors metadata is a map of strings to strings.
-  return {{"format", "pt"}, {"cpusim_model", to_json(ck.model_config).dump()}, {"cpusim_meta", ck.meta.dump()}};
+  return {{"format", "pt"},
+          {"cpusim_model", to_json(ck.model_config).dump()},
+          {"cpusim_meta", ck.meta.dump()}};
 }
 
 }  // namespace
@@ -240,8 +264,8 @@ nlohmann::json model_info(const std::string& path) {
             {"parameters", params},
             {"isa", ck.meta.at("isa")},
             {"has_optimizer", ck.archive.try_read("optimizer", opt)}};
-  for (const char* k : {"preset", "step", "total_steps", "dataset", "data", "loss_on", "seed", "batch", "accum",
-                        "eval_loss", "best_eval_loss", "imported_from", "build"})
+  for (const char* k : {"preset", "step", "total_steps", "dataset", "data", "loss_on", "seed",
+                        "batch", "accum", "eval_loss", "best_eval_loss", "imported_from", "build"})
     if (ck.meta.contains(k)) j[k] = ck.meta.at(k);
   return j;
 }
@@ -294,9 +318,21 @@ class BoundedReader : public caffe2::serialize::ReadAdapterInterface {
 // carries none of them; libtorch's parser of these names crashes on malformed ones (found by
 // fuzz_checkpoint: a SEGV in ScriptTypeParser), so only plain ones reach it.
 c10::TypePtr plain_type(const std::string& name) {
-  static const char* const kPlain[] = {"Tensor", "int", "float", "str", "bool", "Any", "List[int]", "List[float]",
-                                       "List[str]", "List[Tensor]", "List[Any]", "Dict[str, Tensor]", "Dict[str, int]",
-                                       "Dict[str, Any]", "Dict[str, Dict[str, Tensor]]"};
+  static const char* const kPlain[] = {"Tensor",
+                                       "int",
+                                       "float",
+                                       "str",
+                                       "bool",
+                                       "Any",
+                                       "List[int]",
+                                       "List[float]",
+                                       "List[str]",
+                                       "List[Tensor]",
+                                       "List[Any]",
+                                       "Dict[str, Tensor]",
+                                       "Dict[str, int]",
+                                       "Dict[str, Any]",
+                                       "Dict[str, Dict[str, Tensor]]"};
   for (const char* p : kPlain)
     if (name == p) return torch::jit::Unpickler::defaultTypeParser(name);
   throw std::runtime_error("unexpected type '" + name.substr(0, 60) + "' in the pickle");
@@ -304,14 +340,16 @@ c10::TypePtr plain_type(const std::string& name) {
 
 c10::IValue load_pickle_archive(const std::vector<uint8_t>& bytes) {
   caffe2::serialize::PyTorchStreamReader reader(std::make_shared<BoundedReader>(bytes));
-  return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt, c10::nullopt, reader, plain_type);
+  return torch::jit::readArchiveAndTensors("data", "", "", c10::nullopt, c10::nullopt, c10::nullopt,
+                                           reader, plain_type);
 }
 
 }  // namespace
 
-void import_model(const std::string& path, const isa::Config& isa, int heads, const std::string& out,
-                  const std::string& begin_patch) {
-  if (begin_patch != "bin" && begin_patch != "pad") throw Error("--begin-patch " + begin_patch + ": expected bin or pad");
+void import_model(const std::string& path, const isa::Config& isa, int heads,
+                  const std::string& out, const std::string& begin_patch) {
+  if (begin_patch != "bin" && begin_patch != "pad")
+    throw Error("--begin-patch " + begin_patch + ": expected bin or pad");
   const std::vector<uint8_t> bytes = read_file(path);
   const bool zip = bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K';
   Tensors t;
@@ -322,14 +360,18 @@ void import_model(const std::string& path, const isa::Config& isa, int heads, co
     try {
       v = load_pickle_archive(bytes);
     } catch (const std::exception& e) {
-      throw Error(path + ": cannot read as a torch.save checkpoint: " + std::string(e.what()).substr(0, 200));
+      throw Error(path + ": cannot read as a torch.save checkpoint: " +
+                  std::string(e.what()).substr(0, 200));
     }
     std::tie(t, c) = from_paper(path, v, heads, begin_patch);
     meta = {{"imported_from", {{"path", path}, {"format", "paper"}}}};
   } else {  // a cpusim safetensors export
     json md;
     std::tie(t, md) = read_safetensors(path, bytes);
-    if (!md.contains("cpusim_model")) throw Error(path + ": a safetensors file without cpusim's model configuration (export one with cpusim model export)");
+    if (!md.contains("cpusim_model"))
+      throw Error(path +
+                  ": a safetensors file without cpusim's model configuration (export one with "
+                  "cpusim model export)");
     try {
       c = model_from_json(json::parse(md.at("cpusim_model").get<std::string>()));
       meta = json::parse(md.value("cpusim_meta", "{}"));

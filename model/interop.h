@@ -20,7 +20,8 @@ using Tensors = std::map<std::string, torch::Tensor>;
 std::vector<uint8_t> safetensors_bytes(const Tensors& t, const nlohmann::json& metadata);
 // Its tensors (F32, BF16 or F16, as fp32) and metadata; throws cpusim::Error "<path>: ..." for a
 // header or offsets that do not fit the file.
-std::pair<Tensors, nlohmann::json> read_safetensors(const std::string& path, const std::vector<uint8_t>& bytes);
+std::pair<Tensors, nlohmann::json> read_safetensors(const std::string& path,
+                                                    const std::vector<uint8_t>& bytes);
 
 // Each ModelConfig field and whether `model export --format paper` refuses a model whose value
 // differs from the paper's architecture (ModelConfig's defaults). Every field is listed: a test
@@ -30,7 +31,8 @@ struct PaperField {
   bool refused;
 };
 const std::vector<PaperField>& paper_export_fields();
-// Throws cpusim::Error "<path>: --format paper needs the paper's architecture ..." for a refused field.
+// Throws cpusim::Error "<path>: --format paper needs the paper's architecture ..." for a refused
+// field.
 void check_paper_architecture(const ModelConfig& c, const std::string& path);
 
 }  // namespace cpusim::model

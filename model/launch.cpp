@@ -33,11 +33,14 @@ int free_port() {
                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
   const int err = errno;
   ::close(fd);
-  if (!ok) throw Error(std::string("--procs: cannot find a free port on 127.0.0.1: ") + std::strerror(err));
+  if (!ok)
+    throw Error(std::string("--procs: cannot find a free port on 127.0.0.1: ") +
+                std::strerror(err));
   return ntohs(a.sin_port);
 }
 
-const char* const kLaunchVars[] = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"};
+const char* const kLaunchVars[] = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
+                                   "MASTER_PORT"};
 
 void set_launch_env(int rank, int world, int port) {
   ::setenv("RANK", std::to_string(rank).c_str(), 1);
@@ -69,7 +72,8 @@ LocalRanks::LocalRanks(int procs) : procs_(procs) {
       const int err = errno;
       ::close(p[0]), ::close(p[1]);
       join(true);
-      throw Error("--procs " + std::to_string(procs) + ": cannot start a process: " + std::strerror(err));
+      throw Error("--procs " + std::to_string(procs) +
+                  ": cannot start a process: " + std::strerror(err));
     }
     if (pid == 0) {  // rank r
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -117,13 +121,15 @@ std::string LocalRanks::join(bool stop) {
     int st = 0;
     while (::waitpid(pids_[i], &st, 0) < 0 && errno == EINTR) {
     }
-    const std::string who = "rank " + std::to_string(i + 1) + " of " + std::to_string(procs_) + ": ";
+    const std::string who =
+        "rank " + std::to_string(i + 1) + " of " + std::to_string(procs_) + ": ";
     if (!msg.empty()) {  // a DistError names its rank already
       std::string& slot = msg[0] == 'D' ? first_dist : first;
       if (slot.empty()) slot = (msg[0] == 'D' ? "" : who) + msg.substr(1);
     } else if (!stop && !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-      const std::string how = WIFSIGNALED(st) ? "was killed by signal " + std::to_string(WTERMSIG(st))
-                                              : "exited with status " + std::to_string(WEXITSTATUS(st));
+      const std::string how = WIFSIGNALED(st)
+                                  ? "was killed by signal " + std::to_string(WTERMSIG(st))
+                                  : "exited with status " + std::to_string(WEXITSTATUS(st));
       if (first.empty()) first = who + how;
     }
   }
@@ -136,8 +142,10 @@ LocalRanks::~LocalRanks() {
   if (rank_ != 0) return;
   join(true);
   for (const auto& [name, value] : saved_env_) {
-    if (value == "\x01") ::unsetenv(name.c_str());
-    else ::setenv(name.c_str(), value.c_str(), 1);
+    if (value == "\x01")
+      ::unsetenv(name.c_str());
+    else
+      ::setenv(name.c_str(), value.c_str(), 1);
   }
 }
 

@@ -86,10 +86,12 @@ auto on_local_ranks(int procs, int threads, F&& share) -> decltype(share(0)) {
 inline void check_local_cpu(int procs, const std::string& device) {
   if (device != "cpu")
     throw Error("--procs " + std::to_string(procs) +
-                " is for the CPU; on GPUs launch one process per GPU (torchrun; README: Beyond one machine)");
+                " is for the CPU; on GPUs launch one process per GPU (torchrun; README: Beyond one "
+                "machine)");
 }
 template <class F>
-auto on_local_cpu_ranks(int procs, const std::string& device, int threads, F&& share) -> decltype(share(0, 0)) {
+auto on_local_cpu_ranks(int procs, const std::string& device, int threads, F&& share)
+    -> decltype(share(0, 0)) {
   check_local_cpu(procs, device);
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const int each = threads > 0 ? threads : std::max(1, cores / procs);

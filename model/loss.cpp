@@ -10,17 +10,19 @@ namespace cpusim::model {
 // The teacher-forced logits of a batch's scored rows, (N, S, V) in fp32.
 torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
   if (bf16) compat::autocast_bf16(dev, true);
-  auto feats = m->patch_features(b.inputs);                                        // (B, T, D)
+  auto feats = m->patch_features(b.inputs);  // (B, T, D)
   ByteMemory mem{b.context, m->program_kv(b.inputs), {}};
-  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");  // (N)
+  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");   // (N)
   auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev, mem);  // (N, S, V)
   if (bf16) compat::autocast_bf16(dev, false);
   return logits.to(torch::kFloat);
 }
 
 torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
-  const auto& tgt = b.loss_targets.defined() ? b.loss_targets : b.targets;  // -100: left out (ignore_index)
-  return torch::nn::functional::cross_entropy(scored_logits(m, b, dev, bf16).view({-1, kVocab}), tgt.reshape({-1}));
+  const auto& tgt =
+      b.loss_targets.defined() ? b.loss_targets : b.targets;  // -100: left out (ignore_index)
+  return torch::nn::functional::cross_entropy(scored_logits(m, b, dev, bf16).view({-1, kVocab}),
+                                              tgt.reshape({-1}));
 }
 
 EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_all, int batch,
@@ -33,26 +35,33 @@ EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_al
   auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
   auto exact = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(dev));
   int64_t bytes = 0, patches = 0;
-  const uint64_t n = data.count(), ranks = dist ? uint64_t(dist->world()) : 1, rank = dist ? uint64_t(dist->rank()) : 0;
+  const uint64_t n = data.count(), ranks = dist ? uint64_t(dist->world()) : 1,
+                 rank = dist ? uint64_t(dist->rank()) : 0;
   const uint64_t lo = n * rank / ranks, hi = n * (rank + 1) / ranks;  // this rank's traces
   for (uint64_t first = lo; first < hi; first += batch) {
     std::vector<uint64_t> idx;
     for (uint64_t i = first; i < std::min<uint64_t>(first + batch, hi); ++i) idx.push_back(i);
-    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches, m->config.state_prefix, m->config.copy_stride), dev);
-    const auto& tgt = sc.targets;                       // (N, S)
+    const OnDevice sc = to_device(make_batch(data, idx, l, loss_on_all, m->config.max_patches,
+                                             m->config.state_prefix, m->config.copy_stride),
+                                  dev);
+    const auto& tgt = sc.targets;                         // (N, S)
     const auto logits = scored_logits(m, sc, dev, bf16);  // (N, S, V)
-    loss_sum += torch::nn::functional::cross_entropy(logits.view({-1, kVocab}), tgt.view({-1}),
-                                                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits.view({-1, kVocab}), tgt.view({-1}),
+                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
     const auto right = logits.argmax(-1) == tgt;  // (N, S)
     correct += right.sum();
-    exact += right.all(1).sum();  // a patch whose every byte is right: greedy decoding writes it exactly
+    exact +=
+        right.all(1).sum();  // a patch whose every byte is right: greedy decoding writes it exactly
     bytes += tgt.numel();
     patches += tgt.size(0);
   }
   m->train();
-  auto sums = torch::stack({loss_sum.to(torch::kCPU), correct.to(torch::kCPU, torch::kDouble), exact.to(torch::kCPU, torch::kDouble),
-                            torch::tensor(double(bytes), torch::kDouble), torch::tensor(double(patches), torch::kDouble)});
+  auto sums = torch::stack({loss_sum.to(torch::kCPU), correct.to(torch::kCPU, torch::kDouble),
+                            exact.to(torch::kCPU, torch::kDouble),
+                            torch::tensor(double(bytes), torch::kDouble),
+                            torch::tensor(double(patches), torch::kDouble)});
   if (dist) dist->sum({sums});
   const auto v = sums.accessor<double, 1>();
   r.loss = v[3] > 0 ? v[0] / v[3] : 0;

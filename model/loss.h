@@ -17,8 +17,8 @@ torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev
 torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16);
 struct EvalResult {
   double loss = 0;
-  double byte_accuracy = 0;   // teacher-forced argmax of each byte
-  double exact_patches = 0;   // scored patches with all 16 bytes right (bgpt: exact next states)
+  double byte_accuracy = 0;  // teacher-forced argmax of each byte
+  double exact_patches = 0;  // scored patches with all 16 bytes right (bgpt: exact next states)
 };
 // Held-out loss and teacher-forced byte accuracy of `m` over `data` (eval mode, no gradients).
 // With `dist` active, each rank evaluates its contiguous share of the traces and the sums are

@@ -46,7 +46,8 @@ void adamw_step(torch::optim::AdamW& opt) {
     for (auto& [step0, g] : by_step) {
       auto &ps = g.params, &gs = g.grads, &m = g.exp_avg, &v = g.exp_avg_sq;
       const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
-      const double bc1 = 1 - std::pow(beta1, double(step0 + 1)), bc2 = 1 - std::pow(beta2, double(step0 + 1));
+      const double bc1 = 1 - std::pow(beta1, double(step0 + 1)),
+                   bc2 = 1 - std::pow(beta2, double(step0 + 1));
       if (o.weight_decay() != 0) at::_foreach_mul_(ps, c10::Scalar(1 - o.lr() * o.weight_decay()));
       at::_foreach_mul_(m, c10::Scalar(beta1));
       at::_foreach_add_(m, gs, c10::Scalar(1 - beta1));

@@ -12,8 +12,8 @@ namespace cpusim::model {
 
 namespace fs = std::filesystem;
 
-PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed, double minutes,
-                           const std::string& device, const std::string& isa_name) {
+PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed,
+                           double minutes, const std::string& device, const std::string& isa_name) {
   // The recipe is `cpusim train --preset quickstart` (quickstart-toy on toy; model/presets.cpp);
   // here the data it is measured on and the stages around it. bgpt: the paper's CPU at a size
   // two CPU cores can learn, a 64-byte memory and programs of 1..16 instructions.
@@ -74,13 +74,16 @@ void copy_model(const std::string& from, const std::string& to) {
 }  // namespace
 
 void check_stages(const std::string& stages) {
-  if (stages.empty()) throw Error("--stages is empty (expected a comma-separated list of datagen, train, eval)");
+  if (stages.empty())
+    throw Error("--stages is empty (expected a comma-separated list of datagen, train, eval)");
   size_t start = 0;
   while (true) {
     const size_t comma = stages.find(',', start);
-    const std::string s = stages.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string s =
+        stages.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (s != "datagen" && s != "train" && s != "eval")
-      throw Error("--stages " + stages + ": unknown stage '" + s + "' (expected datagen, train, eval)");
+      throw Error("--stages " + stages + ": unknown stage '" + s +
+                  "' (expected datagen, train, eval)");
     if (comma == std::string::npos) return;
     start = comma + 1;
   }
@@ -88,13 +91,16 @@ void check_stages(const std::string& stages) {
 
 int run_pipeline(const PipelinePlan& p, const std::string& stages, const PipelineOutput& out) {
   check_stages(stages);
-  auto want = [&](const std::string& s) { return ("," + stages + ",").find("," + s + ",") != std::string::npos; };
+  auto want = [&](const std::string& s) {
+    return ("," + stages + ",").find("," + s + ",") != std::string::npos;
+  };
   std::error_code ec;
   require_writable(fs::path(p.dir) / "model.pt");  // a read-only output: refused before any work
   const FolderLock lock(p.dir, "pipeline folder");
   const auto t0 = std::chrono::steady_clock::now();
   auto stage = [&](const std::string& name) {
-    if (out.stage) out.stage(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (out.stage)
+      out.stage(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   };
   if (want("datagen")) {
     stage("datagen");
@@ -110,7 +116,8 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
     if (out.train_done) out.train_done(s);
     if (s.stopped_on_nan) return 1;
     copy_model(p.train.out_dir + "/model.pt", p.dir + "/model.pt");
-    harness::plot_curves({{"run", p.train.out_dir}}, p.dir + "/curves.png", "cpusim pipeline: training curves");
+    harness::plot_curves({{"run", p.train.out_dir}}, p.dir + "/curves.png",
+                         "cpusim pipeline: training curves");
   }
   if (want("eval")) {
     for (const harness::Mode mode : {harness::Mode::teacher, harness::Mode::rollout}) {
@@ -125,7 +132,8 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
       }
       EvalRun run;
       run.device = p.device;
-      run.procs = p.device == "cpu" ? p.train.procs : 1;  // the training's processes share the predictions
+      run.procs =
+          p.device == "cpu" ? p.train.procs : 1;  // the training's processes share the predictions
       const harness::EvalResult r = evaluate_model(p.dir + "/model.pt", e, run);
       if (out.eval_done) out.eval_done(r, e.report_dir);
     }

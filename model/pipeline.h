@@ -14,18 +14,20 @@
 namespace cpusim::model {
 
 struct PipelinePlan {
-  std::string dir;            // DIR: data.h5, run/, model.pt, report-teacher/, report-rollout/, predictions-rollout/
+  std::string
+      dir;  // DIR: data.h5, run/, model.pt, report-teacher/, report-rollout/, predictions-rollout/
   datagen::DatagenConfig gen;
   TrainConfig train;
-  harness::EvalConfig eval;   // shared by both modes; each stage sets mode, report and predictions
+  harness::EvalConfig eval;  // shared by both modes; each stage sets mode, report and predictions
   std::string device = "cpu";
 };
 
 // "quickstart" (CPU: 20 minutes of training, or `minutes`) or "smoke" (seconds), for the paper's
 // CPU ("bgpt") or cpusim's "toy" machine (its memory-writing ISA: a state is 3 patches); throws
 // cpusim::Error for another name.
-PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed, double minutes,
-                           const std::string& device, const std::string& isa = "bgpt");
+PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed,
+                           double minutes, const std::string& device,
+                           const std::string& isa = "bgpt");
 
 // What the stages report as they go (any may be empty).
 struct PipelineOutput {

@@ -7,9 +7,7 @@ namespace cpusim::model {
 
 namespace {
 
-void sized(TrainConfig& t, const char* size) {
-  t.model = preset(size);
-}
+void sized(TrainConfig& t, const char* size) { t.model = preset(size); }
 
 // The quickstart's architecture at size `size`: the copy path, a byte decoder that attends to
 // the previous state and to the program image as attention memory (the fetch and the operand
@@ -64,14 +62,19 @@ const std::vector<TrainPreset>& train_presets() {
       {"paper", "12 + 3 layers, width 768, 12 heads (~110 M parameters, the paper's)",
        [](TrainConfig& t) { sized(t, "paper"); }},
       {"quickstart",
-       "small, --heads 8 --gelu erf --copy-path --prefix-memory --program-memory --byte-bits; --batch 32 --lr 0.002 "
-       "--warmup 200 --steps 6000 --max-minutes 20 --eval-every 500 --checkpoint-every 500 (the pipeline's recipe, bgpt)",
+       "small, --heads 8 --gelu erf --copy-path --prefix-memory --program-memory --byte-bits; "
+       "--batch 32 --lr 0.002 "
+       "--warmup 200 --steps 6000 --max-minutes 20 --eval-every 500 --checkpoint-every 500 (the "
+       "pipeline's recipe, bgpt)",
        quickstart},
-      {"quickstart-toy", "quickstart + --copy-state; --batch 16 --warmup 100 --eval-every 250 --checkpoint-every 250 "
-                         "(the pipeline's recipe, toy)",
+      {"quickstart-toy",
+       "quickstart + --copy-state; --batch 16 --warmup 100 --eval-every 250 --checkpoint-every 250 "
+       "(the pipeline's recipe, toy)",
        quickstart_toy},
-      {"smoke", "tiny, --copy-path --prefix-memory --program-memory --byte-bits; --steps 20 --batch 8 --warmup 5 "
-                "--eval-every 10 --eval-traces 16 (the smoke pipeline's)",
+      {"smoke",
+       "tiny, --copy-path --prefix-memory --program-memory --byte-bits; --steps 20 --batch 8 "
+       "--warmup 5 "
+       "--eval-every 10 --eval-traces 16 (the smoke pipeline's)",
        smoke},
       {"smoke-toy", "smoke + --copy-state", smoke_toy},
   };
@@ -91,7 +94,8 @@ TrainConfig layer_config(const std::string& name, const std::function<void(Train
   p->apply(t);
   if (given) given(t);
   const ModelConfig& m = t.model;
-  if (m.gelu != "tanh" && m.gelu != "erf") throw Error("--gelu " + m.gelu + ": expected tanh or erf");
+  if (m.gelu != "tanh" && m.gelu != "erf")
+    throw Error("--gelu " + m.gelu + ": expected tanh or erf");
   if (m.begin_patch != "pad" && m.begin_patch != "bin")
     throw Error("--begin-patch " + m.begin_patch + ": expected pad or bin");
   if (m.heads < 1 || m.width % m.heads) throw Error("--width must be a multiple of --heads");

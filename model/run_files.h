@@ -31,8 +31,8 @@ class RunLog {
     out_.open(path, append ? std::ios::app : std::ios::trunc);
     if (!out_) throw Error(path + ": cannot write");
   }
-  void row(int64_t step, int64_t total, int64_t first, double loss, double lr, double secs, int64_t bytes,
-           const EvalResult* ev, double budget_s);
+  void row(int64_t step, int64_t total, int64_t first, double loss, double lr, double secs,
+           int64_t bytes, const EvalResult* ev, double budget_s);
 
  private:
   static void keep_through(const std::string& path, int64_t first);

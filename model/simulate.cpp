@@ -54,48 +54,57 @@ torch::Tensor to_patches(const std::vector<std::span<const uint8_t>>& seqs, int6
   auto t = torch::full({B, T, S}, kPad, torch::kLong);
   auto a = t.accessor<int64_t, 3>();
   for (int64_t b = 0; b < B; ++b)
-    for (size_t i = 0; i < seqs[b].size() && int64_t(i / S) + 1 < T; ++i) a[b][int64_t(i / S) + 1][int64_t(i % S)] = seqs[b][i];
+    for (size_t i = 0; i < seqs[b].size() && int64_t(i / S) + 1 < T; ++i)
+      a[b][int64_t(i / S) + 1][int64_t(i % S)] = seqs[b][i];
   return t;
 }
 
 // The previous state of trace patches first..T-1 of each trace: (B * (T - first), P).
-torch::Tensor contexts(const std::vector<std::span<const uint8_t>>& seqs, int64_t first, int64_t T, const Layout& l,
-                       int64_t P) {
+torch::Tensor contexts(const std::vector<std::span<const uint8_t>>& seqs, int64_t first, int64_t T,
+                       const Layout& l, int64_t P) {
   const int64_t B = int64_t(seqs.size()), Tp = T - first;
   auto t = torch::empty({B * Tp, P}, torch::kLong);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t p = first; p < T; ++p)
-      previous_state(seqs[b].data(), int64_t(seqs[b].size()) / kPatchSize, p, l, P, t[b * Tp + p - first].data_ptr<int64_t>());
+      previous_state(seqs[b].data(), int64_t(seqs[b].size()) / kPatchSize, p, l, P,
+                     t[b * Tp + p - first].data_ptr<int64_t>());
   return t;
 }
 
 }  // namespace
 
-std::vector<std::vector<int16_t>> Simulator::predict_teacher(const std::vector<std::span<const uint8_t>>& traces) {
+std::vector<std::vector<int16_t>> Simulator::predict_teacher(
+    const std::vector<std::span<const uint8_t>>& traces) {
   torch::NoGradGuard ng;
   BGPT& m = impl_->ckpt.model;
   const Layout& l = impl_->layout;
   const int64_t S = kPatchSize, first = l.image_patches + l.state_patches;
   int64_t T = 0;
   for (const auto& t : traces) T = std::max<int64_t>(T, int64_t(t.size()) / S);
-  T = std::min<int64_t>(T, m->config.max_patches);  // inputs: begin + patches 0..n-2 predict patches 0..n-1
+  T = std::min<int64_t>(
+      T, m->config.max_patches);  // inputs: begin + patches 0..n-2 predict patches 0..n-1
   std::vector<std::vector<int16_t>> out(traces.size());
   if (T <= first) return out;
-  auto inputs = to_patches(traces, T).to(impl_->device);           // (B, T, S)
+  auto inputs = to_patches(traces, T).to(impl_->device);  // (B, T, S)
   const bool bf16 = impl_->bf16;
   if (bf16) compat::autocast_bf16(impl_->device, true);
-  auto feats = m->patch_features(inputs);                           // (B, T, D)
+  auto feats = m->patch_features(inputs);  // (B, T, D)
   // Positions first..T-1 predict trace patches first..T-1 (the states after the first).
-  auto f = feats.narrow(1, first, T - first);                        // (B, T', D)
-  const int64_t back = m->config.copy_stride - 1;                     // (see copy_stride)
-  auto prev = inputs.narrow(1, first - back, T - first);             // (B, T', S)
+  auto f = feats.narrow(1, first, T - first);             // (B, T', D)
+  const int64_t back = m->config.copy_stride - 1;         // (see copy_stride)
+  auto prev = inputs.narrow(1, first - back, T - first);  // (B, T', S)
   const int64_t B = f.size(0), Tp = f.size(1);
   const int64_t P = m->config.state_prefix;
-  const auto ctx = P > 0 ? contexts(traces, first, T, l, P).to(impl_->device) : torch::Tensor();  // (B * T', P)
+  const auto ctx =
+      P > 0 ? contexts(traces, first, T, l, P).to(impl_->device) : torch::Tensor();  // (B * T', P)
   ByteMemory mem{ctx, m->program_kv(inputs), {}};
   if (!mem.program.empty())
-    mem.row_trace = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device)).repeat_interleave(Tp);
-  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S}), mem).view({B, Tp, S}).to(torch::kCPU);
+    mem.row_trace =
+        torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device))
+            .repeat_interleave(Tp);
+  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S}), mem)
+                  .view({B, Tp, S})
+                  .to(torch::kCPU);
   if (bf16) compat::autocast_bf16(impl_->device, false);
   auto a = pred.accessor<int64_t, 3>();
   for (int64_t b = 0; b < B; ++b) {
@@ -143,25 +152,26 @@ bool take_states(std::vector<std::vector<int64_t>>& state, std::vector<bool>& do
 
 }  // namespace
 
-std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span<const uint8_t>>& prefixes,
-                                                     int max_steps, bool use_cache) {
+std::vector<std::vector<uint8_t>> Simulator::rollout(
+    const std::vector<std::span<const uint8_t>>& prefixes, int max_steps, bool use_cache) {
   torch::NoGradGuard ng;
   BGPT& m = impl_->ckpt.model;
   const Layout& l = impl_->layout;
   const int64_t S = kPatchSize, B = int64_t(prefixes.size());
   const int64_t T0 = 1 + l.image_patches + l.state_patches;
   for (const auto& p : prefixes)
-    if (int64_t(p.size()) != (T0 - 1) * S) throw Error("rollout: a prefix is not image + initial state");
+    if (int64_t(p.size()) != (T0 - 1) * S)
+      throw Error("rollout: a prefix is not image + initial state");
   const bool bf16 = impl_->bf16;
   if (bf16) compat::autocast_bf16(impl_->device, true);
   auto seq = to_patches(prefixes, T0).to(impl_->device);  // (B, T0, S)
   std::vector<KV> cache;
   auto feats = m->patch_features(seq, 0, use_cache ? &cache : nullptr);  // (B, T0, D)
-  auto feat = feats.select(1, T0 - 1);                                    // (B, D)
+  auto feat = feats.select(1, T0 - 1);                                   // (B, D)
   // The copy path's patches: the last state's (its last patch alone with copy_stride 1).
   const int64_t stride = m->config.copy_stride;
-  auto last = seq.narrow(1, T0 - stride, stride).clone();                 // (B, stride, S)
-  auto prev = last.select(1, stride - 1);                                 // (B, S)
+  auto last = seq.narrow(1, T0 - stride, stride).clone();  // (B, stride, S)
+  auto prev = last.select(1, stride - 1);                  // (B, S)
   std::vector<std::vector<uint8_t>> out(prefixes.size());
   std::vector<bool> done(prefixes.size(), false);
   std::vector<std::vector<int64_t>> state(prefixes.size());
@@ -169,9 +179,12 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
   const int64_t P = m->config.state_prefix, ib = l.image_patches * S;
   torch::Tensor ctx;  // (B, P)
   if (P > 0)
-    ctx = context_rows(B, P, impl_->device, [&](int64_t b, int64_t k) { return int64_t(prefixes[b][size_t(ib + k)]); });
+    ctx = context_rows(B, P, impl_->device,
+                       [&](int64_t b, int64_t k) { return int64_t(prefixes[b][size_t(ib + k)]); });
   ByteMemory mem{ctx, m->program_kv(seq), {}};
-  if (!mem.program.empty()) mem.row_trace = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device));
+  if (!mem.program.empty())
+    mem.row_trace =
+        torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device));
   int64_t pos = T0;
   for (int step = 0; step < max_steps; ++step) {
     for (int64_t j = 0; j < l.state_patches; ++j) {
@@ -187,13 +200,15 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(const std::vector<std::span
       if (use_cache) {
         feat = m->patch_features(patch.unsqueeze(1), pos, &cache).select(1, 0);  // (B, D)
       } else {
-        seq = torch::cat({seq, patch.unsqueeze(1)}, 1);                  // (B, pos + 1, S)
-        feat = m->patch_features(seq).select(1, pos);                     // (B, D)
+        seq = torch::cat({seq, patch.unsqueeze(1)}, 1);  // (B, pos + 1, S)
+        feat = m->patch_features(seq).select(1, pos);    // (B, D)
       }
       prev = patch;
       ++pos;
     }
-    if (P > 0) ctx = context_rows(B, P, impl_->device, [&](int64_t b, int64_t k) { return state[b][size_t(k)]; });
+    if (P > 0)
+      ctx = context_rows(B, P, impl_->device,
+                         [&](int64_t b, int64_t k) { return state[b][size_t(k)]; });
     if (take_states(state, done, out)) break;
   }
 finish:

@@ -21,7 +21,7 @@ constexpr int64_t kProfileFrom = 2, kProfileSteps = 5;
 
 // Ends a --profile trace: written to a temporary name first, then into place.
 void finish_trace(std::unique_ptr<compat::OperatorTrace>& trace, const std::string& path,
-                         const torch::Device& dev, int64_t steps) {
+                  const torch::Device& dev, int64_t steps) {
   if (dev.is_cuda()) torch::cuda::synchronize();
   try {
     trace->finish();
@@ -49,7 +49,8 @@ struct StepRunner::Timer {
     last_ = t;
   }
   std::string report(int64_t steps) const {
-    static const char* names[] = {"batch", "forward", "backward", "all-reduce", "clip", "optimizer", "log/eval/checkpoint"};
+    static const char* names[] = {"batch", "forward",   "backward",           "all-reduce",
+                                  "clip",  "optimizer", "log/eval/checkpoint"};
     double total = 0;
     for (double s : secs_) total += s;
     std::string r = "train: time per step " + fmt_ms(total, steps) + " ms:";
@@ -62,7 +63,8 @@ struct StepRunner::Timer {
 
   double now() const {
     if (cuda_) torch::cuda::synchronize();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
   }
   static std::string fmt_ms(double secs, int64_t steps) {
     char b[32];
@@ -74,8 +76,13 @@ struct StepRunner::Timer {
   std::array<double, size_t(Phase::count)> secs_{};
 };
 
-StepRunner::StepRunner(BGPT& m, const torch::Device& dev, bool bf16, const TrainConfig& t, int64_t first_step)
-    : m_(m), dev_(dev), t_(t), first_step_(first_step), fb_(m, dev, bf16, t.accum, t.cuda_graphs),
+StepRunner::StepRunner(BGPT& m, const torch::Device& dev, bool bf16, const TrainConfig& t,
+                       int64_t first_step)
+    : m_(m),
+      dev_(dev),
+      t_(t),
+      first_step_(first_step),
+      fb_(m, dev, bf16, t.accum, t.cuda_graphs),
       timer_(std::make_unique<Timer>(t.timing, dev)) {}
 
 StepRunner::~StepRunner() = default;
@@ -83,9 +90,11 @@ StepRunner::~StepRunner() = default;
 void StepRunner::begin(int64_t step) {
   if (!t_.profile.empty() && step - first_step_ == kProfileFrom) {
     if (dev_.is_cuda()) torch::cuda::synchronize();
-    trace_ = std::make_unique<compat::OperatorTrace>(temp_sibling(t_.profile).string(), dev_.is_cuda());
+    trace_ =
+        std::make_unique<compat::OperatorTrace>(temp_sibling(t_.profile).string(), dev_.is_cuda());
   }
-  if (trace_ && step - first_step_ == kProfileFrom + kProfileSteps) finish_trace(trace_, t_.profile, dev_, kProfileSteps);
+  if (trace_ && step - first_step_ == kProfileFrom + kProfileSteps)
+    finish_trace(trace_, t_.profile, dev_, kProfileSteps);
   timer_->start();
 }
 
@@ -93,7 +102,8 @@ void StepRunner::lap(Phase p) { timer_->lap(p); }
 
 torch::Tensor StepRunner::forward_backward(const OnDevice& b, bool first, double scale) {
   // With --cuda-graphs one graph replay, timed as backward.
-  torch::Tensor loss = fb_.run(b, first, [&] { timer_->lap(Phase::forward); }, scale);
+  torch::Tensor loss = fb_.run(
+      b, first, [&] { timer_->lap(Phase::forward); }, scale);
   timer_->lap(Phase::backward);
   return loss;
 }

@@ -29,7 +29,8 @@ enum class Phase { batch, forward, backward, allreduce, clip, optimizer, other, 
 class StepRunner {
  public:
   // `first_step`: the step this invocation starts at (a resumed run's is not 0).
-  StepRunner(BGPT& m, const torch::Device& dev, bool bf16, const TrainConfig& t, int64_t first_step);
+  StepRunner(BGPT& m, const torch::Device& dev, bool bf16, const TrainConfig& t,
+             int64_t first_step);
   ~StepRunner();
   // At the top of each step: opens or closes the --profile window (steps 3..7 of this
   // invocation) and starts the step's clock.

@@ -2,22 +2,23 @@
 // evaluation, atomic checkpoints with exact resume). Its parts live beside it: batches
 // (batch.h), the loss (loss.h), the optimizer (optim.h), checkpoints (checkpoint.h), the step's
 // forward/backward with its timing, profiling and CUDA graphs (step.h).
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <optional>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
+#include <optional>
 #include <utility>
 
 #include "common/io.h"
 #include "datagen/dataset.h"
 #include "datagen/rng.h"
 #include "model/api.h"
-#include "model/internal.h"
 #include "model/dist.h"
+#include "model/internal.h"
 #include "model/launch.h"
 #include "model/run_files.h"
 #include "model/step.h"
@@ -51,11 +52,13 @@ TrainData load_data(const datagen::H5Reader& reader, const TrainConfig& t) {
               load_split(reader, 1, uint64_t(t.eval_traces)), ""};
   if (d.train.count() == 0) throw Error(t.data + ": the train split is empty");
   int64_t longest = 0;
-  for (uint64_t i = 0; i < d.train.count(); ++i) longest = std::max<int64_t>(longest, int64_t(d.train.size(i) / kPatchSize));
+  for (uint64_t i = 0; i < d.train.count(); ++i)
+    longest = std::max<int64_t>(longest, int64_t(d.train.size(i) / kPatchSize));
   if (longest + 1 > t.model.max_patches)
     std::cerr << "train: warning: traces of up to " << longest + 1 << " patches exceed the model's "
               << t.model.max_patches << "; longer traces are cut\n";
-  const auto head = std::span<const uint8_t>(d.train.bytes.data(), std::min<size_t>(d.train.bytes.size(), 1 << 20));
+  const auto head = std::span<const uint8_t>(d.train.bytes.data(),
+                                             std::min<size_t>(d.train.bytes.size(), 1 << 20));
   d.id = datagen::hex(datagen::md5(head)) + ":" + std::to_string(d.train.count());
   return d;
 }
@@ -71,7 +74,8 @@ class Sampler {
       order_.resize(n_);
       for (uint64_t i = 0; i < n_; ++i) order_[i] = i;
       datagen::Rng rng = datagen::Rng::for_item(seed_ ^ 0x5eedull, uint64_t(epoch));
-      for (uint64_t i = n_ - 1; i > 0; --i) std::swap(order_[i], order_[rng.below(uint32_t(i + 1))]);
+      for (uint64_t i = n_ - 1; i > 0; --i)
+        std::swap(order_[i], order_[rng.below(uint32_t(i + 1))]);
       epoch_ = epoch;
     }
     return order_[pos % n_];
@@ -88,30 +92,43 @@ class Sampler {
 // when the budget ends; runs with a budget then depend on the machine's speed.
 double lr_at(const TrainConfig& t, int64_t s, int64_t total_steps, double budget_used) {
   if (s < t.warmup) return t.lr * double(s + 1) / t.warmup;
-  const double p = std::max(double(s - t.warmup) / std::max<int64_t>(1, total_steps - t.warmup), budget_used);
-  return t.lr * (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));
+  const double p =
+      std::max(double(s - t.warmup) / std::max<int64_t>(1, total_steps - t.warmup), budget_used);
+  return t.lr *
+         (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));
 }
 
 // What every checkpoint of the run records besides its step.
 json checkpoint_meta(const TrainConfig& t, const TrainData& d, int64_t total_steps) {
-  return {{"format", "cpusim-checkpoint"}, {"version", 1},         {"preset", t.preset},
-          {"model", to_json(t.model)},     {"isa", isa_json(d.isa)}, {"dataset", d.id},
-          {"data", t.data},                {"loss_on", t.loss_on},  {"seed", t.seed},
-          {"batch", t.batch},              {"accum", t.accum},      {"total_steps", total_steps}};
+  return {{"format", "cpusim-checkpoint"},
+          {"version", 1},
+          {"preset", t.preset},
+          {"model", to_json(t.model)},
+          {"isa", isa_json(d.isa)},
+          {"dataset", d.id},
+          {"data", t.data},
+          {"loss_on", t.loss_on},
+          {"seed", t.seed},
+          {"batch", t.batch},
+          {"accum", t.accum},
+          {"total_steps", total_steps}};
 }
 
 // --resume: the weights and optimizer state of RUN_DIR/checkpoint.pt, after checking that it
 // was made by the same run. Returns its step.
-int64_t resume(const TrainConfig& t, const TrainData& d, const std::string& path, BGPT& m, torch::optim::AdamW& opt,
-               const torch::Device& dev, double& best_eval_loss) {
+int64_t resume(const TrainConfig& t, const TrainData& d, const std::string& path, BGPT& m,
+               torch::optim::AdamW& opt, const torch::Device& dev, double& best_eval_loss) {
   Checkpoint c = load_checkpoint(path, dev);
   if (c.meta.at("preset") != t.preset || c.meta.at("model") != to_json(t.model))
-    throw Error(path + ": made with preset " + c.meta.at("preset").get<std::string>() + " " + c.meta.at("model").dump() +
-                ", not " + t.preset + "; resume with the same preset and options");
+    throw Error(path + ": made with preset " + c.meta.at("preset").get<std::string>() + " " +
+                c.meta.at("model").dump() + ", not " + t.preset +
+                "; resume with the same preset and options");
   if (c.meta.at("isa") != isa_json(d.isa))
-    throw Error(path + ": made for ISA " + c.meta.at("isa").dump() + ", but " + t.data + " is " + isa_json(d.isa).dump());
+    throw Error(path + ": made for ISA " + c.meta.at("isa").dump() + ", but " + t.data + " is " +
+                isa_json(d.isa).dump());
   if (c.meta.at("dataset") != d.id)
-    throw Error(path + ": trained on another dataset (" + c.meta.at("data").get<std::string>() + ")");
+    throw Error(path + ": trained on another dataset (" + c.meta.at("data").get<std::string>() +
+                ")");
   if (c.meta.at("batch") != t.batch || c.meta.at("accum") != t.accum || c.meta.at("seed") != t.seed)
     throw Error(path + ": made with another --batch/--accum/--seed; resume with the same ones");
   {
@@ -147,9 +164,11 @@ Rank::Rank(const TrainConfig& t)
       lock(dist.leader() ? t.out_dir : std::string(), "run folder") {
   set_cpu_threads(t.threads, bf16, dev);
   if (dist.active() && t.batch % dist.world())
-    throw Error("--batch " + std::to_string(t.batch) + " is the global batch: it must be a multiple of WORLD_SIZE " +
+    throw Error("--batch " + std::to_string(t.batch) +
+                " is the global batch: it must be a multiple of WORLD_SIZE " +
                 std::to_string(dist.world()));
-  if (dist.active() && t.cuda_graphs) throw Error("--cuda-graphs with WORLD_SIZE > 1: not supported; leave it out");
+  if (dist.active() && t.cuda_graphs)
+    throw Error("--cuda-graphs with WORLD_SIZE > 1: not supported; leave it out");
   check_run(t, dist.leader());
 }
 
@@ -158,13 +177,22 @@ class Trainer {
  public:
   // The model (seeded) and its optimizer; reads and writes nothing.
   Trainer(const TrainConfig& t, Rank& rank, const TrainData& data)
-      : t_(t), rank_(rank), dev_(rank.dev), data_(data), dir_(t.out_dir),
-        per_step_(uint64_t(t.batch) * uint64_t(t.accum)), m_(make_model(t, dev_)),
-        opt_(m_->parameters(), torch::optim::AdamWOptions(t.lr).betas({0.9, 0.95}).weight_decay(t.weight_decay)),
+      : t_(t),
+        rank_(rank),
+        dev_(rank.dev),
+        data_(data),
+        dir_(t.out_dir),
+        per_step_(uint64_t(t.batch) * uint64_t(t.accum)),
+        m_(make_model(t, dev_)),
+        opt_(m_->parameters(),
+             torch::optim::AdamWOptions(t.lr).betas({0.9, 0.95}).weight_decay(t.weight_decay)),
         sampler_(data.train.count(), t.seed),
-        dp_(rank.dist, m_->parameters(), t.allreduce == "during" || (t.allreduce == "auto" && dev_.is_cuda())) {
-    total_ = t.steps > 0 ? t.steps
-                         : std::max<int64_t>(1, int64_t(std::ceil(t.epochs * data.train.count() / double(per_step_))));
+        dp_(rank.dist, m_->parameters(),
+            t.allreduce == "during" || (t.allreduce == "auto" && dev_.is_cuda())) {
+    total_ = t.steps > 0
+                 ? t.steps
+                 : std::max<int64_t>(
+                       1, int64_t(std::ceil(t.epochs * data.train.count() / double(per_step_))));
     meta_ = checkpoint_meta(t, data, total_);
   }
   // The run's start: --resume's checkpoint read back, or config.json written.
@@ -181,7 +209,8 @@ class Trainer {
   bool leader() const { return rank_.dist.leader(); }
   std::string path(const char* name) const { return (dir_ / name).string(); }
   EvalResult heldout() {
-    return evaluate(m_, data_.test, data_.layout, t_.loss_on == "all", t_.batch, dev_, rank_.bf16, &rank_.dist);
+    return evaluate(m_, data_.test, data_.layout, t_.loss_on == "all", t_.batch, dev_, rank_.bf16,
+                    &rank_.dist);
   }
   // A step's batches (one per accumulation), on the device.
   std::vector<OnDevice> batches_for(int64_t s) {
@@ -190,10 +219,12 @@ class Trainer {
       // This rank's slice of the global micro-batch: the same traces whatever the world size.
       const int per_rank = t_.batch / rank_.dist.world(), lo = rank_.dist.rank() * per_rank;
       std::vector<uint64_t> idx;
-      for (int i = lo; i < lo + per_rank; ++i) idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
-      v.push_back(to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all", t_.model.max_patches,
-                                       t_.model.state_prefix, t_.model.copy_stride),
-                            dev_));
+      for (int i = lo; i < lo + per_rank; ++i)
+        idx.push_back(sampler_.at(uint64_t(s) * per_step_ + uint64_t(a) * t_.batch + i));
+      v.push_back(
+          to_device(make_batch(data_.train, idx, data_.layout, t_.loss_on == "all",
+                               t_.model.max_patches, t_.model.state_prefix, t_.model.copy_stride),
+                    dev_));
     }
     return v;
   }
@@ -201,7 +232,8 @@ class Trainer {
     json mt = meta_;
     mt["step"] = s;
     mt["data_position"] = uint64_t(s) * per_step_;
-    mt["rng"] = {{"seed", t_.seed}, {"epoch", int64_t(uint64_t(s) * per_step_ / data_.train.count())}};
+    mt["rng"] = {{"seed", t_.seed},
+                 {"epoch", int64_t(uint64_t(s) * per_step_ / data_.train.count())}};
     if (std::isfinite(best_eval_loss_)) mt["best_eval_loss"] = best_eval_loss_;
     if (leader()) save_checkpoint(path("checkpoint.pt"), m_, &opt_, mt);
   }
@@ -234,7 +266,8 @@ class Trainer {
 };
 
 void Trainer::start() {
-  first_ = t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_, best_eval_loss_) : 0;
+  first_ =
+      t_.resume ? resume(t_, data_, path("checkpoint.pt"), m_, opt_, dev_, best_eval_loss_) : 0;
   int64_t params = 0;
   for (const auto& p : m_->parameters()) params += p.numel();
   json cfg = json::parse(config_json(t_, params));
@@ -247,7 +280,8 @@ void Trainer::start() {
 // One optimizer step at learning rate `lr`; returns its loss (the step's one wait for the device).
 double Trainer::step(int64_t s, double lr, StepRunner& runner) {
   for (auto& g : opt_.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-  const auto batches = runner.timed(Phase::batch, [&] { return next_.empty() ? batches_for(s) : std::exchange(next_, {}); });
+  const auto batches = runner.timed(
+      Phase::batch, [&] { return next_.empty() ? batches_for(s) : std::exchange(next_, {}); });
   clear_grads(m_->parameters());
   std::vector<int64_t> scored;
   for (const OnDevice& b : batches) scored.push_back(b.targets.numel());
@@ -282,7 +316,9 @@ void Trainer::save_final(int64_t s) {
 class RunClock {
  public:
   RunClock(Dist& dist, double budget_minutes) : dist_(dist), budget_s_(60 * budget_minutes) {}
-  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
   // The share of the time budget used (above 1: spent); 0 without a budget.
   double budget_used() {
     if (budget_s_ <= 0) return 0;
@@ -302,7 +338,8 @@ class RunClock {
 TrainSummary Trainer::run() {
   TrainSummary sum;
   sum.start_step = first_;
-  if (data_.test.count()) {  // where held-out loss and accuracy start (before the time budget starts)
+  if (data_.test
+          .count()) {  // where held-out loss and accuracy start (before the time budget starts)
     const EvalResult e0 = heldout();
     sum.start_eval_loss = e0.loss, sum.start_eval_byte_accuracy = e0.byte_accuracy;
     if (!t_.quiet) print_heldout(first_, e0);
@@ -310,7 +347,9 @@ TrainSummary Trainer::run() {
   RunLog log(path("log.jsonl"), t_.resume, first_, t_.quiet, leader());
   RunClock clock(rank_.dist, t_.max_minutes);
   StepRunner runner(m_, dev_, rank_.bf16, t_, first_);
-  auto stop_after_reached = [&](int64_t s) { return t_.stop_after > 0 && s - first_ >= t_.stop_after; };
+  auto stop_after_reached = [&](int64_t s) {
+    return t_.stop_after > 0 && s - first_ >= t_.stop_after;
+  };
   EvalResult ev;
   int64_t s = first_, evaluated_at = -1;
   m_->train();
@@ -320,15 +359,16 @@ TrainSummary Trainer::run() {
     const double used = clock.budget_used();
     if (used > 1) {
       if (!t_.quiet && leader())
-        std::cerr << "\ntrain: time budget of " << t_.max_minutes << " min reached at step " << s << "\n";
+        std::cerr << "\ntrain: time budget of " << t_.max_minutes << " min reached at step " << s
+                  << "\n";
       break;
     }
     const double lr = lr_at(t_, s, total_, used);
     const double loss = step(s, lr, runner);
     if (!std::isfinite(loss)) {
       if (leader())
-        std::cerr << "\ntrain: loss is " << loss << " at step " << s << "; stopping. The last good checkpoint is "
-                  << path("checkpoint.pt") << "\n";
+        std::cerr << "\ntrain: loss is " << loss << " at step " << s
+                  << "; stopping. The last good checkpoint is " << path("checkpoint.pt") << "\n";
       sum.stopped_on_nan = true;
       break;
     }
@@ -337,13 +377,15 @@ TrainSummary Trainer::run() {
     // The run's last step (the last of the steps, of --stop-after, or of the time budget) is
     // evaluated like the periodic ones, so the log's last row and the summary have its figures.
     const bool last = s == total_ || stop_after_reached(s) || clock.budget_used() > 1;
-    const bool do_eval = ((t_.eval_every > 0 && s % t_.eval_every == 0) || last) && data_.test.count();
+    const bool do_eval =
+        ((t_.eval_every > 0 && s % t_.eval_every == 0) || last) && data_.test.count();
     if (do_eval) {
       ev = heldout();
       keep_best(s, ev);
       evaluated_at = s;
     }
-    log.row(s, total_, first_, loss, lr, clock.elapsed(), bytes_done_, do_eval ? &ev : nullptr, clock.budget_s());
+    log.row(s, total_, first_, loss, lr, clock.elapsed(), bytes_done_, do_eval ? &ev : nullptr,
+            clock.budget_s());
     if (t_.checkpoint_every > 0 && s % t_.checkpoint_every == 0) checkpoint(s);
     runner.lap(Phase::other);
   }
@@ -351,7 +393,8 @@ TrainSummary Trainer::run() {
   if (const std::string o = dp_.overlap_summary(); t_.timing && !o.empty())
     std::cerr << "train: rank " << rank_.dist.rank() << ": " << o << "\n";
   if (!sum.stopped_on_nan) {
-    if (data_.test.count() && evaluated_at != s) ev = heldout(), keep_best(s, ev);  // (no step made this time)
+    if (data_.test.count() && evaluated_at != s)
+      ev = heldout(), keep_best(s, ev);  // (no step made this time)
     save_final(s);
   }
   if (!t_.quiet && isatty(2)) std::cerr << "\n";
@@ -376,7 +419,8 @@ TrainSummary run_rank(const TrainConfig& t, const datagen::H5Reader* set, const 
 }  // namespace
 
 TrainSummary train(const TrainConfig& given) {
-  if (given.procs < 1) throw Error("--procs " + std::to_string(given.procs) + ": expected at least 1");
+  if (given.procs < 1)
+    throw Error("--procs " + std::to_string(given.procs) + ": expected at least 1");
   // --procs N without a launcher: N forked processes of one run on this machine (rank 0 is this
   // one), each with its share of the cores; on a 2-core machine two processes of one thread run
   // a `small` step ~20% faster than one process with both cores (results/distributed.md).
@@ -384,11 +428,13 @@ TrainSummary train(const TrainConfig& given) {
   if (local) {
     check_local_cpu(given.procs, given.device);
     if (given.batch % given.procs)
-      throw Error("--batch " + std::to_string(given.batch) + " is the global batch: it must be a multiple of --procs " +
+      throw Error("--batch " + std::to_string(given.batch) +
+                  " is the global batch: it must be a multiple of --procs " +
                   std::to_string(given.procs));
   }
   const datagen::H5Reader set(given.data);  // the set, opened once in this process
-  const TrainConfig t = resolve_data_sizes(given, set.info().isa);  // the configuration's last layer
+  const TrainConfig t =
+      resolve_data_sizes(given, set.info().isa);  // the configuration's last layer
   if (!local) return run_rank(t, &set, nullptr);  // one process, or a launcher's rank
   check_run(t, false);  // what every rank would refuse, refused once, before the data is read
   const TrainData data = load_data(set, t);  // read once: the forked ranks inherit it

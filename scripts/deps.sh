@@ -13,7 +13,7 @@ packages=(
   python3-dev python3-torch python3-h5py pybind11-dev
 )
 if [ "${1:-}" = test ]; then
-  packages+=(clang libclang-rt-14-dev procps zlib1g-dev)  # (procps: pgrep and ps in the process tests; zlib: inflating in a test)
+  packages+=(clang clang-format libclang-rt-14-dev procps zlib1g-dev)  # (procps: pgrep and ps in the process tests; zlib: inflating in a test)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -47,10 +47,13 @@ for l in open('$r/log.jsonl'):
   for f in *.h5 pipe/data.h5; do h5dump "$f" | md5sum | sed "s|-|$f|"; done > h5.md5
   for d in exp exp-paper preds bins; do (cd $d && find . -type f | sort | xargs md5sum) > $d.md5; done
   rm -rf exp exp-paper preds bins run runtoy ./*.h5 pipe/data.h5 pipe/run pipe/model.pt pipe/predictions-rollout
-  # Timings and rates are not behaviour.
+  # Timings and rates are not behaviour, nor the build's commit (a working tree is "-modified").
   find . -type f \( -name '*.json' -o -name '*.md' -o -name '*.txt' \) -print0 |
-    xargs -0 sed -i -E '/"seconds"|_per_s"|^- seconds|^- predicted_states_per_s|[0-9.]+ s \(/d'
+    xargs -0 sed -i -E '/"seconds"|_per_s"|^- seconds|^- predicted_states_per_s|[0-9.]+ s \(|"commit"|^- build:/d'
+  # The curves' data: the minutes column is the clock's.
+  find . -type f -name '*.dat' -print0 | xargs -0 -r sed -i -E 's/^([0-9]+) [0-9.]+ /\1 - /'
   find . \( -name '*.png' -o -name '*.gp' \) -delete
+  find . -type f | sort | xargs md5sum > ../$(basename "$O").md5
 }
 old=$(realpath "$1") new=$(realpath "$2")
 (battery "$old" "$work/old")
@@ -58,3 +61,4 @@ old=$(realpath "$1") new=$(realpath "$2")
 cd "$work" || exit 2
 diff -rq old new | sed 's/^/same-outputs: /'
 echo "same-outputs: compared $(find old -type f | wc -l) files in $work/{old,new}"
+echo "same-outputs: battery digest (md5 of every output's md5) old $(md5sum < old.md5 | cut -c1-32), new $(md5sum < new.md5 | cut -c1-32)"

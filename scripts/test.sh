@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# scripts/test.sh: the test command. Installs dependencies, builds cpusim, runs every test with
-# CTest, then builds the torch-free libraries with AddressSanitizer + UBSan and runs their unit
-# tests again, and runs each libFuzzer target briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 30).
+# scripts/test.sh: the test command. Installs dependencies, checks that the sources are formatted
+# as .clang-format says (scripts/format.sh --check), builds cpusim, runs every test with CTest,
+# then builds the torch-free libraries with AddressSanitizer + UBSan and runs their unit tests
+# again, and runs each libFuzzer target briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 30).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/deps.sh" test
+
+echo "== format (.clang-format)"
+"$root/scripts/format.sh" --check
 
 echo "== build (Release)"
 "$root/scripts/build.sh" "$root/build"

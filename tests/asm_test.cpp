@@ -1,27 +1,31 @@
 // tests/asm_test.cpp: assembler and disassembler: syntax, round trips on random programs and
 // on every 4-byte word pattern class, and error messages.
+#include "isa/asm.h"
+
 #include <gtest/gtest.h>
 
 #include "common/io.h"
 #include "datagen/generator.h"
-#include "isa/asm.h"
 
 namespace cpusim {
 namespace {
 
 TEST(Asm, EncodesEveryBgptForm) {
   // CLR; CLR C; LOADI 0x2a; SWAP A, J; ADD A, B, C
-  const auto b = isa::assemble(isa::Profile::bgpt, "clr\nCLR C ; comment\nLOADI 0x2a\nSWAP A, J\nADD A B C # c");
-  const std::vector<uint8_t> want = {1, 0, 0, 0, 1, 3, 0, 0, 11, 42, 0, 0, 12, 1, 10, 0, 13, 1, 2, 3};
+  const auto b = isa::assemble(isa::Profile::bgpt,
+                               "clr\nCLR C ; comment\nLOADI 0x2a\nSWAP A, J\nADD A B C # c");
+  const std::vector<uint8_t> want = {1, 0, 0,  0, 1,  3, 0,  0, 11, 42,
+                                     0, 0, 12, 1, 10, 0, 13, 1, 2,  3};
   EXPECT_EQ(b, want);
 }
 
 TEST(Asm, EncodesToyFormsAndLabels) {
-  const auto b = isa::assemble(isa::Profile::toy,
-                               "start: LDI R1, 7\nLD R2, [16]\nST [3], R2\nLDR R3, [R1]\nSTR [R1], R3\n"
-                               "loop:\nDEC R1\nJNZ loop\nJMP start\nHLT");
-  const std::vector<uint8_t> want = {1, 1, 7, 0, 3, 2, 16, 0, 4, 3, 2, 0, 5, 3, 1, 0, 6, 1, 3, 0,
-                                     14, 1, 0, 0, 21, 5, 0, 0, 19, 0, 0, 0, 0, 0, 0, 0};
+  const auto b =
+      isa::assemble(isa::Profile::toy,
+                    "start: LDI R1, 7\nLD R2, [16]\nST [3], R2\nLDR R3, [R1]\nSTR [R1], R3\n"
+                    "loop:\nDEC R1\nJNZ loop\nJMP start\nHLT");
+  const std::vector<uint8_t> want = {1, 1, 7,  0, 3, 2, 16, 0, 4, 3, 2,  0, 5, 3, 1, 0, 6, 1,
+                                     3, 0, 14, 1, 0, 0, 21, 5, 0, 0, 19, 0, 0, 0, 0, 0, 0, 0};
   EXPECT_EQ(b, want);
 }
 
@@ -46,7 +50,8 @@ TEST(Asm, EveryWordRoundTripsThroughText) {
   datagen::Rng rng(99);
   for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy})
     for (int i = 0; i < 20000; ++i) {
-      const isa::Insn in{uint8_t(rng.below(30)), uint8_t(rng.below(12)), rng.byte(), uint8_t(rng.below(12))};
+      const isa::Insn in{uint8_t(rng.below(30)), uint8_t(rng.below(12)), rng.byte(),
+                         uint8_t(rng.below(12))};
       const auto b = isa::assemble(p, isa::disassemble(p, in));
       ASSERT_EQ(b.size(), 4u);
       ASSERT_EQ(isa::insn_at(b.data()), in) << isa::disassemble(p, in);

@@ -66,7 +66,8 @@ TEST(Cli, VerifyStrictFailsOnMismatchAndCountsIt) {
 TEST(Cli, ToyRunWithLabelsAndMemorySize) {
   const std::string d = test::temp_dir("toy");
   write(d + "/p.asm", "LDI R0, 4\nloop: STR [R0], R0\nDEC R0\nJNZ loop\nHLT\n");
-  auto r = shell(bin() + " run --isa toy --memory-size 16 --program-size 64 " + d + "/p.asm -o " + d + "/t.bin");
+  auto r = shell(bin() + " run --isa toy --memory-size 16 --program-size 64 " + d + "/p.asm -o " +
+                 d + "/t.bin");
   ASSERT_EQ(r.status, 0) << r.output;
   // 1 + 3*4 + 1 = 14 fetches: 15 states of 32 bytes after a 64-byte image.
   EXPECT_EQ(fs::file_size(d + "/t.bin"), 64u + 32 * 15);
@@ -96,14 +97,18 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {"verify --memory-size 100 " + d + "/short.bin", "--memory-size 100"},
       {"verify --bogus", "unrecognised option '--bogus'"},
       {"asm " + d + "/bad.asm -o " + d + "/bad.bin", d + "/bad.asm:2: unknown mnemonic 'BOGUS'"},
-      {"run " + d + "/fault.asm -o " + d + "/fault.bin", "invalid opcode at PC 1: bytes 63 00 00 00"},
+      {"run " + d + "/fault.asm -o " + d + "/fault.bin",
+       "invalid opcode at PC 1: bytes 63 00 00 00"},
       {"run " + d + "/ok.asm --set Q=1", "no state field named Q"},
       {"run " + d + "/ok.asm --set A=300", "value must be 0..255"},
       {"run " + d + "/ok.asm -o /nonexistent-dir/t.bin", "/nonexistent-dir/t.bin: cannot write"},
-      {"run " + d + "/ok.asm --init-state " + d + "/short.bin", "short.bin: initial state is 100 bytes"},
-      {"run --isa bgpt --program-size 64 " + d + "/ok.asm", "--program-size applies to --isa toy only"},
+      {"run " + d + "/ok.asm --init-state " + d + "/short.bin",
+       "short.bin: initial state is 100 bytes"},
+      {"run --isa bgpt --program-size 64 " + d + "/ok.asm",
+       "--program-size applies to --isa toy only"},
       {"disasm " + d + "/odd.bin", "odd.bin: 10 bytes is not a whole number of instructions"},
-      {"datagen --isa toy --deflate-level 9 -o " + d + "/set.h5", "--deflate-level 9: expected 0..3"},
+      {"datagen --isa toy --deflate-level 9 -o " + d + "/set.h5",
+       "--deflate-level 9: expected 0..3"},
   };
   for (const auto& c : cases) {
     const auto r = shell(bin() + " " + c.args);
@@ -137,7 +142,8 @@ TEST(Cli, ExitCodesPrefixVersionAndQuiet) {
   EXPECT_EQ(shell(bin() + " verify --strict -q " + d + "/t.bin").status, 1);
   // --help states them.
   r = shell(bin() + " verify --help");
-  EXPECT_NE(r.output.find("exit codes: 0 success; 1 a check found differences"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("exit codes: 0 success; 1 a check found differences"), std::string::npos)
+      << r.output;
   // --version: version, commit, libtorch.
   r = shell(bin() + " --version");
   EXPECT_EQ(r.status, 0);

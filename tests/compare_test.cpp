@@ -1,10 +1,11 @@
 // tests/compare_test.cpp: the one state comparator (isa/compare.h): per byte, per field, per
 // trace, first differences and the difference renderer.
+#include "isa/compare.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "isa/compare.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -17,8 +18,8 @@ TEST(Compare, ScoresAStateByteAndByChangedBytes) {
   std::vector<uint8_t> prev(sb, 0), truth(sb, 0), pred(sb, 0);
   truth[isa::kPC] = 1, truth[isa::kAcc] = 7, truth[breg(1)] = 3;  // three bytes changed
   pred = truth;
-  pred[isa::kAcc] = 6;   // a changed byte wrong
-  pred[breg(2)] = 9;     // an unchanged byte wrong
+  pred[isa::kAcc] = 6;  // a changed byte wrong
+  pred[breg(2)] = 9;    // an unchanged byte wrong
   const isa::Tally t = isa::score_state(truth.data(), prev.data(), pred.data(), sb, sb);
   EXPECT_EQ(t.states, 1u);
   EXPECT_EQ(t.exact_states, 0u);
@@ -48,7 +49,8 @@ TEST(Compare, AFieldCountsOnce) {
   EXPECT_EQ(t.matched_bytes, 0u);
   EXPECT_EQ(t.changed_bytes, 1u);
   EXPECT_EQ(t.matched_changed, 0u);
-  const isa::Tally a = isa::score_field(fields[1], truth.data(), prev.data(), pred.data(), 16);  // ACC, unchanged
+  const isa::Tally a =
+      isa::score_field(fields[1], truth.data(), prev.data(), pred.data(), 16);  // ACC, unchanged
   EXPECT_EQ(a.matched_bytes, 1u);
   EXPECT_EQ(a.changed_bytes, 0u);
 }
@@ -102,10 +104,12 @@ TEST(Compare, RendersEachWrongFieldByName) {
   std::vector<uint8_t> want(16, 0), got(16, 0);
   want[isa::kAcc] = 7, got[isa::kAcc] = 5;
   want[breg(2)] = 4;
-  EXPECT_EQ(isa::render_differences(c, want.data(), got.data(), 16), "    ACC: expected 7, predicted 5\n    B: expected 4, predicted 0\n");
+  EXPECT_EQ(isa::render_differences(c, want.data(), got.data(), 16),
+            "    ACC: expected 7, predicted 5\n    B: expected 4, predicted 0\n");
   EXPECT_EQ(isa::render_differences(c, want.data(), got.data(), 16, "unicorn", "  ", "interpreter"),
             "  ACC: interpreter 7, unicorn 5\n  B: interpreter 4, unicorn 0\n");
-  EXPECT_EQ(isa::render_differences(c, want.data(), want.data(), 15, "predicted", ""), "J: expected 0, predicted (missing)\n");
+  EXPECT_EQ(isa::render_differences(c, want.data(), want.data(), 15, "predicted", ""),
+            "J: expected 0, predicted (missing)\n");
   EXPECT_EQ(isa::render_differences(c, want.data(), want.data(), 16), "");
 }
 

@@ -1,17 +1,17 @@
 // tests/crosscheck_test.cpp: the Unicorn cross-check: thousands of random programs of both
 // profiles agree; single instructions on random states agree (RapidCheck); broken semantics are
 // caught, reported field by field with host code, and shrunk to a small reproducer.
-#include <gtest/gtest.h>
+#include "emulator/crosscheck.h"
 
-#include <bit>
+#include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <bit>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "datagen/generator.h"
-#include "emulator/crosscheck.h"
 #include "emulator/crosscheck_run.h"
 #include "emulator/lower.h"
 #include "isa/asm.h"
@@ -42,7 +42,9 @@ TEST(Crosscheck, TwoThousandToyProgramsAgree) { check_random(isa::Profile::toy, 
 // Unicorn past the interpreter's last state. Every branch is direct, and a backward one lands on a
 // stub's first instruction or on the exit.
 TEST(Crosscheck, EveryLoopCrossesTheBoundaryHook) {
-  auto sext = [](uint32_t v, int bits) { return int64_t(int32_t(v << (32 - bits)) >> (32 - bits)); };
+  auto sext = [](uint32_t v, int bits) {
+    return int64_t(int32_t(v << (32 - bits)) >> (32 - bits));
+  };
   for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
     datagen::GenConfig g;
     g.isa = isa::default_config(p);
@@ -58,18 +60,24 @@ TEST(Crosscheck, EveryLoopCrossesTheBoundaryHook) {
         const uint64_t at = base + 4 * w;
         ASSERT_NE(insn & 0xFE000000u, 0xD6000000u) << "indirect branch at word " << w;
         int64_t off;
-        if ((insn & 0x7C000000u) == 0x14000000u) off = 4 * sext(insn & 0x3FFFFFFu, 26);                 // B, BL
-        else if ((insn & 0xFF000010u) == 0x54000000u) off = 4 * sext((insn >> 5) & 0x7FFFFu, 19);      // B.cond
-        else if ((insn & 0x7E000000u) == 0x34000000u) off = 4 * sext((insn >> 5) & 0x7FFFFu, 19);      // CBZ/CBNZ
-        else if ((insn & 0x7E000000u) == 0x36000000u) off = 4 * sext((insn >> 5) & 0x3FFFu, 14);       // TBZ/TBNZ
-        else continue;
+        if ((insn & 0x7C000000u) == 0x14000000u)
+          off = 4 * sext(insn & 0x3FFFFFFu, 26);  // B, BL
+        else if ((insn & 0xFF000010u) == 0x54000000u)
+          off = 4 * sext((insn >> 5) & 0x7FFFFu, 19);  // B.cond
+        else if ((insn & 0x7E000000u) == 0x34000000u)
+          off = 4 * sext((insn >> 5) & 0x7FFFFu, 19);  // CBZ/CBNZ
+        else if ((insn & 0x7E000000u) == 0x36000000u)
+          off = 4 * sext((insn >> 5) & 0x3FFFu, 14);  // TBZ/TBNZ
+        else
+          continue;
         ASSERT_NE(off, 0) << "branch to itself at word " << w;
         if (off > 0) continue;
         const uint64_t to = at + uint64_t(off);
         if (to == prog.exit) continue;  // emulation ends there
         ++backward;
         ASSERT_LT(to, prog.exit) << "backward branch at word " << w << " lands past the stubs";
-        ASSERT_EQ((to - base) % lower::kStubBytes, 0u) << "backward branch at word " << w << " lands inside a stub";
+        ASSERT_EQ((to - base) % lower::kStubBytes, 0u)
+            << "backward branch at word " << w << " lands inside a stub";
       }
     }
     EXPECT_GT(backward, 0u);  // the decoder sees the branches back to the stubs
@@ -89,7 +97,8 @@ TEST(Crosscheck, SmallMemoriesAgree) {
   xcheck::Checker toy(t.isa);
   datagen::Instance inst;
   for (int i = 0; i < 300; ++i) {
-    datagen::Rng r1 = datagen::Rng::for_item(5, uint64_t(i)), r2 = datagen::Rng::for_item(6, uint64_t(i));
+    datagen::Rng r1 = datagen::Rng::for_item(5, uint64_t(i)),
+                 r2 = datagen::Rng::for_item(6, uint64_t(i));
     datagen::random_instance(g, r1, inst);
     ASSERT_FALSE(checker.check(inst.image, inst.init)) << i;
     datagen::random_instance(t, r2, inst);
@@ -128,7 +137,8 @@ void single_instruction_property(isa::Profile p) {
   g.isa = c;
   rc::check([&] {
     const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
-    const auto state = *rc::gen::container<std::vector<uint8_t>>(isa::state_bytes(c), rc::gen::arbitrary<uint8_t>());
+    const auto state = *rc::gen::container<std::vector<uint8_t>>(isa::state_bytes(c),
+                                                                 rc::gen::arbitrary<uint8_t>());
     datagen::Rng rng(seed);
     const isa::Insn in = datagen::random_insn(g, rng, 0, 2);
     std::vector<uint8_t> image(isa::image_bytes(c), 0);
@@ -182,7 +192,8 @@ TEST(Crosscheck, EveryOpcodeHasALoweringAndAllMutantsAreCaught) {
   for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
     datagen::GenConfig g;
     g.isa = isa::default_config(p);
-    const auto st = xcheck::self_test(g.isa, datagen::random_programs(g, 77), 300, /*jobs=*/2, /*edges=*/false);
+    const auto st =
+        xcheck::self_test(g.isa, datagen::random_programs(g, 77), 300, /*jobs=*/2, /*edges=*/false);
     size_t forms = 0;
     for (const isa::OpInfo& op : isa::opcodes(p)) forms += std::popcount(unsigned(op.forms));
     EXPECT_EQ(st.mutants.size(), forms);  // one mutant per (opcode, form) of the table
@@ -214,11 +225,13 @@ TEST(CrosscheckCli, ReportsAndErrors) {
   auto r = test::shell(bin + " crosscheck --isa toy --programs 300 --json");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"mismatches\": 0"), std::string::npos) << r.output;
-  r = test::shell(bin + " crosscheck --isa toy --programs 300 -q --mutate 'CMP r,r' --repro " + d + "/rep");
+  r = test::shell(bin + " crosscheck --isa toy --programs 300 -q --mutate 'CMP r,r' --repro " + d +
+                  "/rep");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("MISMATCH in program"), std::string::npos) << r.output;
   EXPECT_TRUE(std::filesystem::exists(d + "/rep.asm"));
-  r = test::shell(bin + " crosscheck --isa toy --program " + d + "/rep.asm --init-state " + d + "/rep.state");
+  r = test::shell(bin + " crosscheck --isa toy --program " + d + "/rep.asm --init-state " + d +
+                  "/rep.state");
   EXPECT_EQ(r.status, 0) << r.output;  // without the mutation the reproducer agrees
   r = test::shell(bin + " crosscheck --isa bgpt --self-test --json --programs 500");
   EXPECT_EQ(r.status, 0) << r.output;
@@ -226,14 +239,18 @@ TEST(CrosscheckCli, ReportsAndErrors) {
   // A run split in two pieces (--first) checks the same programs as the whole run, and finds its
   // first mismatch at the same program.
   auto json_of = [&](const std::string& args) {
-    const auto s = test::shell(bin + " crosscheck --isa toy --seed 9 --json -q --repro " + d + "/piece " + args);
-    return nlohmann::json::parse(s.output.substr(s.output.find('{'), s.output.rfind('}') - s.output.find('{') + 1));
+    const auto s = test::shell(bin + " crosscheck --isa toy --seed 9 --json -q --repro " + d +
+                               "/piece " + args);
+    return nlohmann::json::parse(
+        s.output.substr(s.output.find('{'), s.output.rfind('}') - s.output.find('{') + 1));
   };
-  const auto whole = json_of("--programs 400"), head = json_of("--programs 150"), tail = json_of("--programs 250 --first 150");
+  const auto whole = json_of("--programs 400"), head = json_of("--programs 150"),
+             tail = json_of("--programs 250 --first 150");
   EXPECT_EQ(head["complete_below"], 150);
   EXPECT_EQ(tail["complete_below"], 400);
   EXPECT_EQ(tail["first"], 150);
-  EXPECT_EQ(whole["instructions"].get<uint64_t>(), head["instructions"].get<uint64_t>() + tail["instructions"].get<uint64_t>());
+  EXPECT_EQ(whole["instructions"].get<uint64_t>(),
+            head["instructions"].get<uint64_t>() + tail["instructions"].get<uint64_t>());
   const auto caught = json_of("--programs 400 --mutate 'CMP r,r'");
   ASSERT_EQ(caught["mismatches"], 1) << caught;
   const uint64_t at = caught["first_mismatch"]["program"];
@@ -244,7 +261,8 @@ TEST(CrosscheckCli, ReportsAndErrors) {
   for (const auto& [args, want] : std::vector<std::pair<std::string, std::string>>{
            {"crosscheck --mutate 'FOO r'", "--mutate 'FOO r': no such opcode and form"},
            {"crosscheck --program " + d + "/missing.asm", "missing.asm: cannot open"},
-           {"crosscheck --isa toy --program " + d + "/rep.asm --init-state " + d + "/rep.asm", "initial state is"}}) {
+           {"crosscheck --isa toy --program " + d + "/rep.asm --init-state " + d + "/rep.asm",
+            "initial state is"}}) {
     r = test::shell(bin + " " + args);
     EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
     EXPECT_NE(r.output.find(want), std::string::npos) << args << "\n" << r.output;

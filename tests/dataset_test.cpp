@@ -1,18 +1,19 @@
 // tests/dataset_test.cpp: datagen and the set formats: determinism across jobs, disjoint and
 // duplicate-free splits, HDF5 round trips (generate -> HDF5 -> export -> import -> same bytes),
 // every trace re-executes exactly, and clean refusals of bad input.
+#include "datagen/dataset.h"
+
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-#include <zlib.h>
 
 #include "common/io.h"
 #include "datagen/chunk_compressor.h"
-#include "datagen/dataset.h"
 #include "datagen/generate.h"
 #include "datagen/md5.h"
 #include "harness/verify.h"
@@ -65,12 +66,14 @@ TEST(Md5, KnownAnswersOfRfc1321) {
       {"abc", "900150983cd24fb0d6963f7d28e17f72"},
       {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
       {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
-      {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"},
+      {"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+       "d174ab98d277d9f5a5611c2c9f419d9f"},
       {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
        "57edf4a22be3c955ac49da2e2107b67a"}};
   for (const auto& [text, want] : cases) {
     const auto* p = reinterpret_cast<const uint8_t*>(text.data());
-    EXPECT_EQ(datagen::hex(datagen::md5(std::span<const uint8_t>(p, text.size()))), want) << '"' << text << '"';
+    EXPECT_EQ(datagen::hex(datagen::md5(std::span<const uint8_t>(p, text.size()))), want)
+        << '"' << text << '"';
   }
 }
 
@@ -135,10 +138,12 @@ TEST(ChunkCompressor, Fletcher32IsHdf5s) {
   for (size_t n : {0, 1, 2, 3, 719, 720, 721, 1440, 4097, 1 << 20}) {
     std::vector<uint8_t> v(n);
     for (auto& b : v) b = uint8_t(rng());
-    EXPECT_EQ(datagen::hdf5_fletcher32(v.data(), n), H5_checksum_fletcher32(v.data(), n)) << n << " bytes";
+    EXPECT_EQ(datagen::hdf5_fletcher32(v.data(), n), H5_checksum_fletcher32(v.data(), n))
+        << n << " bytes";
   }
   std::vector<uint8_t> ff(100000, 0xff);  // the largest sums
-  EXPECT_EQ(datagen::hdf5_fletcher32(ff.data(), ff.size()), H5_checksum_fletcher32(ff.data(), ff.size()));
+  EXPECT_EQ(datagen::hdf5_fletcher32(ff.data(), ff.size()),
+            H5_checksum_fletcher32(ff.data(), ff.size()));
 }
 
 // Every level's chunk is a zlib stream that zlib inflates to the input, with its Fletcher-32 after
@@ -161,7 +166,8 @@ TEST(ChunkCompressor, ChunksAreZlibStreamsAtEveryLevel) {
       EXPECT_EQ(sum, datagen::hdf5_fletcher32(stored.data(), n)) << level;
       std::vector<uint8_t> back(raw->size() + 1);
       uLongf got = back.size();
-      ASSERT_EQ(uncompress(back.data(), &got, stored.data(), n), Z_OK) << "level " << level << ", " << raw->size() << " bytes";
+      ASSERT_EQ(uncompress(back.data(), &got, stored.data(), n), Z_OK)
+          << "level " << level << ", " << raw->size() << " bytes";
       back.resize(got);
       EXPECT_EQ(back, *raw) << level;
       if (raw == &runs) {
@@ -231,7 +237,8 @@ TEST(Datagen, ChunksWrittenPrecompressedReadBackAndDoNotDependOnThreads) {
     });
   // Other deflate levels: the same traces; the higher level, the smaller file.
   std::vector<std::vector<uint8_t>> want;
-  r.for_each(0, r.size(0), [&](uint64_t, std::span<const uint8_t> t) { want.emplace_back(t.begin(), t.end()); });
+  r.for_each(0, r.size(0),
+             [&](uint64_t, std::span<const uint8_t> t) { want.emplace_back(t.begin(), t.end()); });
   uintmax_t last = UINTMAX_MAX;
   for (int level : {0, 3}) {
     const std::string f = dir + "/l" + std::to_string(level) + ".h5";
@@ -242,7 +249,8 @@ TEST(Datagen, ChunksWrittenPrecompressedReadBackAndDoNotDependOnThreads) {
     size_t i = 0;
     back.for_each(0, back.size(0), [&](uint64_t, std::span<const uint8_t> t) {
       ASSERT_LT(i, want.size());
-      ASSERT_TRUE(std::equal(t.begin(), t.end(), want[i].begin(), want[i].end())) << "level " << level << ", trace " << i;
+      ASSERT_TRUE(std::equal(t.begin(), t.end(), want[i].begin(), want[i].end()))
+          << "level " << level << ", trace " << i;
       ++i;
     });
     EXPECT_EQ(i, want.size());
@@ -280,12 +288,15 @@ TEST(Datagen, ImpossibleSizeIsRefused) {
 TEST(DatasetCli, RoundTripThroughThePapersFolders) {
   const std::string d = test::temp_dir("cli-roundtrip");
   const std::string bin = test::cpusim_bin();
-  auto r = test::shell(bin + " datagen --isa bgpt --memory-size 64 --train 200 --test 20 --seed 3 -q -o " + d + "/a.h5");
+  auto r = test::shell(
+      bin + " datagen --isa bgpt --memory-size 64 --train 200 --test 20 --seed 3 -q -o " + d +
+      "/a.h5");
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::shell(bin + " dataset export " + d + "/a.h5 -o " + d + "/folder");
   ASSERT_EQ(r.status, 0) << r.output;
   size_t files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(d + "/folder")) files += e.path().extension() == ".bin";
+  for (const auto& e : fs::recursive_directory_iterator(d + "/folder"))
+    files += e.path().extension() == ".bin";
   EXPECT_EQ(files, 220u);
   // The folder's cpusim.json names the machine: import, verify and trace need no --isa or
   // --memory-size (given ones must agree).
@@ -301,7 +312,8 @@ TEST(DatasetCli, RoundTripThroughThePapersFolders) {
   EXPECT_NE(r.output.find("states of 16 bytes"), std::string::npos) << r.output;
   r = test::shell(bin + " verify --memory-size 128 " + one);
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("cpusim.json says --isa bgpt --memory-size 64"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cpusim.json says --isa bgpt --memory-size 64"), std::string::npos)
+      << r.output;
   // An exported paper layout says so: import cuts the images back to the set's memory.
   r = test::shell(bin + " dataset export --paper-layout " + d + "/a.h5 -o " + d + "/paper");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -317,9 +329,11 @@ TEST(DatasetCli, RoundTripThroughThePapersFolders) {
     auto da = load(a, s), db = load(b, s);
     std::multiset<std::vector<uint8_t>> ta, tb;
     for (size_t i = 0; i + 1 < da.offsets.size(); ++i)
-      ta.insert(std::vector<uint8_t>(da.bytes.begin() + da.offsets[i], da.bytes.begin() + da.offsets[i + 1]));
+      ta.insert(std::vector<uint8_t>(da.bytes.begin() + da.offsets[i],
+                                     da.bytes.begin() + da.offsets[i + 1]));
     for (size_t i = 0; i + 1 < db.offsets.size(); ++i)
-      tb.insert(std::vector<uint8_t>(db.bytes.begin() + db.offsets[i], db.bytes.begin() + db.offsets[i + 1]));
+      tb.insert(std::vector<uint8_t>(db.bytes.begin() + db.offsets[i],
+                                     db.bytes.begin() + db.offsets[i + 1]));
     EXPECT_EQ(ta, tb);
   }
   r = test::shell(bin + " verify --json --strict " + d + "/b.h5");
@@ -344,8 +358,9 @@ TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
   // reaches the 64-byte memory's PC cap (15) and is refused; export restores the files.
   const std::string d = test::temp_dir("cli-paper-layout");
   const std::string bin = test::cpusim_bin();
-  auto r = test::shell(bin + " datagen --isa bgpt --max-len 16 --train 60 --test 40 --seed 5 --format bin -q -o " + d +
-                       "/paper");
+  auto r = test::shell(
+      bin + " datagen --isa bgpt --max-len 16 --train 60 --test 40 --seed 5 --format bin -q -o " +
+      d + "/paper");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto files = bin_traces(d + "/paper");
   size_t fit = 0;  // programs shorter than 16 instructions (1 + n states; 16 bytes each)
@@ -353,18 +368,22 @@ TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
   ASSERT_GT(fit, 0u);
   ASSERT_LT(fit, files.size());
   // Without --paper-layout: refused, with a hint.
-  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 " + d + "/paper -o " + d + "/a.h5");
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 " + d + "/paper -o " + d +
+                  "/a.h5");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("--paper-layout"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(d + "/a.h5"));
   // With it: the programs that reach the cap are refused by name and reason.
-  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d + "/paper -o " + d + "/a.h5");
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d +
+                  "/paper -o " + d + "/a.h5");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("caps the PC lower"), std::string::npos) << r.output;
-  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout --skip-invalid " + d + "/paper -o " +
-                  d + "/a.h5");
+  r = test::shell(bin +
+                  " dataset import --isa bgpt --memory-size 64 --paper-layout --skip-invalid " + d +
+                  "/paper -o " + d + "/a.h5");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("imported " + std::to_string(fit) + " traces"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("imported " + std::to_string(fit) + " traces"), std::string::npos)
+      << r.output;
   datagen::H5Reader a(d + "/a.h5");
   EXPECT_EQ(a.info().isa.memory_size, 64u);
   EXPECT_EQ(a.size(0) + a.size(1), fit);
@@ -382,9 +401,11 @@ TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
   std::vector<uint8_t> big = *files.begin();
   big[100] = 1;  // a byte past 64
   write_file_atomic(d + "/big/test/x.bin", big);
-  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d + "/big -o " + d + "/b.h5");
+  r = test::shell(bin + " dataset import --isa bgpt --memory-size 64 --paper-layout " + d +
+                  "/big -o " + d + "/b.h5");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("does not fit a 64-byte memory (byte 100"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("does not fit a 64-byte memory (byte 100"), std::string::npos)
+      << r.output;
   r = test::shell(bin + " dataset import --isa toy --paper-layout " + d + "/big -o " + d + "/b.h5");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("--paper-layout: only for bgpt"), std::string::npos) << r.output;
@@ -394,7 +415,8 @@ TEST(DatasetCli, PaperLayoutFilesImportIntoASmallerMemoryAndExportBack) {
 TEST(DatasetCli, BadInputIsRefusedCleanly) {
   const std::string d = test::temp_dir("cli-bad");
   const std::string bin = test::cpusim_bin();
-  ASSERT_EQ(test::shell(bin + " datagen --isa toy --train 20 --test 5 -q -o " + d + "/ok.h5").status, 0);
+  ASSERT_EQ(
+      test::shell(bin + " datagen --isa toy --train 20 --test 5 -q -o " + d + "/ok.h5").status, 0);
   // A truncated copy, a foreign HDF5-looking file, a text file.
   auto bytes = read_file(d + "/ok.h5");
   bytes.resize(bytes.size() / 2);
@@ -409,7 +431,8 @@ TEST(DatasetCli, BadInputIsRefusedCleanly) {
       {"dataset info " + d + "/text.h5", "text.h5: not an HDF5 file"},
       {"dataset info " + d + "/nope.h5", "nope.h5: no such file"},
       {"verify --isa bgpt " + d + "/ok.h5", "ok.h5: a toy set, not --isa bgpt"},
-      {"datagen --train 5 --test 1 -q -o /nonexistent-dir/x.h5", "/nonexistent-dir/x.h5: cannot create"},
+      {"datagen --train 5 --test 1 -q -o /nonexistent-dir/x.h5",
+       "/nonexistent-dir/x.h5: cannot create"},
       {"datagen --train 5 --test 1 --max-len 300 -q -o " + d + "/y.h5", "--max-len 300"},
       {"dataset import --isa bgpt " + d + "/paper -o " + d + "/imp.h5", "1 trace files refused"},
   };
@@ -431,18 +454,25 @@ TEST(DatasetCli, ShardsMergeIntoTheOneMachineSetByteForByte) {
   const std::string d = test::temp_dir("shards");
   const std::string bin = test::cpusim_bin();
   // Programs of 1..3 instructions in 32 bytes: many repeats to remove.
-  const std::string set = " --isa bgpt --memory-size 32 --max-len 3 --train 3000 --test 300 --seed 5 -q";
+  const std::string set =
+      " --isa bgpt --memory-size 32 --max-len 3 --train 3000 --test 300 --seed 5 -q";
   ASSERT_EQ(test::shell(bin + " datagen" + set + " -o " + d + "/one.h5").status, 0);
   for (int k : {2, 0, 1}) {
-    const auto r = test::shell(bin + " datagen" + set + " --jobs " + std::to_string(1 + k % 2) + " --shard " + std::to_string(k) +
-                               "/3 --candidates 12000 -o " + d + "/s" + std::to_string(k) + ".h5");
+    const auto r = test::shell(bin + " datagen" + set + " --jobs " + std::to_string(1 + k % 2) +
+                               " --shard " + std::to_string(k) + "/3 --candidates 12000 -o " + d +
+                               "/s" + std::to_string(k) + ".h5");
     ASSERT_EQ(r.status, 0) << r.output;
   }
-  auto r = test::shell(bin + " dataset merge " + d + "/s1.h5 " + d + "/s2.h5 " + d + "/s0.h5 -q -o " + d + "/merged.h5");
+  auto r = test::shell(bin + " dataset merge " + d + "/s1.h5 " + d + "/s2.h5 " + d +
+                       "/s0.h5 -q -o " + d + "/merged.h5");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_file(d + "/merged.h5"), read_file(d + "/one.h5"));
-  const auto info = nlohmann::json::parse(test::shell(bin + " dataset info --json " + d + "/merged.h5").output);
-  EXPECT_GT(info["train"]["duplicates_removed"].get<int>() + info["test"]["duplicates_removed"].get<int>(), 100) << info;
+  const auto info =
+      nlohmann::json::parse(test::shell(bin + " dataset info --json " + d + "/merged.h5").output);
+  EXPECT_GT(info["train"]["duplicates_removed"].get<int>() +
+                info["test"]["duplicates_removed"].get<int>(),
+            100)
+      << info;
   EXPECT_EQ(info["source"], "datagen");
   const std::vector<std::pair<std::string, std::string>> bad = {
       {d + "/s0.h5 " + d + "/s1.h5", "shard 2 of 3 is missing"},
@@ -457,15 +487,23 @@ TEST(DatasetCli, ShardsMergeIntoTheOneMachineSetByteForByte) {
   }
   std::string other = set;
   other.replace(other.find("--seed 5"), 8, "--seed 6");
-  ASSERT_EQ(test::shell(bin + " datagen" + other + " --shard 2/3 --candidates 12000 -o " + d + "/other.h5").status, 0);
-  r = test::shell(bin + " dataset merge " + d + "/s0.h5 " + d + "/s1.h5 " + d + "/other.h5 -q -o " + d + "/bad.h5");
+  ASSERT_EQ(test::shell(bin + " datagen" + other + " --shard 2/3 --candidates 12000 -o " + d +
+                        "/other.h5")
+                .status,
+            0);
+  r = test::shell(bin + " dataset merge " + d + "/s0.h5 " + d + "/s1.h5 " + d + "/other.h5 -q -o " +
+                  d + "/bad.h5");
   EXPECT_NE(r.output.find("other.h5: a shard of another set"), std::string::npos) << r.output;
   for (int k = 0; k < 2; ++k)
-    ASSERT_EQ(test::shell(bin + " datagen" + set + " --shard " + std::to_string(k) + "/2 --candidates 3400 -o " + d + "/few" +
-                          std::to_string(k) + ".h5").status, 0);
-  r = test::shell(bin + " dataset merge " + d + "/few0.h5 " + d + "/few1.h5 -q -o " + d + "/bad.h5");
+    ASSERT_EQ(test::shell(bin + " datagen" + set + " --shard " + std::to_string(k) +
+                          "/2 --candidates 3400 -o " + d + "/few" + std::to_string(k) + ".h5")
+                  .status,
+              0);
+  r = test::shell(bin + " dataset merge " + d + "/few0.h5 " + d + "/few1.h5 -q -o " + d +
+                  "/bad.h5");
   EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.output.find("make the shards again with a larger --candidates"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("make the shards again with a larger --candidates"), std::string::npos)
+      << r.output;
   EXPECT_FALSE(fs::exists(d + "/bad.h5"));
 }
 

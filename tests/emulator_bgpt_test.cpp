@@ -16,8 +16,8 @@ using test::breg;
 // Registers before each case: ACC=7, A=10, B=3, C=200, D=0, E=0x80, F=0x01, G=255, H=100,
 // I=20, J=5.
 const std::vector<std::pair<size_t, uint8_t>> kInit = {
-    {isa::kAcc, 7}, {breg(1), 10}, {breg(2), 3}, {breg(3), 200}, {breg(4), 0}, {breg(5), 0x80},
-    {breg(6), 0x01}, {breg(7), 255}, {breg(8), 100}, {breg(9), 20}, {breg(10), 5}};
+    {isa::kAcc, 7},  {breg(1), 10},  {breg(2), 3},   {breg(3), 200}, {breg(4), 0}, {breg(5), 0x80},
+    {breg(6), 0x01}, {breg(7), 255}, {breg(8), 100}, {breg(9), 20},  {breg(10), 5}};
 
 struct Golden {
   const char* insn;
@@ -37,7 +37,8 @@ TEST_P(BgptGolden, ExecutesPerSpec) {
   const Golden& g = GetParam();
   // Program: the instruction, then HLT. States: initial, after fetching it, after fetching HLT.
   const auto r = test::run_asm(test::bgpt_config(), std::string(g.insn) + "\nHLT\n", kInit);
-  ASSERT_EQ(r.outcome.stop, emu::Stop::halted) << emu::describe_fault(isa::Profile::bgpt, r.outcome);
+  ASSERT_EQ(r.outcome.stop, emu::Stop::halted)
+      << emu::describe_fault(isa::Profile::bgpt, r.outcome);
   ASSERT_EQ(r.count(), 3u);
   std::vector<uint8_t> want(r.state(0), r.state(0) + 16);
   want[isa::kPC] = 2;
@@ -46,37 +47,75 @@ TEST_P(BgptGolden, ExecutesPerSpec) {
   EXPECT_EQ(std::vector<uint8_t>(r.state(2), r.state(2) + 16), want) << g.insn;
 }
 
-const std::vector<Golden> kGolden = {
-        Golden{"CLR", {{"ACC", 0}}}, Golden{"CLR B", {{"B", 0}}},
-        Golden{"INC", {{"ACC", 8}}}, Golden{"INC C", {{"C", 201}}}, Golden{"INC G", {{"G", 255}}},
-        Golden{"DEC", {{"ACC", 6}}}, Golden{"DEC A", {{"A", 9}}}, Golden{"DEC D", {{"D", 0}}},
-        Golden{"SHL", {{"ACC", 14}}}, Golden{"SHL E", {{"E", 0}}}, Golden{"SHL C", {{"C", 144}}},
-        Golden{"SHR", {{"ACC", 3}}}, Golden{"SHR F", {{"F", 0}}}, Golden{"SHR E", {{"E", 0x40}}},
-        Golden{"ROL", {{"ACC", 14}}}, Golden{"ROL E", {{"E", 0x01}}}, Golden{"ROL F", {{"F", 0x02}}},
-        Golden{"ROR", {{"ACC", 0x83}}}, Golden{"ROR F", {{"F", 0x80}}}, Golden{"ROR E", {{"E", 0x40}}},
-        Golden{"NOT", {{"ACC", 248}}}, Golden{"NOT G", {{"G", 0}}}, Golden{"NOT D", {{"D", 255}}},
-        Golden{"PUSH C", {{"ACC", 200}}}, Golden{"PUSH J", {{"ACC", 5}}},
-        Golden{"POP B", {{"B", 7}}}, Golden{"POP J", {{"J", 7}}},
-        Golden{"LOADI 42", {{"ACC", 42}}}, Golden{"LOADI 0", {{"ACC", 0}}},
-        Golden{"LOADI 255", {{"ACC", 255}}},
-        Golden{"SWAP A", {{"ACC", 10}, {"A", 7}}}, Golden{"SWAP A, B", {{"A", 3}, {"B", 10}}},
-        Golden{"SWAP J, J", {}},
-        Golden{"ADD A", {{"ACC", 17}}}, Golden{"ADD G", {{"ACC", 255}}},
-        Golden{"ADD C, H", {{"C", 255}}}, Golden{"ADD A, B", {{"A", 13}}},
-        Golden{"ADD A, B, J", {{"J", 13}}}, Golden{"ADD C, H, I", {{"I", 255}}},
-        Golden{"SUB A", {{"ACC", 0}}}, Golden{"SUB B", {{"ACC", 4}}},
-        Golden{"SUB A, B", {{"A", 7}}}, Golden{"SUB B, A", {{"B", 0}}},
-        Golden{"SUB B, A, C", {{"C", 0}}}, Golden{"SUB C, H, I", {{"I", 100}}},
-        Golden{"MUL B", {{"ACC", 21}}}, Golden{"MUL C", {{"ACC", 255}}},
-        Golden{"MUL C, B", {{"C", 255}}}, Golden{"MUL A, B", {{"A", 30}}},
-        Golden{"MUL A, B, D", {{"D", 30}}}, Golden{"MUL D, G, A", {{"A", 0}}},
-        Golden{"DIV B", {{"ACC", 2}}}, Golden{"DIV D", {{"ACC", 255}}},
-        Golden{"DIV C, B", {{"C", 66}}}, Golden{"DIV B, A", {{"B", 0}}}, Golden{"DIV A, D", {{"A", 255}}},
-        Golden{"DIV A, B, E", {{"E", 3}}}, Golden{"DIV A, D, E", {{"E", 255}}},
-        Golden{"AND A", {{"ACC", 2}}}, Golden{"AND C, H", {{"C", 64}}}, Golden{"AND A, B, J", {{"J", 2}}},
-        Golden{"OR A", {{"ACC", 15}}}, Golden{"OR A, B", {{"A", 11}}}, Golden{"OR E, F, G", {{"G", 0x81}}},
-        Golden{"XOR A", {{"ACC", 13}}}, Golden{"XOR C, C", {{"C", 0}}}, Golden{"XOR A, B, C", {{"C", 9}}},
-        Golden{"MOV A, C", {{"A", 200}}}, Golden{"MOV J, A", {{"J", 10}}}};
+const std::vector<Golden> kGolden = {Golden{"CLR", {{"ACC", 0}}},
+                                     Golden{"CLR B", {{"B", 0}}},
+                                     Golden{"INC", {{"ACC", 8}}},
+                                     Golden{"INC C", {{"C", 201}}},
+                                     Golden{"INC G", {{"G", 255}}},
+                                     Golden{"DEC", {{"ACC", 6}}},
+                                     Golden{"DEC A", {{"A", 9}}},
+                                     Golden{"DEC D", {{"D", 0}}},
+                                     Golden{"SHL", {{"ACC", 14}}},
+                                     Golden{"SHL E", {{"E", 0}}},
+                                     Golden{"SHL C", {{"C", 144}}},
+                                     Golden{"SHR", {{"ACC", 3}}},
+                                     Golden{"SHR F", {{"F", 0}}},
+                                     Golden{"SHR E", {{"E", 0x40}}},
+                                     Golden{"ROL", {{"ACC", 14}}},
+                                     Golden{"ROL E", {{"E", 0x01}}},
+                                     Golden{"ROL F", {{"F", 0x02}}},
+                                     Golden{"ROR", {{"ACC", 0x83}}},
+                                     Golden{"ROR F", {{"F", 0x80}}},
+                                     Golden{"ROR E", {{"E", 0x40}}},
+                                     Golden{"NOT", {{"ACC", 248}}},
+                                     Golden{"NOT G", {{"G", 0}}},
+                                     Golden{"NOT D", {{"D", 255}}},
+                                     Golden{"PUSH C", {{"ACC", 200}}},
+                                     Golden{"PUSH J", {{"ACC", 5}}},
+                                     Golden{"POP B", {{"B", 7}}},
+                                     Golden{"POP J", {{"J", 7}}},
+                                     Golden{"LOADI 42", {{"ACC", 42}}},
+                                     Golden{"LOADI 0", {{"ACC", 0}}},
+                                     Golden{"LOADI 255", {{"ACC", 255}}},
+                                     Golden{"SWAP A", {{"ACC", 10}, {"A", 7}}},
+                                     Golden{"SWAP A, B", {{"A", 3}, {"B", 10}}},
+                                     Golden{"SWAP J, J", {}},
+                                     Golden{"ADD A", {{"ACC", 17}}},
+                                     Golden{"ADD G", {{"ACC", 255}}},
+                                     Golden{"ADD C, H", {{"C", 255}}},
+                                     Golden{"ADD A, B", {{"A", 13}}},
+                                     Golden{"ADD A, B, J", {{"J", 13}}},
+                                     Golden{"ADD C, H, I", {{"I", 255}}},
+                                     Golden{"SUB A", {{"ACC", 0}}},
+                                     Golden{"SUB B", {{"ACC", 4}}},
+                                     Golden{"SUB A, B", {{"A", 7}}},
+                                     Golden{"SUB B, A", {{"B", 0}}},
+                                     Golden{"SUB B, A, C", {{"C", 0}}},
+                                     Golden{"SUB C, H, I", {{"I", 100}}},
+                                     Golden{"MUL B", {{"ACC", 21}}},
+                                     Golden{"MUL C", {{"ACC", 255}}},
+                                     Golden{"MUL C, B", {{"C", 255}}},
+                                     Golden{"MUL A, B", {{"A", 30}}},
+                                     Golden{"MUL A, B, D", {{"D", 30}}},
+                                     Golden{"MUL D, G, A", {{"A", 0}}},
+                                     Golden{"DIV B", {{"ACC", 2}}},
+                                     Golden{"DIV D", {{"ACC", 255}}},
+                                     Golden{"DIV C, B", {{"C", 66}}},
+                                     Golden{"DIV B, A", {{"B", 0}}},
+                                     Golden{"DIV A, D", {{"A", 255}}},
+                                     Golden{"DIV A, B, E", {{"E", 3}}},
+                                     Golden{"DIV A, D, E", {{"E", 255}}},
+                                     Golden{"AND A", {{"ACC", 2}}},
+                                     Golden{"AND C, H", {{"C", 64}}},
+                                     Golden{"AND A, B, J", {{"J", 2}}},
+                                     Golden{"OR A", {{"ACC", 15}}},
+                                     Golden{"OR A, B", {{"A", 11}}},
+                                     Golden{"OR E, F, G", {{"G", 0x81}}},
+                                     Golden{"XOR A", {{"ACC", 13}}},
+                                     Golden{"XOR C, C", {{"C", 0}}},
+                                     Golden{"XOR A, B, C", {{"C", 9}}},
+                                     Golden{"MOV A, C", {{"A", 200}}},
+                                     Golden{"MOV J, A", {{"J", 10}}}};
 
 INSTANTIATE_TEST_SUITE_P(EveryOpcodeAndForm, BgptGolden, ::testing::ValuesIn(kGolden));
 
@@ -169,7 +208,8 @@ TEST(BgptEmulator, InvalidOpcodeNamesPcAndBytes) {
   const auto r = test::run_asm(test::bgpt_config(), "INC\n.insn 21 1 2 3\nHLT");
   EXPECT_EQ(r.outcome.stop, emu::Stop::fault);
   EXPECT_EQ(r.outcome.fault, isa::Fault::bad_opcode);
-  EXPECT_EQ(emu::describe_fault(isa::Profile::bgpt, r.outcome), "invalid opcode at PC 1: bytes 15 01 02 03");
+  EXPECT_EQ(emu::describe_fault(isa::Profile::bgpt, r.outcome),
+            "invalid opcode at PC 1: bytes 15 01 02 03");
 }
 
 TEST(BgptEmulator, RegisterOutsideOneToTenIsAFault) {

@@ -1,6 +1,8 @@
 // tests/evaluate_test.cpp: the evaluation library (harness/evaluate.h) with predictors that need
 // no model: the emulator itself (every state right) and a predictor that copies the previous
 // state (every changed byte wrong).
+#include "harness/evaluate.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include "common/io.h"
 #include "datagen/generate.h"
 #include "emulator/emulator.h"
-#include "harness/evaluate.h"
 #include "harness/predict.h"
 #include "harness/report.h"
 #include "harness/verify.h"
@@ -23,7 +24,8 @@ class FakePredictor : public harness::Predictor {
  public:
   FakePredictor(const isa::Config& c, bool exact) : c_(c), exact_(exact) {}
   const isa::Config& isa() const override { return c_; }
-  std::vector<std::vector<int16_t>> predict_teacher(const std::vector<std::span<const uint8_t>>& traces) override {
+  std::vector<std::vector<int16_t>> predict_teacher(
+      const std::vector<std::span<const uint8_t>>& traces) override {
     const size_t ib = isa::image_bytes(c_), sb = isa::state_bytes(c_);
     std::vector<std::vector<int16_t>> out;
     for (const auto& t : traces) {
@@ -35,7 +37,8 @@ class FakePredictor : public harness::Predictor {
     }
     return out;
   }
-  std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes, int max_steps) override {
+  std::vector<std::vector<uint8_t>> rollout(const std::vector<std::span<const uint8_t>>& prefixes,
+                                            int max_steps) override {
     const size_t ib = isa::image_bytes(c_), sb = isa::state_bytes(c_);
     std::vector<std::vector<uint8_t>> out;
     for (const auto& p : prefixes) {
@@ -67,7 +70,8 @@ std::string make_set(const std::string& dir, isa::Profile p) {
 
 TEST(Evaluate, TheEmulatorScoresEverythingRightInBothModes) {
   for (isa::Profile p : {isa::Profile::bgpt, isa::Profile::toy}) {
-    const std::string dir = test::temp_dir(std::string("evaluate-exact-") + std::string(isa::profile_name(p)));
+    const std::string dir =
+        test::temp_dir(std::string("evaluate-exact-") + std::string(isa::profile_name(p)));
     harness::EvalConfig ec;
     ec.data = make_set(dir, p);
     ec.progress = false;
@@ -120,7 +124,8 @@ TEST(Evaluate, CopyingThePreviousStateGetsNoChangedByteRight) {
   const auto head = harness::headline_json(r);
   EXPECT_FALSE(head.contains("per_field"));
   EXPECT_EQ(head.at("traces"), 25);
-  EXPECT_NE(harness::headline_text(r, ec.report_dir).find("changed-byte acc.    0.00%"), std::string::npos);
+  EXPECT_NE(harness::headline_text(r, ec.report_dir).find("changed-byte acc.    0.00%"),
+            std::string::npos);
 }
 
 TEST(Evaluate, RefusesAnotherMachineAndBadOptions) {
@@ -153,8 +158,10 @@ TEST(Predict, RendersEachStateAndTheWrongFields) {
   const auto good = harness::predict_program(exact, image, init, "p");
   EXPECT_EQ(good.truth.size(), 4u * 16);
   EXPECT_EQ(good.predicted.size(), 3u * 16);
-  EXPECT_NE(harness::render_prediction(c, good, false).find("3/3 states predicted exactly"), std::string::npos);
-  const std::string bad = harness::render_prediction(c, harness::predict_program(copy, image, init, "p"), false);
+  EXPECT_NE(harness::render_prediction(c, good, false).find("3/3 states predicted exactly"),
+            std::string::npos);
+  const std::string bad =
+      harness::render_prediction(c, harness::predict_program(copy, image, init, "p"), false);
   EXPECT_NE(bad.find("0/3 states predicted exactly"), std::string::npos) << bad;
   EXPECT_NE(bad.find("      ACC: expected 9, predicted 0\n"), std::string::npos) << bad;
   image[4] = 99;  // POP B -> an unknown opcode: the emulator refuses, naming the program

@@ -1,12 +1,13 @@
 // tests/generator_test.cpp: the random program distributions: every program valid and ending in
 // HLT, lengths uniform over their range, opcodes and forms near uniform, determinism.
+#include "datagen/generator.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 
 #include "common/io.h"
-#include "datagen/generator.h"
 #include "emulator/emulator.h"
 
 namespace cpusim {

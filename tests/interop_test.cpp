@@ -2,18 +2,19 @@
 // safetensors, torch and paper formats read from Python (Debian's python3-torch), the PyTorch
 // reference of the model (python/cpusim_torch.py) against libtorch's logits, and the paper's
 // checkpoint layout imported back to identical predictions.
+#include "model/interop.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <set>
-#include <type_traits>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <type_traits>
 
 #include "common/io.h"
 #include "model/checkpoint.h"
 #include "model/internal.h"
-#include "model/interop.h"
 #include "tests/model_util.h"
 #include "tests/test_util.h"
 
@@ -22,7 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string python() { return std::string("PYTHONPATH=") + CPUSIM_SOURCE_DIR + "/python " + CPUSIM_PYTHON; }
+std::string python() {
+  return std::string("PYTHONPATH=") + CPUSIM_SOURCE_DIR + "/python " + CPUSIM_PYTHON;
+}
 
 // A small toy set: programs of up to 6 instructions in a 64-byte image, 48-byte states.
 std::string toy_set(const std::string& d) {
@@ -36,7 +39,8 @@ std::string toy_set(const std::string& d) {
 }
 
 // A tiny model trained 5 steps with `configure`'s options, in DIR/run (on a toy set with `toy`).
-std::string trained(const std::string& d, const std::function<void(model::TrainConfig&)>& configure, bool toy = false) {
+std::string trained(const std::string& d, const std::function<void(model::TrainConfig&)>& configure,
+                    bool toy = false) {
   const auto data = toy ? toy_set(d) : test::small_set(d, 40, 8, 8);
   auto t = test::train_config(data, d + "/run");
   t.steps = 5;
@@ -53,13 +57,15 @@ void write_case(const std::string& model_path, const std::string& data, const st
   datagen::H5Reader r(data);
   const model::Split split = model::load_split(r, 1, 4);
   const model::Layout layout = model::layout_of(r.info().isa);
-  const model::Batch b = model::make_batch(split, {0, 1, 2, 3}, layout, false, ck.model_config.max_patches,
-                                           ck.model_config.state_prefix, ck.model_config.copy_stride);
+  const model::Batch b =
+      model::make_batch(split, {0, 1, 2, 3}, layout, false, ck.model_config.max_patches,
+                        ck.model_config.state_prefix, ck.model_config.copy_stride);
   const model::OnDevice od = model::to_device(b, torch::kCPU);
-  model::Tensors t = {{"inputs", b.inputs.to(torch::kFloat)},
-                      {"targets", b.targets.to(torch::kFloat)},
-                      {"rows", b.rows.to(torch::kFloat)},
-                      {"logits", model::scored_logits(ck.model, od, torch::kCPU, false).contiguous()}};
+  model::Tensors t = {
+      {"inputs", b.inputs.to(torch::kFloat)},
+      {"targets", b.targets.to(torch::kFloat)},
+      {"rows", b.rows.to(torch::kFloat)},
+      {"logits", model::scored_logits(ck.model, od, torch::kCPU, false).contiguous()}};
   if (b.context.defined()) t["context"] = b.context.to(torch::kFloat);
   for (int i = 0; i < 4; ++i) {
     auto x = torch::empty({int64_t(split.size(i))});
@@ -72,16 +78,17 @@ void write_case(const std::string& model_path, const std::string& data, const st
   write_file_atomic(out, model::safetensors_bytes(t, meta));
 }
 
-void check_reference(const std::string& name, const std::function<void(model::TrainConfig&)>& configure,
-                     bool toy = false) {
+void check_reference(const std::string& name,
+                     const std::function<void(model::TrainConfig&)>& configure, bool toy = false) {
   const std::string d = test::temp_dir(name);
   const auto data = trained(d, configure, toy);
   const std::string bin = test::cpusim_bin();
-  auto r = test::shell(bin + " model export " + d + "/run/model.pt --format safetensors -o " + d + "/m.safetensors");
+  auto r = test::shell(bin + " model export " + d + "/run/model.pt --format safetensors -o " + d +
+                       "/m.safetensors");
   ASSERT_EQ(r.status, 0) << r.output;
   write_case(d + "/run/model.pt", data, d + "/case.safetensors");
-  r = test::shell(python() + " " + CPUSIM_SOURCE_DIR + "/python/check_reference.py " + d + "/m.safetensors " + d +
-                  "/case.safetensors");
+  r = test::shell(python() + " " + CPUSIM_SOURCE_DIR + "/python/check_reference.py " + d +
+                  "/m.safetensors " + d + "/case.safetensors");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("argmax agrees"), std::string::npos) << r.output;
 }
@@ -104,10 +111,13 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPrefixTokens) {
 }
 
 TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithTheCopyPathAStateBack) {
-  check_reference("ref-copy-state", [](model::TrainConfig& t) {
-    t.model.copy_path = true;
-    t.copy_stride_from_data = true;  // a toy state is 3 patches
-  }, /*toy=*/true);
+  check_reference(
+      "ref-copy-state",
+      [](model::TrainConfig& t) {
+        t.model.copy_path = true;
+        t.copy_stride_from_data = true;  // a toy state is 3 patches
+      },
+      /*toy=*/true);
 }
 
 // Adding a model option: the paper export's list must say whether the paper's layout can hold
@@ -115,7 +125,8 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithTheCopyPathAStateBack) {
 TEST(Interop, EveryModelFieldIsKnownToThePaperExport) {
   model::ModelConfig c;
   std::set<std::string> fields;
-  model::for_each_field(c, [&](const char* name, auto&, const model::FieldInfo&) { fields.insert(name); });
+  model::for_each_field(
+      c, [&](const char* name, auto&, const model::FieldInfo&) { fields.insert(name); });
   std::set<std::string> listed;
   for (const auto& f : model::paper_export_fields()) listed.insert(f.name);
   EXPECT_EQ(fields, listed);
@@ -126,8 +137,10 @@ TEST(Interop, EveryModelFieldIsKnownToThePaperExport) {
     model::for_each_field(m, [&](const char* name, auto& v, const model::FieldInfo&) {
       using T = std::decay_t<decltype(v)>;
       if (std::string(name) != f.name) return;
-      if constexpr (std::is_same_v<T, bool>) v = true;
-      else if constexpr (std::is_same_v<T, int>) v = 16;
+      if constexpr (std::is_same_v<T, bool>)
+        v = true;
+      else if constexpr (std::is_same_v<T, int>)
+        v = 16;
     });
     EXPECT_THROW(model::check_paper_architecture(m, "m.pt"), Error) << f.name;
   }
@@ -147,17 +160,25 @@ TEST(Interop, ExportsAreReadFromPythonAndInfoDescribesTheModel) {
   EXPECT_EQ(info["has_optimizer"], false);
   EXPECT_EQ(info["model"]["copy_path"], true);
   EXPECT_EQ(info["isa"]["memory_size"], 32);
-  ASSERT_EQ(test::shell(bin + " model export " + m + " --format torch -o " + d + "/m.pt").status, 0);
-  ASSERT_EQ(test::shell(bin + " model export " + m + " --format safetensors -o " + d + "/m.safetensors").status, 0);
+  ASSERT_EQ(test::shell(bin + " model export " + m + " --format torch -o " + d + "/m.pt").status,
+            0);
+  ASSERT_EQ(
+      test::shell(bin + " model export " + m + " --format safetensors -o " + d + "/m.safetensors")
+          .status,
+      0);
   // torch.load reads the state_dict; the safetensors header (read with the standard library
   // alone) has every tensor and the configuration.
-  r = test::shell(python() + " -c \"import torch; sd = torch.load('" + d + "/m.pt'); "
+  r = test::shell(python() + " -c \"import torch; sd = torch.load('" + d +
+                  "/m.pt'); "
                   "print(sum(v.numel() for v in sd.values()), len(sd))\"");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.substr(0, r.output.find(' ')), std::to_string(params)) << r.output;
-  r = test::shell(python() + " -c \"import json, struct; f = open('" + d + "/m.safetensors', 'rb'); "
-                  "n = struct.unpack('<Q', f.read(8))[0]; h = json.loads(f.read(n)); m = h.pop('__metadata__'); "
-                  "import math; print(sum(math.prod(e['shape']) for e in h.values()), json.loads(m['cpusim_model'])['copy_path'])\"");
+  r = test::shell(python() + " -c \"import json, struct; f = open('" + d +
+                  "/m.safetensors', 'rb'); "
+                  "n = struct.unpack('<Q', f.read(8))[0]; h = json.loads(f.read(n)); m = "
+                  "h.pop('__metadata__'); "
+                  "import math; print(sum(math.prod(e['shape']) for e in h.values()), "
+                  "json.loads(m['cpusim_model'])['copy_path'])\"");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, std::to_string(params) + " True\n");
   // A safetensors export imports back to the same predictions.
@@ -177,9 +198,11 @@ TEST(Interop, PaperLayoutHasThePapersNamesAndImportsBackToIdenticalPredictions) 
   const std::string d = test::temp_dir("paper-format");
   trained(d, [](model::TrainConfig& t) { t.model = test::tiny(false); });
   const std::string bin = test::cpusim_bin(), m = d + "/run/model.pt";
-  ASSERT_EQ(test::shell(bin + " model export " + m + " --format paper -o " + d + "/p.pth").status, 0);
+  ASSERT_EQ(test::shell(bin + " model export " + m + " --format paper -o " + d + "/p.pth").status,
+            0);
   // Python sees the paper's names, with GPT-2's Conv1D layout (in, out) for c_attn.
-  auto r = test::shell(python() + " -c \"import torch; ck = torch.load('" + d + "/p.pth'); sd = ck['model']; "
+  auto r = test::shell(python() + " -c \"import torch; ck = torch.load('" + d +
+                       "/p.pth'); sd = ck['model']; "
                        "print(tuple(sd['patch_level_decoder.base.h.0.attn.c_attn.weight'].shape), "
                        "tuple(sd['patch_level_decoder.patch_embedding.weight'].shape), "
                        "'byte_level_decoder.base.lm_head.weight' in sd, "
@@ -187,13 +210,14 @@ TEST(Interop, PaperLayoutHasThePapersNamesAndImportsBackToIdenticalPredictions) 
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "(64, 192) (64, 4112) True True\n");
   // Imported with tiny's 4 heads (width 64 / 64 would give 1), for the set's machine.
-  r = test::shell(bin + " model import --isa bgpt --memory-size 32 --heads 4 " + d + "/p.pth -o " + d + "/back.pt");
+  r = test::shell(bin + " model import --isa bgpt --memory-size 32 --heads 4 " + d + "/p.pth -o " +
+                  d + "/back.pt");
   ASSERT_EQ(r.status, 0) << r.output;
   model::Simulator a(m), b(d + "/back.pt");
   EXPECT_EQ(b.config().begin_patch, "bin");  // the paper's begin patch, by default
   // Imported with cpusim's begin patch, which this model was trained with: identical predictions.
-  r = test::shell(bin + " model import --isa bgpt --memory-size 32 --heads 4 --begin-patch pad " + d + "/p.pth -o " + d +
-                  "/back-pad.pt");
+  r = test::shell(bin + " model import --isa bgpt --memory-size 32 --heads 4 --begin-patch pad " +
+                  d + "/p.pth -o " + d + "/back-pad.pt");
   ASSERT_EQ(r.status, 0) << r.output;
   model::Simulator c(d + "/back-pad.pt");
   const test::TestTraces tt(d + "/d.h5");
@@ -203,7 +227,8 @@ TEST(Interop, PaperLayoutHasThePapersNamesAndImportsBackToIdenticalPredictions) 
   write_file_atomic(d + "/junk.pth", std::vector<uint8_t>{'P', 'K', 3, 4, 0, 0});
   r = test::shell(bin + " model import " + d + "/junk.pth -o " + d + "/x.pt");
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("junk.pth: cannot read as a torch.save checkpoint"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("junk.pth: cannot read as a torch.save checkpoint"), std::string::npos)
+      << r.output;
   std::vector<uint8_t> bad(64, 0xff);
   write_file_atomic(d + "/bad.safetensors", bad);
   r = test::shell(bin + " model import " + d + "/bad.safetensors -o " + d + "/x.pt");

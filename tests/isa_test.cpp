@@ -1,11 +1,12 @@
 // tests/isa_test.cpp: the opcode tables themselves, forms, layouts and machine parameters.
+#include "isa/isa.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "common/io.h"
 #include "isa/asm.h"
-#include "isa/isa.h"
 
 namespace cpusim {
 namespace {
@@ -39,8 +40,9 @@ TEST(IsaTable, FormsOfAnOpcodeHaveDistinctArities) {
 }
 
 TEST(IsaTable, PaperOpcodesMatchTheSpec) {
-  const char* names[] = {"HLT", "CLR", "INC", "DEC", "SHL", "SHR", "ROL", "ROR", "NOT", "PUSH", "POP",
-                         "LOADI", "SWAP", "ADD", "SUB", "MUL", "DIV", "AND", "OR", "XOR", "MOV"};
+  const char* names[] = {"HLT", "CLR", "INC",  "DEC", "SHL",   "SHR",  "ROL",
+                         "ROR", "NOT", "PUSH", "POP", "LOADI", "SWAP", "ADD",
+                         "SUB", "MUL", "DIV",  "AND", "OR",    "XOR",  "MOV"};
   auto ops = isa::opcodes(isa::Profile::bgpt);
   ASSERT_EQ(ops.size(), std::size(names));
   for (size_t i = 0; i < ops.size(); ++i) EXPECT_STREQ(ops[i].mnemonic, names[i]);
@@ -49,15 +51,15 @@ TEST(IsaTable, PaperOpcodesMatchTheSpec) {
 TEST(IsaForms, DecodedByTheSpecRules) {
   using isa::Form;
   const auto P = isa::Profile::bgpt;
-  EXPECT_EQ(isa::form_of(P, {1, 0, 0, 0}), Form::none);   // CLR
-  EXPECT_EQ(isa::form_of(P, {1, 3, 0, 0}), Form::r);      // CLR C
-  EXPECT_EQ(isa::form_of(P, {13, 1, 0, 7}), Form::r);     // ADD A (a2 == 0: a3 ignored)
+  EXPECT_EQ(isa::form_of(P, {1, 0, 0, 0}), Form::none);  // CLR
+  EXPECT_EQ(isa::form_of(P, {1, 3, 0, 0}), Form::r);     // CLR C
+  EXPECT_EQ(isa::form_of(P, {13, 1, 0, 7}), Form::r);    // ADD A (a2 == 0: a3 ignored)
   EXPECT_EQ(isa::form_of(P, {13, 1, 2, 0}), Form::rr);
   EXPECT_EQ(isa::form_of(P, {13, 1, 2, 3}), Form::rrr);
-  EXPECT_EQ(isa::form_of(P, {12, 1, 0, 0}), Form::r);     // SWAP A
-  EXPECT_EQ(isa::form_of(P, {12, 1, 2, 9}), Form::rr);    // SWAP A B
-  EXPECT_EQ(isa::form_of(P, {11, 0, 0, 0}), Form::imm);   // LOADI 0
-  EXPECT_EQ(isa::form_of(P, {20, 0, 0, 0}), Form::rr);    // MOV (invalid registers, but rr)
+  EXPECT_EQ(isa::form_of(P, {12, 1, 0, 0}), Form::r);    // SWAP A
+  EXPECT_EQ(isa::form_of(P, {12, 1, 2, 9}), Form::rr);   // SWAP A B
+  EXPECT_EQ(isa::form_of(P, {11, 0, 0, 0}), Form::imm);  // LOADI 0
+  EXPECT_EQ(isa::form_of(P, {20, 0, 0, 0}), Form::rr);   // MOV (invalid registers, but rr)
   EXPECT_EQ(isa::form_of(P, {21, 0, 0, 0}), std::nullopt);
   EXPECT_EQ(isa::check(P, {20, 0, 0, 0}), isa::Fault::bad_register);
   EXPECT_EQ(isa::check(P, {21, 0, 0, 0}), isa::Fault::bad_opcode);
@@ -130,7 +132,8 @@ TEST(IsaNextPc, CapsBgptAndWrapsToy) {
   EXPECT_EQ(isa::next_pc(b, 3), 4u);
   EXPECT_EQ(isa::next_pc(b, 14), 15u);
   EXPECT_EQ(isa::next_pc(b, 15), 15u);
-  EXPECT_EQ(isa::next_pc(isa::default_config(isa::Profile::bgpt), 255), 255u);  // 256 slots of 1024 bytes
+  EXPECT_EQ(isa::next_pc(isa::default_config(isa::Profile::bgpt), 255),
+            255u);                                               // 256 slots of 1024 bytes
   const isa::Config t = isa::default_config(isa::Profile::toy);  // 64 slots
   EXPECT_EQ(isa::next_pc(t, 62), 63u);
   EXPECT_EQ(isa::next_pc(t, 63), 0u);

@@ -1,10 +1,11 @@
 // tests/metrics_test.cpp: the harness's metrics on hand-built predictions with answers worked
 // out by hand, the do-nothing baseline included.
+#include "harness/metrics.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "harness/metrics.h"
 #include "harness/report.h"
 #include "tests/test_util.h"
 
@@ -56,7 +57,8 @@ TEST(Metrics, DoNothingBaseline) {
   EXPECT_EQ(b.changed_bytes, 9u);
   EXPECT_EQ(b.matched_changed, 7u);
   // Per field: ACC right in 2 of 3 states for the baseline.
-  const auto acc = std::find_if(s.per_field().begin(), s.per_field().end(), [](const auto& f) { return f.first == "ACC"; });
+  const auto acc = std::find_if(s.per_field().begin(), s.per_field().end(),
+                                [](const auto& f) { return f.first == "ACC"; });
   ASSERT_NE(acc, s.per_field().end());
   EXPECT_EQ(acc->second.baseline.states, 3u);
   EXPECT_EQ(acc->second.baseline.matched_bytes, 2u);
@@ -80,7 +82,8 @@ TEST(Metrics, CopyThePreviousStatePrediction) {
 TEST(Metrics, MissingStatesCountAsWrongAndRolloutDivergence) {
   const isa::Config c = test::bgpt_config(64);
   const auto t = trace();
-  std::vector<uint8_t> pred(t.begin() + 64 + 16, t.begin() + 64 + 16 + 16 + 5);  // s1 and 5 bytes of s2
+  std::vector<uint8_t> pred(t.begin() + 64 + 16,
+                            t.begin() + 64 + 16 + 16 + 5);  // s1 and 5 bytes of s2
   harness::Scorer s(c, harness::Mode::rollout);
   s.add(0, t, pred);
   const auto& m = s.total().model;
@@ -91,8 +94,8 @@ TEST(Metrics, MissingStatesCountAsWrongAndRolloutDivergence) {
   EXPECT_EQ(s.worst()[0].first_divergence, 2);
   // Report keys.
   const auto j = harness::report_json(s, {{"model", "x"}});
-  for (const char* k : {"traces", "states", "byte_accuracy", "state_accuracy", "changed_byte_accuracy", "baseline",
-                        "per_opcode"})
+  for (const char* k : {"traces", "states", "byte_accuracy", "state_accuracy",
+                        "changed_byte_accuracy", "baseline", "per_opcode"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_TRUE(j["per_opcode"]["INC"].contains("states"));
   EXPECT_TRUE(j["per_opcode"]["INC"]["baseline"].contains("changed_byte_accuracy"));

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/io.h"
@@ -29,14 +29,14 @@ using test::TestTraces;
 using test::tiny;
 using test::train_config;
 
-
 TEST(Model, PaperPresetHasThePapersParameterCount) {
   // Counted by hand from the architecture (D = 768, V = 257 byte values, S = 16 bytes a patch,
   // 512 patch positions, 12 + 3 GPT-2 blocks of 12 D^2 weights and 13 D biases and norms):
   // patch embedding S V D + its bias D, patch positions 512 D, blocks, two final norms 2 D
   // each, byte embedding (tied to the head) V D, byte positions (S + 1) D.
   const int64_t D = 768, V = 257, S = 16;
-  const int64_t want = S * V * D + D + 512 * D + 15 * (12 * D * D + 13 * D) + 4 * D + V * D + (S + 1) * D;
+  const int64_t want =
+      S * V * D + D + 512 * D + 15 * (12 * D * D + 13 * D) + 4 * D + V * D + (S + 1) * D;
   EXPECT_EQ(want, 110083584);  // ~110 M, the paper's figure
   EXPECT_EQ(model::parameter_count(model::preset("paper")), want);
 }
@@ -57,7 +57,8 @@ TEST(Model, LaterPatchesNeverChangeEarlierFeatures) {
   BGPT m(tiny());
   auto a = torch::randint(0, 257, {2, 9, 16}, torch::kLong);
   auto b = a.clone();
-  b.index_put_({torch::indexing::Slice(), torch::indexing::Slice(5, 9)}, torch::randint(0, 257, {2, 4, 16}, torch::kLong));
+  b.index_put_({torch::indexing::Slice(), torch::indexing::Slice(5, 9)},
+               torch::randint(0, 257, {2, 4, 16}, torch::kLong));
   auto fa = m->patch_features(a), fb = m->patch_features(b);
   EXPECT_TRUE(torch::allclose(fa.narrow(1, 0, 5), fb.narrow(1, 0, 5), 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(fa.narrow(1, 5, 4), fb.narrow(1, 5, 4)));
@@ -68,7 +69,8 @@ TEST(Model, LaterBytesNeverChangeEarlierByteLogits) {
   torch::manual_seed(2);
   BGPT m(tiny(true));
   auto feat = torch::randn({4, 64});
-  auto t = torch::randint(0, 256, {4, 16}, torch::kLong), prev = torch::randint(0, 256, {4, 16}, torch::kLong);
+  auto t = torch::randint(0, 256, {4, 16}, torch::kLong),
+       prev = torch::randint(0, 256, {4, 16}, torch::kLong);
   auto t2 = t.clone();
   t2.select(1, 9).fill_(7);  // byte 9 is input at position 10
   auto la = m->byte_logits(feat, t, prev), lb = m->byte_logits(feat, t2, prev);
@@ -99,16 +101,23 @@ TEST(Model, StatePrefixIsReadCausallyAndGenerateMatchesTeacherForcing) {
     c.prefix_memory = memory;
     BGPT m(c);
     auto feat = torch::randn({5, 64});
-    auto prev = torch::randint(0, 256, {5, 16}, torch::kLong), ctx = torch::randint(0, 257, {5, 16}, torch::kLong);
+    auto prev = torch::randint(0, 256, {5, 16}, torch::kLong),
+         ctx = torch::randint(0, 257, {5, 16}, torch::kLong);
     auto g = m->byte_generate(feat, prev, model::ByteMemory{ctx, {}, {}});
-    EXPECT_TRUE(torch::equal(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}).argmax(-1), g)) << memory;
+    EXPECT_TRUE(
+        torch::equal(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}).argmax(-1), g))
+        << memory;
     auto ctx2 = ctx.clone();
     ctx2.select(1, 7).fill_(3);
-    EXPECT_FALSE(torch::allclose(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}), m->byte_logits(feat, g, prev, model::ByteMemory{ctx2, {}, {}}))) << memory;
+    EXPECT_FALSE(torch::allclose(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}),
+                                 m->byte_logits(feat, g, prev, model::ByteMemory{ctx2, {}, {}})))
+        << memory;
     auto g2 = g.clone();
     g2.select(1, 9).fill_(7);
-    EXPECT_TRUE(torch::allclose(m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}).narrow(1, 0, 10),
-                                m->byte_logits(feat, g2, prev, model::ByteMemory{ctx, {}, {}}).narrow(1, 0, 10), 1e-5, 1e-6))
+    EXPECT_TRUE(torch::allclose(
+        m->byte_logits(feat, g, prev, model::ByteMemory{ctx, {}, {}}).narrow(1, 0, 10),
+        m->byte_logits(feat, g2, prev, model::ByteMemory{ctx, {}, {}}).narrow(1, 0, 10), 1e-5,
+        1e-6))
         << memory;
   }
 }
@@ -135,11 +144,12 @@ TEST(Model, PreviousStateOfAPatch) {
   // toy-like layout: 2 image patches, states of 3 patches; a trace of the image and 3 states.
   const model::Layout l{2, 3};
   std::vector<uint8_t> trace(11 * 16);
-  for (size_t i = 0; i < trace.size(); ++i) trace[i] = uint8_t(i / 16);  // each byte holds its patch index
+  for (size_t i = 0; i < trace.size(); ++i)
+    trace[i] = uint8_t(i / 16);  // each byte holds its patch index
   std::vector<int64_t> out(48);
-  model::previous_state(trace.data(), 11, 6, l, 48, out.data());  // patch 6: 2nd patch of state 1
+  model::previous_state(trace.data(), 11, 6, l, 48, out.data());    // patch 6: 2nd patch of state 1
   for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], 2 + j / 16) << j;  // state 0: patches 2..4
-  model::previous_state(trace.data(), 11, 11, l, 48, out.data());  // the end patch: after state 2
+  model::previous_state(trace.data(), 11, 11, l, 48, out.data());   // the end patch: after state 2
   for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], 8 + j / 16) << j;
   model::previous_state(trace.data(), 11, 3, l, 48, out.data());  // the first state has none
   for (int j = 0; j < 48; ++j) EXPECT_EQ(out[j], model::kPad) << j;
@@ -153,14 +163,16 @@ TEST(Model, CopyStrideFeedsThePreviousStatesPatch) {
   for (size_t i = 0; i < data.bytes.size(); ++i) data.bytes[i] = uint8_t(i / 16);
   data.offsets = {0, data.bytes.size()};
   for (int64_t stride : {1, 3}) {
-    const auto b = model::to_device(model::make_batch(data, {0}, l, false, 512, 48, stride), torch::kCPU);
+    const auto b =
+        model::to_device(model::make_batch(data, {0}, l, false, 512, 48, stride), torch::kCPU);
     const int64_t T = b.inputs.size(1);
     auto rows = b.rows.accessor<int64_t, 1>();
     auto prev = b.prev.accessor<int64_t, 2>();
     ASSERT_EQ(b.rows.size(0), 10);  // trace patches 5..13 (the states after the first) and the end
     for (int64_t i = 0; i < b.rows.size(0); ++i) {
       const int64_t p = rows[i] % T;  // predicts trace patch p from patch p - stride
-      for (int k = 0; k < 16; ++k) EXPECT_EQ(prev[i][k], p - stride) << "row " << i << " stride " << stride;
+      for (int k = 0; k < 16; ++k)
+        EXPECT_EQ(prev[i][k], p - stride) << "row " << i << " stride " << stride;
     }
   }
 }
@@ -202,7 +214,8 @@ TEST(Training, MultiTensorAdamWAndClippingEqualLibtorchs) {
     auto t = torch::randint(0, 256, {18, 16}, torch::kLong);
     for (auto* m : {&a, &b}) {
       auto logits = (*m)->byte_logits((*m)->patch_features(x).view({18, -1}), t, x.view({18, 16}));
-      torch::nn::functional::cross_entropy(logits.view({-1, model::kVocab}), t.view({-1})).backward();
+      torch::nn::functional::cross_entropy(logits.view({-1, model::kVocab}), t.view({-1}))
+          .backward();
     }
     const double na = torch::nn::utils::clip_grad_norm_(a->parameters(), 0.05);
     clipped_norm = model::clip_grad_norm(b->parameters(), 0.05).item<double>();
@@ -214,9 +227,9 @@ TEST(Training, MultiTensorAdamWAndClippingEqualLibtorchs) {
   }
   EXPECT_GT(clipped_norm, 0.05);  // the clip was active
   auto pa = a->parameters(), pb = b->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
 }
-
 
 std::vector<double> losses(const std::string& log) {
   std::vector<double> v;
@@ -242,18 +255,21 @@ TEST(Training, TinyModelOverfitsAFewTraces) {
   std::vector<uint64_t> off;
   r.read(0, 0, 4, bytes, off);
   std::vector<std::span<const uint8_t>> traces;
-  for (int i = 0; i < 4; ++i) traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+  for (int i = 0; i < 4; ++i)
+    traces.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
   const auto pred = sim.predict_teacher(traces);
   for (int i = 0; i < 4; ++i) {
     const auto truth = traces[i].subspan(32 + 16);
     ASSERT_EQ(pred[i].size(), truth.size());
-    for (size_t k = 0; k < truth.size(); ++k) EXPECT_EQ(pred[i][k], truth[k]) << "trace " << i << " byte " << k;
+    for (size_t k = 0; k < truth.size(); ++k)
+      EXPECT_EQ(pred[i][k], truth[k]) << "trace " << i << " byte " << k;
   }
   EXPECT_LT(s.final_loss, 0.05);
 }
 
 // Trains 8 steps in one go (d/a) and 4 + 4 with a resume (d/b); returns both loss logs.
-std::pair<std::vector<double>, std::vector<double>> run_and_resume(const std::string& d, const std::string& data,
+std::pair<std::vector<double>, std::vector<double>> run_and_resume(const std::string& d,
+                                                                   const std::string& data,
                                                                    const std::string& precision) {
   auto a = train_config(data, d + "/a");
   a.precision = precision;
@@ -267,7 +283,9 @@ std::pair<std::vector<double>, std::vector<double>> run_and_resume(const std::st
   EXPECT_EQ(losses(d + "/b/log.jsonl").size(), 4u);
   // As if killed after logging steps 5 and 6 (the second row torn) but before their checkpoint:
   // the resumed run replaces those rows with its own.
-  std::ofstream(d + "/b/log.jsonl", std::ios::app) << R"({"step":5,"loss":99})" << "\n" << R"({"step":6,"lo)";
+  std::ofstream(d + "/b/log.jsonl", std::ios::app) << R"({"step":5,"loss":99})"
+                                                   << "\n"
+                                                   << R"({"step":6,"lo)";
   b.resume = true;
   b.stop_after = 0;
   model::train(b);
@@ -321,8 +339,10 @@ TEST(Training, ResumeContinuesExactly) {
   // model.pt holds the weights alone; checkpoint.pt the optimizer too; best.pt the weights of
   // the lowest held-out loss, which is no higher than the final one.
   torch::serialize::InputArchive opt;
-  EXPECT_FALSE(model::load_checkpoint(d + "/a/model.pt", torch::kCPU).archive.try_read("optimizer", opt));
-  EXPECT_TRUE(model::load_checkpoint(d + "/a/checkpoint.pt", torch::kCPU).archive.try_read("optimizer", opt));
+  EXPECT_FALSE(
+      model::load_checkpoint(d + "/a/model.pt", torch::kCPU).archive.try_read("optimizer", opt));
+  EXPECT_TRUE(model::load_checkpoint(d + "/a/checkpoint.pt", torch::kCPU)
+                  .archive.try_read("optimizer", opt));
   // (Run b was evaluated at step 4, where it stopped, and at step 8, logged.)
   const auto best = model::load_checkpoint(d + "/b/best.pt", torch::kCPU);
   double last_eval = 0;
@@ -403,7 +423,8 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
     const auto a = s1.predict_teacher(traces), b = cpu.predict_teacher(traces);
     size_t same = 0, all = 0;
     for (size_t i = 0; i < a.size(); ++i)
-      for (size_t k = 0; k < std::min(a[i].size(), b[i].size()); ++k) same += a[i][k] == b[i][k], ++all;
+      for (size_t k = 0; k < std::min(a[i].size(), b[i].size()); ++k)
+        same += a[i][k] == b[i][k], ++all;
     EXPECT_GT(all, 0u);
     EXPECT_GE(double(same), 0.99 * double(all)) << same << " of " << all << " bytes agree";
   }
@@ -412,8 +433,9 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
 // Trains 30 steps with the byte decoder's extra memory (`configure` sets the options) and checks
 // what the checkpoint records, that rollouts with and without the patch cache agree, and that a
 // rollout's first state is the teacher-forced prediction from the true initial state.
-void check_byte_memory(const std::string& name, const std::function<void(model::TrainConfig&)>& configure,
-                       int prefix, int program, bool byte_bits = false) {
+void check_byte_memory(const std::string& name,
+                       const std::function<void(model::TrainConfig&)>& configure, int prefix,
+                       int program, bool byte_bits = false) {
   const std::string d = test::temp_dir(name);
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
@@ -422,7 +444,8 @@ void check_byte_memory(const std::string& name, const std::function<void(model::
   const auto sum = model::train(t);
   EXPECT_LT(sum.eval_loss, sum.start_eval_loss - 0.5);
   model::Simulator sim(d + "/run/model.pt");
-  EXPECT_EQ(sim.config().state_prefix, prefix);  // the data's state size, recorded in the checkpoint
+  EXPECT_EQ(sim.config().state_prefix,
+            prefix);  // the data's state size, recorded in the checkpoint
   EXPECT_EQ(sim.config().program_memory, program);  // its image size
   EXPECT_EQ(sim.config().byte_bits, byte_bits);
   const TestTraces tt(data);
@@ -432,10 +455,12 @@ void check_byte_memory(const std::string& name, const std::function<void(model::
   const auto teacher = sim.predict_teacher(traces);
   const auto roll = sim.rollout(prefixes, 1, true);
   for (int i = 0; i < 8; ++i) {
-    const bool ended = std::any_of(teacher[i].begin(), teacher[i].begin() + 16, [](int16_t v) { return v > 255; });
+    const bool ended =
+        std::any_of(teacher[i].begin(), teacher[i].begin() + 16, [](int16_t v) { return v > 255; });
     if (ended) continue;
     ASSERT_GE(roll[i].size(), 16u);
-    for (int k = 0; k < 16; ++k) EXPECT_EQ(roll[i][k], teacher[i][k]) << "trace " << i << " byte " << k;
+    for (int k = 0; k < 16; ++k)
+      EXPECT_EQ(roll[i][k], teacher[i][k]) << "trace " << i << " byte " << k;
   }
   // Resuming without the options is refused like any other change of the model.
   t.resume = true;
@@ -445,22 +470,29 @@ void check_byte_memory(const std::string& name, const std::function<void(model::
 }
 
 TEST(Training, StatePrefixRecordedTrainedAndRolledOutWithTheCache) {
-  check_byte_memory("prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; }, 16, 0);
+  check_byte_memory(
+      "prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; }, 16, 0);
 }
 
 TEST(Training, ProgramAndPrefixMemoryRecordedTrainedAndRolledOutWithTheCache) {
-  check_byte_memory("program-memory", [](model::TrainConfig& t) {
-    t.state_prefix_from_data = t.program_memory_from_data = true;
-    t.model.prefix_memory = true;
-  }, 16, 32);
+  check_byte_memory(
+      "program-memory",
+      [](model::TrainConfig& t) {
+        t.state_prefix_from_data = t.program_memory_from_data = true;
+        t.model.prefix_memory = true;
+      },
+      16, 32);
 }
 
 TEST(Training, ByteBitsRecordedTrainedAndRolledOutWithTheCache) {
-  check_byte_memory("byte-bits", [](model::TrainConfig& t) {
-    t.state_prefix_from_data = t.program_memory_from_data = true;
-    t.model.prefix_memory = true;
-    t.model.byte_bits = true;
-  }, 16, 32, true);
+  check_byte_memory(
+      "byte-bits",
+      [](model::TrainConfig& t) {
+        t.state_prefix_from_data = t.program_memory_from_data = true;
+        t.model.prefix_memory = true;
+        t.model.byte_bits = true;
+      },
+      16, 32, true);
 }
 
 // A toy machine (states of 3 patches) with the copy path reading the previous state: recorded,
@@ -492,7 +524,8 @@ TEST(Training, CopyStateOnToyRecordedTrainedAndConsistentAcrossModes) {
   r.read(1, 0, 8, bytes, off);
   const size_t head = 32 + 48;  // image and initial state
   std::vector<std::span<const uint8_t>> prefixes;
-  for (int i = 0; i < 8; ++i) prefixes.push_back(std::span<const uint8_t>(bytes).subspan(off[i], head));
+  for (int i = 0; i < 8; ++i)
+    prefixes.push_back(std::span<const uint8_t>(bytes).subspan(off[i], head));
   const auto roll = sim.rollout(prefixes, 8, true);
   EXPECT_EQ(roll, sim.rollout(prefixes, 8, false));
   std::vector<std::vector<uint8_t>> fed(8);
@@ -522,7 +555,8 @@ TEST(Model, ByteBitsAreUsedByEveryByteTable) {
   BGPT m(c);
   torch::NoGradGuard g;
   // Each value's bits as +-1, least significant first; the padding value has none.
-  EXPECT_TRUE(torch::equal(m->bit_signs[5], torch::tensor({1.f, -1.f, 1.f, -1.f, -1.f, -1.f, -1.f, -1.f})));
+  EXPECT_TRUE(
+      torch::equal(m->bit_signs[5], torch::tensor({1.f, -1.f, 1.f, -1.f, -1.f, -1.f, -1.f, -1.f})));
   EXPECT_TRUE(torch::equal(m->bit_signs[256], torch::zeros({8})));
   // The patch embedding, the byte decoder's inputs and copy path, and the tied output head all
   // change when the bit maps do.
@@ -533,7 +567,8 @@ TEST(Model, ByteBitsAreUsedByEveryByteTable) {
   for (auto* p : {&m->patch_bits, &m->byte_bits, &m->copy_bits}) {
     const auto saved = p->clone();
     p->add_(1.0);
-    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) && torch::allclose(m->byte_logits(feat, target, prev), l0));
+    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) &&
+                 torch::allclose(m->byte_logits(feat, target, prev), l0));
     p->copy_(saved);
   }
   EXPECT_TRUE(torch::allclose(m->byte_logits(feat, target, prev), l0));
@@ -542,14 +577,16 @@ TEST(Model, ByteBitsAreUsedByEveryByteTable) {
 // A tiny model with the copy path and the train split of a small bgpt set, with batches made as
 // the trainer makes them: for the tests of padded batches and graph steps.
 struct TinyBatches {
-  TinyBatches(const std::string& name, uint64_t seed) : dir(test::temp_dir(name)), data(small_set(dir, 40, 8, 8)) {
+  TinyBatches(const std::string& name, uint64_t seed)
+      : dir(test::temp_dir(name)), data(small_set(dir, 40, 8, 8)) {
     torch::manual_seed(seed);
     m = BGPT(tiny(true));
     datagen::H5Reader r(data);
     split = model::load_split(r, 0, 0);
     layout = model::layout_of(r.info().isa);
   }
-  model::OnDevice batch(const std::vector<uint64_t>& idx, const torch::Device& dev = torch::kCPU) const {
+  model::OnDevice batch(const std::vector<uint64_t>& idx,
+                        const torch::Device& dev = torch::kCPU) const {
     return model::to_device(model::make_batch(split, idx, layout, false, 64), dev);
   }
   std::string dir, data;
@@ -587,7 +624,10 @@ TEST(Training, PaddedBatchesGiveTheSameLossAndGradients) {
   p2.inputs = p.inputs.clone(), p2.rows = p.rows.clone(), p2.targets = p.targets.clone();
   p2.prev = p.prev.clone(), p2.loss_targets = p.loss_targets.clone();
   model::fill_padded(p2, c);
-  for (auto [x, y] : {std::pair{p2.inputs, q.inputs}, {p2.rows, q.rows}, {p2.targets, q.targets}, {p2.prev, q.prev},
+  for (auto [x, y] : {std::pair{p2.inputs, q.inputs},
+                      {p2.rows, q.rows},
+                      {p2.targets, q.targets},
+                      {p2.prev, q.prev},
                       {p2.loss_targets, q.loss_targets}})
     EXPECT_TRUE(torch::equal(x, y));
 }
@@ -614,8 +654,8 @@ TEST(Training, GraphStepArithmeticEqualsBackward) {
   double graph_loss = 0;
   for (size_t a = 0; a < batches.size(); ++a) {
     const auto& b = batches[a];
-    auto [loss, grads] = model::loss_and_grads(m, model::padded(b, b.inputs.size(1) + 3, b.rows.size(0) + 9),
-                                               torch::kCPU, false, 2);
+    auto [loss, grads] = model::loss_and_grads(
+        m, model::padded(b, b.inputs.size(1) + 3, b.rows.size(0) + 9), torch::kCPU, false, 2);
     model::take_grads(params, grads, a == 0, false);
     graph_loss += loss.item<double>();
     if (a == 0) {
@@ -628,7 +668,8 @@ TEST(Training, GraphStepArithmeticEqualsBackward) {
   // One micro-batch: the parameters take the computed tensors themselves.
   auto [loss, grads] = model::loss_and_grads(m, batches[0], torch::kCPU, false, 1);
   model::take_grads(params, grads, true, true);
-  for (size_t i = 0; i < params.size(); ++i) EXPECT_EQ(params[i].grad().data_ptr(), grads[i].data_ptr());
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_EQ(params[i].grad().data_ptr(), grads[i].data_ptr());
 }
 
 TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
@@ -640,7 +681,8 @@ TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
     model::ForwardBackward fb(m, torch::kCPU, false, 1, true);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--cuda-graphs needs --device cuda"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--cuda-graphs needs --device cuda"), std::string::npos)
+        << e.what();
   }
   const char* env = std::getenv("CPUSIM_TEST_DEVICE");
   if (!env || std::string(env) != "cuda" || !model::cuda_graphs_built())
@@ -650,7 +692,8 @@ TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
   auto params = m->parameters();
   model::ForwardBackward eager(m, dev, false, 1, false), graphed(m, dev, false, 1, true);
   // Batches of three shapes, the first twice (capture, then replay).
-  for (const std::vector<uint64_t>& idx : std::vector<std::vector<uint64_t>>{{0, 1, 2}, {0, 1, 2}, {3, 4, 5, 6}, {7}}) {
+  for (const std::vector<uint64_t>& idx :
+       std::vector<std::vector<uint64_t>>{{0, 1, 2}, {0, 1, 2}, {3, 4, 5, 6}, {7}}) {
     const model::OnDevice b = t.batch(idx, dev);
     model::clear_grads(params);
     const double le = eager.run(b, true).item<double>();
@@ -671,7 +714,8 @@ TEST(Training, CudaGraphStepsGiveTheEagerLossAndGradients) {
   model::train(b);
   const auto la = losses(d + "/eager/log.jsonl"), lb = losses(d + "/graphed/log.jsonl");
   ASSERT_EQ(la.size(), lb.size());
-  for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], 1e-3 * la[i]) << "step " << i + 1;
+  for (size_t i = 0; i < la.size(); ++i)
+    EXPECT_NEAR(la[i], lb[i], 1e-3 * la[i]) << "step " << i + 1;
 }
 
 TEST(Training, BadCheckpointsAndDataAreRefused) {

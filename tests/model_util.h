@@ -30,7 +30,8 @@ inline std::string write_set(const datagen::DatagenConfig& c, const std::string&
 }
 
 // A small bgpt set on disk, shared by the training tests.
-inline std::string small_set(const std::string& dir, uint64_t train, uint64_t test, unsigned max_len = 4) {
+inline std::string small_set(const std::string& dir, uint64_t train, uint64_t test,
+                             unsigned max_len = 4) {
   datagen::DatagenConfig c;
   c.gen.isa = isa::default_config(isa::Profile::bgpt);
   c.gen.isa.memory_size = 32;

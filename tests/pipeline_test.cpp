@@ -24,9 +24,10 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   const std::string bin = test::cpusim_bin();
   auto r = test::shell(bin + " pipeline --preset smoke -o " + d + "/p");
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* f : {"data.h5", "model.pt", "run/log.jsonl", "run/checkpoint.pt", "run/config.json",
-                        "report-teacher/report.json", "report-teacher/report.md", "report-rollout/report.json",
-                        "report-rollout/report.md", "run/best.pt", "curves.png", "curves.png.dat"})
+  for (const char* f :
+       {"data.h5", "model.pt", "run/log.jsonl", "run/checkpoint.pt", "run/config.json",
+        "report-teacher/report.json", "report-teacher/report.md", "report-rollout/report.json",
+        "report-rollout/report.md", "run/best.pt", "curves.png", "curves.png.dat"})
     EXPECT_TRUE(fs::exists(d + "/p/" + f)) << f;
   const auto rollout = read_json(d + "/p/report-rollout/report.json");
   // The records of what made the results: the build and the machine, in config.json and reports.
@@ -57,18 +58,20 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("unknown stage 'trian'"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(d + "/q"));
-  for (const char* k : {"traces", "states", "byte_accuracy", "state_accuracy", "changed_byte_accuracy", "baseline",
-                        "per_opcode", "first_divergence"})
+  for (const char* k : {"traces", "states", "byte_accuracy", "state_accuracy",
+                        "changed_byte_accuracy", "baseline", "per_opcode", "first_divergence"})
     EXPECT_TRUE(rollout.contains(k)) << k;
-  r = test::shell(bin + " verify --isa bgpt --memory-size 64 --json " + d + "/p/predictions-rollout");
+  r = test::shell(bin + " verify --isa bgpt --memory-size 64 --json " + d +
+                  "/p/predictions-rollout");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto v = nlohmann::json::parse(r.output);
   EXPECT_EQ(v["matched_bytes"], rollout["matched_bytes"]);
   EXPECT_EQ(v["state_bytes"], rollout["state_bytes"]);
   EXPECT_DOUBLE_EQ(v["byte_accuracy"].get<double>(), rollout["byte_accuracy"].get<double>());
   // Predictions in the paper's layout (1024-byte image) score the same with a 1024-byte machine.
-  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d + "/p/data.h5 --mode rollout -q --paper-layout" +
-                  " --write-predictions " + d + "/p/paper-preds -o " + d + "/p/paper-report");
+  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d +
+                  "/p/data.h5 --mode rollout -q --paper-layout" + " --write-predictions " + d +
+                  "/p/paper-preds -o " + d + "/p/paper-report");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& e : fs::directory_iterator(d + "/p/paper-preds")) {
     if (e.path().extension() != ".bin") continue;
@@ -83,11 +86,15 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   EXPECT_EQ(vp["state_bytes"], paper["state_bytes"]);
   EXPECT_EQ(paper["traces_run_differently_in_1024_bytes"], 0);  // programs of up to 6 instructions
   // A set with the paper's 1024-byte memory is refused by the 64-byte model, with the way round.
-  r = test::shell(bin + " datagen --isa bgpt --max-len 6 --train 0 --test 10 -q -o " + d + "/p1024.h5");
+  r = test::shell(bin + " datagen --isa bgpt --max-len 6 --train 0 --test 10 -q -o " + d +
+                  "/p1024.h5");
   ASSERT_EQ(r.status, 0) << r.output;
-  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d + "/p1024.h5 -q -o " + d + "/p/x");
+  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d + "/p1024.h5 -q -o " + d +
+                  "/p/x");
   EXPECT_EQ(r.status, 2) << r.output;
-  EXPECT_NE(r.output.find("--memory-size 64, the data is --isa bgpt --memory-size 1024"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--memory-size 64, the data is --isa bgpt --memory-size 1024"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("--paper-layout"), std::string::npos) << r.output;
   // Re-running one stage alone works from the files on disk.
   r = test::shell(bin + " pipeline --preset smoke --stages eval -o " + d + "/p");
@@ -97,25 +104,31 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
 TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
   const std::string d = test::temp_dir("pipeline-toy");
   const std::string bin = test::cpusim_bin();
-  auto r = test::shell(bin + " datagen --isa toy --memory-size 16 --program-size 64 --max-len 6 --step-limit 24 "
-                             "--train 200 --test 20 -q -o " + d + "/toy.h5");
+  auto r = test::shell(
+      bin +
+      " datagen --isa toy --memory-size 16 --program-size 64 --max-len 6 --step-limit 24 "
+      "--train 200 --test 20 -q -o " +
+      d + "/toy.h5");
   ASSERT_EQ(r.status, 0) << r.output;
-  r = test::shell(bin + " train --data " + d + "/toy.h5 --preset tiny --copy-path --steps 6 --batch 4 --warmup 2 "
-                        "--eval-every 3 --eval-traces 8 --threads 1 -q --timing --profile " + d + "/prof.json -o " + d + "/run");
+  r = test::shell(bin + " train --data " + d +
+                  "/toy.h5 --preset tiny --copy-path --steps 6 --batch 4 --warmup 2 "
+                  "--eval-every 3 --eval-traces 8 --threads 1 -q --timing --profile " +
+                  d + "/prof.json -o " + d + "/run");
   ASSERT_EQ(r.status, 0) << r.output;
   // --profile: libtorch's operator trace of steps 3..6 (the run ends before step 7).
   EXPECT_NE(r.output.find("operator trace of 4 steps written"), std::string::npos) << r.output;
   const auto prof = read_json(d + "/prof.json");
   ASSERT_TRUE(prof.is_array());
   size_t products = 0;
-  for (const auto& e : prof) products += e.value("name", "") == "aten::mm" || e.value("name", "") == "aten::addmm";
+  for (const auto& e : prof)
+    products += e.value("name", "") == "aten::mm" || e.value("name", "") == "aten::addmm";
   EXPECT_GT(products, 0u);
   // --timing breaks a step down by phase, even with -q.
   EXPECT_NE(r.output.find("train: time per step"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(", optimizer "), std::string::npos) << r.output;
   for (const char* mode : {"teacher", "rollout"}) {
-    r = test::shell(bin + " eval --model " + d + "/run/model.pt --data " + d + "/toy.h5 --mode " + mode +
-                    " --limit 10 -q --json -o " + d + "/rep-" + mode);
+    r = test::shell(bin + " eval --model " + d + "/run/model.pt --data " + d + "/toy.h5 --mode " +
+                    mode + " --limit 10 -q --json -o " + d + "/rep-" + mode);
     ASSERT_EQ(r.status, 0) << r.output;
     const auto j = nlohmann::json::parse(r.output);
     EXPECT_EQ(j["isa"], "toy");
@@ -129,8 +142,11 @@ TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("states predicted exactly"), std::string::npos) << r.output;
   // A bgpt model refuses toy data.
-  ASSERT_EQ(test::shell(bin + " pipeline --preset smoke --stages datagen,train -o " + d + "/b").status, 0);
-  r = test::shell(bin + " eval --model " + d + "/b/model.pt --data " + d + "/toy.h5 -q -o " + d + "/x");
+  ASSERT_EQ(
+      test::shell(bin + " pipeline --preset smoke --stages datagen,train -o " + d + "/b").status,
+      0);
+  r = test::shell(bin + " eval --model " + d + "/b/model.pt --data " + d + "/toy.h5 -q -o " + d +
+                  "/x");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("the model was trained on --isa bgpt"), std::string::npos) << r.output;
 }

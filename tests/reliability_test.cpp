@@ -11,11 +11,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "model/checkpoint.h"
 #include "tests/test_util.h"
@@ -32,7 +31,8 @@ std::vector<std::string> temporaries(const std::string& dir) {
   std::vector<std::string> v;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().filename().string().find(".tmp-") != std::string::npos) v.push_back(it->path().string());
+    if (it->path().filename().string().find(".tmp-") != std::string::npos)
+      v.push_back(it->path().string());
   return v;
 }
 
@@ -65,36 +65,61 @@ bool have_private_mounts() {
 
 struct Killable {
   std::string name;
-  std::string run;                 // the command, writing `out`
-  std::string out;                 // its final path
-  std::string complete;            // a command that succeeds when `out` is complete
-  std::string rerun;               // the command a user reruns after the kill ("" : `run`)
+  std::string run;       // the command, writing `out`
+  std::string out;       // its final path
+  std::string complete;  // a command that succeeds when `out` is complete
+  std::string rerun;     // the command a user reruns after the kill ("" : `run`)
 };
 
 TEST(Reliability, KilledAtRandomMomentsLeavesNothingHalfWrittenAndRerunsClean) {
   const std::string d = test::temp_dir("kill");
   const std::string b = bin();
   // Inputs the killed commands read, made once.
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 2000 --test 64 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  ASSERT_EQ(test::shell(
+                b + " datagen --isa bgpt --memory-size 32 --train 2000 --test 64 --seed 3 -q -o " +
+                d + "/in.h5")
+                .status,
+            0);
   ASSERT_EQ(test::shell(b + " dataset export " + d + "/in.h5 -q -o " + d + "/in-folder").status, 0);
-  ASSERT_EQ(test::shell(b + " train --data " + d + "/in.h5 --preset tiny --copy-path --steps 4 --eval-every 0 -q -o " + d + "/m").status, 0);
-  const std::string data = " --isa bgpt --memory-size 32 --train 100000 --test 1000 --seed 9 -q -o ";
+  ASSERT_EQ(
+      test::shell(b + " train --data " + d +
+                  "/in.h5 --preset tiny --copy-path --steps 4 --eval-every 0 -q -o " + d + "/m")
+          .status,
+      0);
+  const std::string data =
+      " --isa bgpt --memory-size 32 --train 100000 --test 1000 --seed 9 -q -o ";
   std::vector<Killable> cmds = {
-      {"datagen h5", b + " datagen" + data + d + "/k/set.h5", d + "/k/set.h5", b + " dataset info " + d + "/k/set.h5", ""},
-      {"datagen folders", b + " datagen --format bin --isa bgpt --memory-size 32 --train 20000 --test 100 --seed 9 -q -o " + d + "/k/folder",
+      {"datagen h5", b + " datagen" + data + d + "/k/set.h5", d + "/k/set.h5",
+       b + " dataset info " + d + "/k/set.h5", ""},
+      {"datagen folders",
+       b +
+           " datagen --format bin --isa bgpt --memory-size 32 --train 20000 --test 100 --seed 9 -q "
+           "-o " +
+           d + "/k/folder",
        d + "/k/folder", b + " verify -q " + d + "/k/folder", ""},
-      {"dataset import", b + " dataset import --isa bgpt --memory-size 32 " + d + "/in-folder -q -o " + d + "/k/imported.h5",
+      {"dataset import",
+       b + " dataset import --isa bgpt --memory-size 32 " + d + "/in-folder -q -o " + d +
+           "/k/imported.h5",
        d + "/k/imported.h5", b + " dataset info " + d + "/k/imported.h5", ""},
-      {"dataset export", b + " dataset export " + d + "/in.h5 -q -o " + d + "/k/exported", d + "/k/exported",
-       b + " verify -q " + d + "/k/exported", ""},
-      {"train", b + " train --data " + d + "/in.h5 --preset tiny --copy-path --steps 40 --checkpoint-every 5 --eval-every 10 -q --overwrite -o " +
-                    d + "/k/run",
+      {"dataset export", b + " dataset export " + d + "/in.h5 -q -o " + d + "/k/exported",
+       d + "/k/exported", b + " verify -q " + d + "/k/exported", ""},
+      {"train",
+       b + " train --data " + d +
+           "/in.h5 --preset tiny --copy-path --steps 40 --checkpoint-every 5 --eval-every 10 -q "
+           "--overwrite -o " +
+           d + "/k/run",
        d + "/k/run/checkpoint.pt", b + " model info " + d + "/k/run/checkpoint.pt",
-       b + " train --data " + d + "/in.h5 --preset tiny --copy-path --steps 40 --checkpoint-every 5 --eval-every 10 -q --resume -o " + d + "/k/run"},
-      {"eval --write-predictions", b + " eval --model " + d + "/m/model.pt --data " + d + "/in.h5 --mode rollout --limit 64 -q --write-predictions " +
-                                       d + "/k/preds -o " + d + "/k/report",
+       b + " train --data " + d +
+           "/in.h5 --preset tiny --copy-path --steps 40 --checkpoint-every 5 --eval-every 10 -q "
+           "--resume -o " +
+           d + "/k/run"},
+      {"eval --write-predictions",
+       b + " eval --model " + d + "/m/model.pt --data " + d +
+           "/in.h5 --mode rollout --limit 64 -q --write-predictions " + d + "/k/preds -o " + d +
+           "/k/report",
        d + "/k/preds", b + " verify -q " + d + "/k/preds", ""},
-      {"pipeline", b + " pipeline --preset smoke -q -o " + d + "/k/pipe", d + "/k/pipe/model.pt", b + " model info " + d + "/k/pipe/model.pt", ""},
+      {"pipeline", b + " pipeline --preset smoke -q -o " + d + "/k/pipe", d + "/k/pipe/model.pt",
+       b + " model info " + d + "/k/pipe/model.pt", ""},
   };
   std::mt19937_64 rng(std::random_device{}());
   for (const Killable& c : cmds) {
@@ -106,7 +131,8 @@ TEST(Reliability, KilledAtRandomMomentsLeavesNothingHalfWrittenAndRerunsClean) {
       fs::remove_all(d + "/k", ec);
       fs::create_directories(d + "/k");
       const double at = std::uniform_real_distribution<double>(0.02, 0.98)(rng) * full;
-      SCOPED_TRACE(c.name + ", killed after " + std::to_string(at) + " of " + std::to_string(full) + " s");
+      SCOPED_TRACE(c.name + ", killed after " + std::to_string(at) + " of " + std::to_string(full) +
+                   " s");
       kill_after(c.run, at);
       // What is at the final path is complete, or nothing is.
       if (fs::exists(c.out)) EXPECT_TRUE(ok(c.complete)) << c.complete;
@@ -128,23 +154,35 @@ TEST(Reliability, AFullFilesystemFailsInOneLineAndKeepsTheLastCheckpoint) {
   if (!have_private_mounts()) GTEST_SKIP() << "no private mount namespace here (unshare -rm)";
   const std::string d = test::temp_dir("full");
   const std::string b = bin();
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 200 --test 16 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  ASSERT_EQ(
+      test::shell(b + " datagen --isa bgpt --memory-size 32 --train 200 --test 16 --seed 3 -q -o " +
+                  d + "/in.h5")
+          .status,
+      0);
   // A 256 KB filesystem: the set does not fit.
   fs::create_directories(d + "/m0");
   auto r = test::shell("unshare -rm bash -c 'mount -t tmpfs -o size=256k tmpfs " + d + "/m0; " + b +
-                       " datagen --isa bgpt --train 200000 --test 10 --seed 1 -q -o " + d + "/m0/set.h5; echo rc=$?; ls -A " + d + "/m0'");
+                       " datagen --isa bgpt --train 200000 --test 10 --seed 1 -q -o " + d +
+                       "/m0/set.h5; echo rc=$?; ls -A " + d + "/m0'");
   EXPECT_NE(r.output.find("HDF5 write failed (disk full?)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rc=2\n"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.substr(r.output.find("rc=2\n") + 5), "") << "left behind: " << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 2) << r.output;  // the error line and rc
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 2)
+      << r.output;  // the error line and rc
   // Training whose second checkpoint does not fit: one line, the first checkpoint intact.
-  const std::string train = b + " train --data " + d + "/in.h5 --preset tiny --steps 3 --eval-every 0 --checkpoint-every 1 -q -o ";
+  const std::string train =
+      b + " train --data " + d +
+      "/in.h5 --preset tiny --steps 3 --eval-every 0 --checkpoint-every 1 -q -o ";
   ASSERT_EQ(test::shell(train + d + "/sized").status, 0);
-  const auto size_kb = (fs::file_size(d + "/sized/checkpoint.pt") + fs::file_size(d + "/sized/config.json")) * 3 / 2 / 1024;
+  const auto size_kb =
+      (fs::file_size(d + "/sized/checkpoint.pt") + fs::file_size(d + "/sized/config.json")) * 3 /
+      2 / 1024;
   fs::create_directories(d + "/m1");
-  r = test::shell("unshare -rm bash -c 'mount -t tmpfs -o size=" + std::to_string(size_kb) + "k tmpfs " + d + "/m1; " + train + d +
-                  "/m1/run > " + d + "/train.out 2>&1; echo rc=$?; " + b + " model info " + d + "/m1/run/checkpoint.pt --json > " + d +
-                  "/info.json; echo info=$?; ls -A " + d + "/m1/run'");
+  r = test::shell("unshare -rm bash -c 'mount -t tmpfs -o size=" + std::to_string(size_kb) +
+                  "k tmpfs " + d + "/m1; " + train + d + "/m1/run > " + d +
+                  "/train.out 2>&1; echo rc=$?; " + b + " model info " + d +
+                  "/m1/run/checkpoint.pt --json > " + d + "/info.json; echo info=$?; ls -A " + d +
+                  "/m1/run'");
   const std::string out = test::shell("cat " + d + "/train.out").output;
   EXPECT_NE(r.output.find("rc=2"), std::string::npos) << r.output << out;
   EXPECT_NE(out.find("checkpoint"), std::string::npos) << out;
@@ -157,8 +195,15 @@ TEST(Reliability, AReadOnlyOutputIsRefusedBeforeAnyWork) {
   if (!have_private_mounts()) GTEST_SKIP() << "no private mount namespace here (unshare -rm)";
   const std::string d = test::temp_dir("ro");
   const std::string b = bin();
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 64 --test 16 --seed 3 -q -o " + d + "/in.h5").status, 0);
-  ASSERT_EQ(test::shell(b + " train --data " + d + "/in.h5 --preset tiny --steps 2 --eval-every 0 -q -o " + d + "/m").status, 0);
+  ASSERT_EQ(
+      test::shell(b + " datagen --isa bgpt --memory-size 32 --train 64 --test 16 --seed 3 -q -o " +
+                  d + "/in.h5")
+          .status,
+      0);
+  ASSERT_EQ(test::shell(b + " train --data " + d +
+                        "/in.h5 --preset tiny --steps 2 --eval-every 0 -q -o " + d + "/m")
+                .status,
+            0);
   ASSERT_EQ(test::shell(b + " dataset export " + d + "/in.h5 -q -o " + d + "/in-folder").status, 0);
   fs::create_directories(d + "/ro");
   // Without -q, so that work begun would show as progress lines; sized so that the work itself
@@ -173,11 +218,12 @@ TEST(Reliability, AReadOnlyOutputIsRefusedBeforeAnyWork) {
       b + " pipeline --preset smoke -o " + d + "/ro/pipe",
       b + " model export " + d + "/m/model.pt --format safetensors -o " + d + "/ro/m.safetensors",
   };
-  const auto before = test::shell("find " + d + " -path " + d + "/ro -prune -o -print | sort").output;
+  const auto before =
+      test::shell("find " + d + " -path " + d + "/ro -prune -o -print | sort").output;
   std::string script = "mount -t tmpfs -o ro tmpfs " + d + "/ro; ";
   for (size_t i = 0; i < cmds.size(); ++i)
-    script += "timeout 300 " + cmds[i] + " 2> " + d + "/err" + std::to_string(i) + "; echo \"" + std::to_string(i) +
-              " rc=$?\"; ";
+    script += "timeout 300 " + cmds[i] + " 2> " + d + "/err" + std::to_string(i) + "; echo \"" +
+              std::to_string(i) + " rc=$?\"; ";
   const auto r = test::shell("unshare -rm bash -c '" + script + "'");
   for (size_t i = 0; i < cmds.size(); ++i) {
     SCOPED_TRACE(cmds[i]);
@@ -190,7 +236,9 @@ TEST(Reliability, AReadOnlyOutputIsRefusedBeforeAnyWork) {
   }
   // Nothing was written beside the outputs either: the tree outside the read-only folder is as it
   // was, but for the commands' stderr files.
-  const auto after = test::shell("find " + d + " -path " + d + "/ro -prune -o -print | grep -v '/err[0-9]$' | sort").output;
+  const auto after = test::shell("find " + d + " -path " + d +
+                                 "/ro -prune -o -print | grep -v '/err[0-9]$' | sort")
+                         .output;
   EXPECT_EQ(after, before);
   EXPECT_TRUE(temporaries(d).empty());
 }
@@ -198,19 +246,31 @@ TEST(Reliability, AReadOnlyOutputIsRefusedBeforeAnyWork) {
 TEST(Reliability, TwoProcessesWritingOneOutputNeverMixTheirFiles) {
   const std::string d = test::temp_dir("two");
   const std::string b = bin();
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 300 --test 32 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  ASSERT_EQ(
+      test::shell(b + " datagen --isa bgpt --memory-size 32 --train 300 --test 32 --seed 3 -q -o " +
+                  d + "/in.h5")
+          .status,
+      0);
   // Two trainings into one run folder: the second is refused at once, the first finishes.
-  const std::string train = b + " train --data " + d + "/in.h5 --preset tiny --steps 30 --eval-every 10 -q -o " + d + "/run";
-  auto r = test::shell("bash -c '" + train + " > " + d + "/a.out 2>&1 & a=$!; for i in $(seq 300); do [ -f " + d +
-                       "/run/config.json ] && break; sleep 0.05; done; " + train + " --overwrite > " + d +
-                       "/b.out 2>&1; echo b=$?; wait $a; echo a=$?'");
+  const std::string train = b + " train --data " + d +
+                            "/in.h5 --preset tiny --steps 30 --eval-every 10 -q -o " + d + "/run";
+  auto r = test::shell("bash -c '" + train + " > " + d +
+                       "/a.out 2>&1 & a=$!; for i in $(seq 300); do [ -f " + d +
+                       "/run/config.json ] && break; sleep 0.05; done; " + train +
+                       " --overwrite > " + d + "/b.out 2>&1; echo b=$?; wait $a; echo a=$?'");
   EXPECT_NE(r.output.find("b=2"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("a=0"), std::string::npos) << r.output << test::shell("cat " + d + "/a.out").output;
-  EXPECT_NE(test::shell("cat " + d + "/b.out").output.find("another cpusim process is writing this run folder"), std::string::npos)
+  EXPECT_NE(r.output.find("a=0"), std::string::npos)
+      << r.output << test::shell("cat " + d + "/a.out").output;
+  EXPECT_NE(test::shell("cat " + d + "/b.out")
+                .output.find("another cpusim process is writing this run folder"),
+            std::string::npos)
       << test::shell("cat " + d + "/b.out").output;
   // Two datagens of one file: both finish, and the file is one of the two complete sets.
-  const std::string gen = b + " datagen --isa bgpt --memory-size 32 --train 100000 --test 100 -q -o " + d + "/set.h5 --seed ";
-  r = test::shell("bash -c '" + gen + "1 > /dev/null & a=$!; " + gen + "2 > /dev/null; y=$?; wait $a; echo $? $y'");
+  const std::string gen = b +
+                          " datagen --isa bgpt --memory-size 32 --train 100000 --test 100 -q -o " +
+                          d + "/set.h5 --seed ";
+  r = test::shell("bash -c '" + gen + "1 > /dev/null & a=$!; " + gen +
+                  "2 > /dev/null; y=$?; wait $a; echo $? $y'");
   EXPECT_EQ(r.output, "0 0\n");
   r = test::shell(b + " dataset info " + d + "/set.h5 --json");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -224,7 +284,11 @@ TEST(Reliability, TwoProcessesWritingOneOutputNeverMixTheirFiles) {
 TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
   const std::string d = test::temp_dir("zeroed");
   const std::string b = bin();
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 3000 --test 100 --seed 3 -q -o " + d + "/in.h5").status, 0);
+  ASSERT_EQ(test::shell(
+                b + " datagen --isa bgpt --memory-size 32 --train 3000 --test 100 --seed 3 -q -o " +
+                d + "/in.h5")
+                .status,
+            0);
   const auto size = fs::file_size(d + "/in.h5");
   std::mt19937_64 rng(std::random_device{}());
   for (int k = 0; k < 12; ++k) {
@@ -238,10 +302,14 @@ TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
       const std::string zeros(len, '\0');
       f.write(zeros.data(), std::streamsize(len));
     }
-    for (const std::string& cmd : {b + " dataset info " + d + "/z.h5", b + " verify -q " + d + "/z.h5",
-                                   b + " train --data " + d + "/z.h5 --preset tiny --steps 2 --eval-every 0 --overwrite -q -o " + d + "/run"}) {
+    for (const std::string& cmd :
+         {b + " dataset info " + d + "/z.h5", b + " verify -q " + d + "/z.h5",
+          b + " train --data " + d +
+              "/z.h5 --preset tiny --steps 2 --eval-every 0 --overwrite -q -o " + d + "/run"}) {
       const auto r = test::shell("timeout 60 " + cmd);
-      EXPECT_TRUE(r.status == 0 || r.status == 1 || r.status == 2) << cmd << " -> " << r.status << "\n" << r.output;
+      EXPECT_TRUE(r.status == 0 || r.status == 1 || r.status == 2)
+          << cmd << " -> " << r.status << "\n"
+          << r.output;
       if (r.status == 2) {
         EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << cmd << "\n" << r.output;
       }
@@ -257,18 +325,25 @@ TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
 TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
   const std::string d = test::temp_dir("claims");
   const std::string b = bin();
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 200 --test 20 --seed 3 -q -o " + d + "/good.h5").status, 0);
-  // h5py recreates one dataset of a copy with a huge extent and no chunk written (it stores 0 bytes).
+  ASSERT_EQ(
+      test::shell(b + " datagen --isa bgpt --memory-size 32 --train 200 --test 20 --seed 3 -q -o " +
+                  d + "/good.h5")
+          .status,
+      0);
+  // h5py recreates one dataset of a copy with a huge extent and no chunk written (it stores 0
+  // bytes).
   {
     std::ofstream py(d + "/forge.py");
     py << "import h5py, shutil, sys\n"
-          "src, dst, name, rows, cols = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])\n"
+          "src, dst, name, rows, cols = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), "
+          "int(sys.argv[5])\n"
           "shutil.copy(src, dst)\n"
           "with h5py.File(dst, 'r+') as f:\n"
           "    dt = f[name].dtype\n"
           "    del f[name]\n"
           "    shape = (rows, cols) if cols else (rows,)\n"
-          "    f.create_dataset(name, shape=shape, dtype=dt, chunks=(1 << 12, cols) if cols else (1 << 16,))\n";
+          "    f.create_dataset(name, shape=shape, dtype=dt, chunks=(1 << 12, cols) if cols else "
+          "(1 << 16,))\n";
   }
   struct Forged {
     std::string file, dataset;
@@ -279,18 +354,25 @@ TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
                            {"offsets.h5", "test/offsets", 1ull << 37, 0},
                            {"hashes.h5", "train/program_hash", 1ull << 34, 16}};
   for (const Forged& f : forged) {
-    const auto r = test::shell(std::string(CPUSIM_PYTHON) + " " + d + "/forge.py " + d + "/good.h5 " + d + "/" + f.file + " " +
-                               f.dataset + " " + std::to_string(f.rows) + " " + std::to_string(f.cols));
+    const auto r = test::shell(std::string(CPUSIM_PYTHON) + " " + d + "/forge.py " + d +
+                               "/good.h5 " + d + "/" + f.file + " " + f.dataset + " " +
+                               std::to_string(f.rows) + " " + std::to_string(f.cols));
     ASSERT_EQ(r.status, 0) << r.output;
-    for (const std::string& cmd : {b + " dataset info " + d + "/" + f.file, b + " verify -q " + d + "/" + f.file,
-                                   b + " train --data " + d + "/" + f.file + " --preset tiny --steps 1 --overwrite -q -o " + d + "/run"}) {
-      expect_refused(cmd, test::shell("timeout 120 " + cmd), f.file + ": " + f.dataset + ": claims " + std::to_string(f.rows) + " rows");
+    for (const std::string& cmd :
+         {b + " dataset info " + d + "/" + f.file, b + " verify -q " + d + "/" + f.file,
+          b + " train --data " + d + "/" + f.file + " --preset tiny --steps 1 --overwrite -q -o " +
+              d + "/run"}) {
+      expect_refused(cmd, test::shell("timeout 120 " + cmd),
+                     f.file + ": " + f.dataset + ": claims " + std::to_string(f.rows) + " rows");
     }
   }
   EXPECT_FALSE(fs::exists(d + "/run/model.pt"));
 
   // A checkpoint whose record claims a model its file cannot hold, and one with sizes out of range.
-  ASSERT_EQ(test::shell(b + " train --data " + d + "/good.h5 --preset tiny --steps 1 --eval-every 0 -q -o " + d + "/small").status, 0);
+  ASSERT_EQ(test::shell(b + " train --data " + d +
+                        "/good.h5 --preset tiny --steps 1 --eval-every 0 -q -o " + d + "/small")
+                .status,
+            0);
   model::Checkpoint c = model::load_checkpoint(d + "/small/model.pt", torch::kCPU);
   struct Claim {
     std::string file;
@@ -298,7 +380,8 @@ TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
     std::string want;
   };
   const Claim claims[] = {{"huge.pt", 8192, 64, "huge.pt: its record claims a model of at least"},
-                          {"range.pt", 1 << 20, 2, "range.pt: damaged or foreign checkpoint (model sizes out of range"}};
+                          {"range.pt", 1 << 20, 2,
+                           "range.pt: damaged or foreign checkpoint (model sizes out of range"}};
   for (const Claim& k : claims) {
     nlohmann::json meta = c.meta;
     meta["model"]["width"] = k.width;
@@ -306,7 +389,8 @@ TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
     meta["model"]["byte_layers"] = k.layers;
     model::save_checkpoint(d + "/" + k.file, c.model, nullptr, meta);
     for (const std::string& cmd : {b + " model info " + d + "/" + k.file,
-                                   b + " eval --model " + d + "/" + k.file + " --data " + d + "/good.h5 -q -o " + d + "/rep"}) {
+                                   b + " eval --model " + d + "/" + k.file + " --data " + d +
+                                       "/good.h5 -q -o " + d + "/rep"}) {
       expect_refused(cmd, test::shell("timeout 120 " + cmd), k.want);
     }
   }
@@ -318,17 +402,25 @@ TEST(Reliability, HugeClaimedSizesAreRefusedBeforeAllocating) {
 TEST(Reliability, FilesThatCrashOrHangTheLibrariesAreRefusedInOneLine) {
   const std::string d = test::temp_dir("damaged");
   const std::string b = bin(), data = std::string(CPUSIM_SOURCE_DIR) + "/tests/data/damaged/";
-  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 20 --test 10 -q -o " + d + "/good.h5").status, 0);
+  ASSERT_EQ(test::shell(b + " datagen --isa bgpt --memory-size 32 --train 20 --test 10 -q -o " + d +
+                        "/good.h5")
+                .status,
+            0);
   struct Case {
     std::string cmd, want;
   };
   const Case cases[] = {
-      {"dataset info " + data + "hangs-libhdf5.h5", "hangs-libhdf5.h5: damaged: libhdf5 did not finish reading it in 3 s"},
+      {"dataset info " + data + "hangs-libhdf5.h5",
+       "hangs-libhdf5.h5: damaged: libhdf5 did not finish reading it in 3 s"},
       {"verify -q " + data + "hangs-libhdf5.h5", "did not finish reading it"},
-      {"dataset info " + data + "crashes-libhdf5.h5", "crashes-libhdf5.h5: damaged: libhdf5 crashed reading it"},
-      {"train --data " + data + "crashes-libhdf5.h5 --preset tiny --steps 2 -q -o " + d + "/run", "libhdf5 crashed"},
-      {"model info " + data + "crashes-libtorch.pt", "crashes-libtorch.pt: damaged: libtorch crashed reading it"},
-      {"eval --model " + data + "crashes-libtorch.pt --data " + d + "/good.h5 -q -o " + d + "/rep", "libtorch crashed"},
+      {"dataset info " + data + "crashes-libhdf5.h5",
+       "crashes-libhdf5.h5: damaged: libhdf5 crashed reading it"},
+      {"train --data " + data + "crashes-libhdf5.h5 --preset tiny --steps 2 -q -o " + d + "/run",
+       "libhdf5 crashed"},
+      {"model info " + data + "crashes-libtorch.pt",
+       "crashes-libtorch.pt: damaged: libtorch crashed reading it"},
+      {"eval --model " + data + "crashes-libtorch.pt --data " + d + "/good.h5 -q -o " + d + "/rep",
+       "libtorch crashed"},
   };
   for (const Case& c : cases) {
     // A hang would meet `timeout` (exit 124, not the refusal's 2): the bound is the deadline's.

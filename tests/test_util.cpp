@@ -1,4 +1,5 @@
-// tests/test_util.cpp: shell helpers for the command-line tests, and the golden-case coverage check.
+// tests/test_util.cpp: shell helpers for the command-line tests, and the golden-case coverage
+// check.
 #include "tests/test_util.h"
 
 #include <sys/wait.h>
@@ -42,7 +43,8 @@ class TempCleanup : public ::testing::Environment {
     std::filesystem::remove_all(process_temp(), ec);
   }
 };
-[[maybe_unused]] ::testing::Environment* const kCleanup = ::testing::AddGlobalTestEnvironment(new TempCleanup);
+[[maybe_unused]] ::testing::Environment* const kCleanup =
+    ::testing::AddGlobalTestEnvironment(new TempCleanup);
 
 }  // namespace
 

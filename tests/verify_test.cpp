@@ -1,9 +1,10 @@
 // tests/verify_test.cpp: `verify` scoring on hand-made corrupted and truncated traces, with the
 // expected counts worked out by hand.
+#include "harness/verify.h"
+
 #include <gtest/gtest.h>
 
 #include "common/io.h"
-#include "harness/verify.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -93,7 +94,8 @@ TEST(Verify, TooShortFileIsAnErrorNamingIt) {
     harness::verify_trace(c, t, "short.bin");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("short.bin: too short (1039 bytes)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("short.bin: too short (1039 bytes)"), std::string::npos)
+        << e.what();
   }
 }
 

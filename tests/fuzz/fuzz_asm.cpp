@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 1; i + 4 <= size; i += 4) {
     const isa::Insn in = isa::insn_at(data + i);
     const auto back = isa::assemble(p, isa::disassemble(p, in));
-    FUZZ_CHECK(back.size() == 4 && back[0] == in.op && back[1] == in.a1 && back[2] == in.a2 && back[3] == in.a3);
+    FUZZ_CHECK(back.size() == 4 && back[0] == in.op && back[1] == in.a1 && back[2] == in.a2 &&
+               back[3] == in.a3);
   }
   return 0;
 }

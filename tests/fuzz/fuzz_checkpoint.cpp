@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default: {
         isa::Config c = isa::default_config(isa::Profile::bgpt);
         c.memory_size = 64;
-        model::import_model(path, c, 0, (fuzz::scratch() / "imported.pt").string(), data[0] & 8 ? "pad" : "bin");
+        model::import_model(path, c, 0, (fuzz::scratch() / "imported.pt").string(),
+                            data[0] & 8 ? "pad" : "bin");
         break;
       }
     }

@@ -20,9 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)r.split_info(s);
       const uint64_t n = std::min<uint64_t>(r.size(s), 64);
       uint64_t bytes = 0;
-      r.for_each_chunk(s, n, 16, [&](uint64_t, const std::vector<std::span<const uint8_t>>& traces) {
-        for (const auto& t : traces) bytes += t.size();
-      });
+      r.for_each_chunk(s, n, 16,
+                       [&](uint64_t, const std::vector<std::span<const uint8_t>>& traces) {
+                         for (const auto& t : traces) bytes += t.size();
+                       });
       FUZZ_CHECK(r.steps(s).size() == r.size(s));
       FUZZ_CHECK(r.program_hashes(s).size() == r.size(s));
     }

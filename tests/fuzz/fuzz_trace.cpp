@@ -18,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto r = harness::verify_trace(c, file, "fuzz.bin");
     const isa::Tally& t = r.trace.tally;
-    // (bytes counts the re-executed truth, which a truncated file may not hold: the rest is missing)
-    FUZZ_CHECK(t.matched_bytes <= t.bytes && t.exact_states <= t.states && t.matched_bytes + t.missing_bytes <= t.bytes);
+    // (bytes counts the re-executed truth, which a truncated file may not hold: the rest is
+    // missing)
+    FUZZ_CHECK(t.matched_bytes <= t.bytes && t.exact_states <= t.states &&
+               t.matched_bytes + t.missing_bytes <= t.bytes);
     FUZZ_CHECK(t.matched_bytes <= file.size());
   } catch (const Error&) {
   }

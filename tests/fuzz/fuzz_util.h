@@ -18,26 +18,29 @@ namespace cpusim::fuzz {
 inline const std::filesystem::path& scratch() {
   static const std::filesystem::path dir = [] {
     const char* base = std::getenv("CPUSIM_FUZZ_TMP");
-    auto d = std::filesystem::path(base && *base ? base : "/tmp") / ("cpusim-fuzz-" + std::to_string(::getpid()));
+    auto d = std::filesystem::path(base && *base ? base : "/tmp") /
+             ("cpusim-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d;
   }();
   return dir;
 }
 
-inline std::filesystem::path write_input(const std::string& name, const uint8_t* data, size_t size) {
+inline std::filesystem::path write_input(const std::string& name, const uint8_t* data,
+                                         size_t size) {
   const auto p = scratch() / name;
   std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  std::ofstream(p, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), std::streamsize(size));
   return p;
 }
 
-#define FUZZ_CHECK(cond)                                                                 \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
+#define FUZZ_CHECK(cond)                                                               \
+  do {                                                                                 \
+    if (!(cond)) {                                                                     \
       std::fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                      \
-    }                                                                                    \
+      std::abort();                                                                    \
+    }                                                                                  \
   } while (0)
 
 }  // namespace cpusim::fuzz

@@ -31,13 +31,15 @@ int main(int argc, char** argv) {
   std::sort(files.begin(), files.end());
   for (const fs::path& f : files) {
     std::ifstream in(f, std::ios::binary);
-    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
   }
   // The targets' scratch folder (tests/fuzz/fuzz_util.h).
   const char* base = std::getenv("CPUSIM_FUZZ_TMP");
   std::error_code ec;
-  fs::remove_all(fs::path(base && *base ? base : "/tmp") / ("cpusim-fuzz-" + std::to_string(::getpid())), ec);
+  fs::remove_all(
+      fs::path(base && *base ? base : "/tmp") / ("cpusim-fuzz-" + std::to_string(::getpid())), ec);
   std::printf("replay: %zu inputs, no crash\n", files.size());
   return files.empty() ? 2 : 0;  // an empty corpus is a broken test, not a pass
 }
