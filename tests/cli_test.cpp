@@ -101,7 +101,8 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
        "invalid opcode at PC 1: bytes 63 00 00 00"},
       {"run " + d + "/ok.asm --set Q=1", "no state field named Q"},
       {"run " + d + "/ok.asm --set A=300", "value must be 0..255"},
-      {"run " + d + "/ok.asm -o /nonexistent-dir/t.bin", "/nonexistent-dir/t.bin: cannot write"},
+      // Under a file, so that not even root can write it.
+      {"run " + d + "/ok.asm -o " + d + "/odd.bin/t.bin", "odd.bin/t.bin: cannot write"},
       {"run " + d + "/ok.asm --init-state " + d + "/short.bin",
        "short.bin: initial state is 100 bytes"},
       {"run --isa bgpt --program-size 64 " + d + "/ok.asm",

@@ -431,8 +431,8 @@ TEST(DatasetCli, BadInputIsRefusedCleanly) {
       {"dataset info " + d + "/text.h5", "text.h5: not an HDF5 file"},
       {"dataset info " + d + "/nope.h5", "nope.h5: no such file"},
       {"verify --isa bgpt " + d + "/ok.h5", "ok.h5: a toy set, not --isa bgpt"},
-      {"datagen --train 5 --test 1 -q -o /nonexistent-dir/x.h5",
-       "/nonexistent-dir/x.h5: cannot create"},
+      // A folder under a file cannot be made, not even by root (which may create /anything).
+      {"datagen --train 5 --test 1 -q -o " + d + "/text.h5/x.h5", "text.h5/x.h5: cannot create"},
       {"datagen --train 5 --test 1 --max-len 300 -q -o " + d + "/y.h5", "--max-len 300"},
       {"dataset import --isa bgpt " + d + "/paper -o " + d + "/imp.h5", "1 trace files refused"},
   };
