@@ -24,6 +24,9 @@ int cmd_eval(const Args& args) {
       "teacher (one step from the true history) or rollout")(
       "limit", po::value(&c.limit)->default_value(0), "evaluate the first N traces (0: all)")(
       "batch", po::value(&c.batch)->default_value(64), "traces per model call")(
+      "decode", po::value(&run.decode)->default_value(run.decode),
+      "draft (each patch checked against a draft in one pass, from the first byte the model "
+      "disagrees with) or bytewise (one pass per byte, the reference): the same predictions")(
       "worst", po::value(&c.worst)->default_value(5), "worst cases rendered in the report")(
       "write-predictions", po::value(&c.predictions),
       "folder for the predicted traces (.bin, the paper's layout)")(

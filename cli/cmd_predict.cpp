@@ -12,7 +12,7 @@
 namespace cpusim::cli {
 
 int cmd_predict(const Args& args) {
-  std::string ckpt, program, device = "cpu", init_file;
+  std::string ckpt, program, device = "cpu", init_file, decode = "draft";
   std::vector<std::string> sets;
   bool json = false, quiet = false;
   po::options_description d("predict options");
@@ -21,6 +21,8 @@ int cmd_predict(const Args& args) {
       "init-state", po::value(&init_file), "initial state file (state-size bytes)")(
       "set", po::value(&sets)->composing(), "initial state edit NAME=VALUE")(
       "device", po::value(&device)->default_value("cpu"), "cpu or cuda")(
+      "decode", po::value(&decode)->default_value(decode),
+      "draft or bytewise (as for eval: the same prediction)")(
       "json", po::bool_switch(&json),
       "print the comparison as JSON (each step's states as hex, the wrong fields)")(
       "quiet,q", po::bool_switch(&quiet), "no messages on stderr (there are none besides errors)");
@@ -28,7 +30,9 @@ int cmd_predict(const Args& args) {
   pos.add("program", 1);
   po::variables_map vm;
   if (!parse("predict", "--model CKPT PROGRAM [--set NAME=V]...", d, pos, args, vm)) return 0;
+  const model::Decode how = model::parse_decode(decode);
   model::Simulator sim(ckpt, device);
+  sim.set_decode(how);
   const isa::Config c = sim.isa();
   const auto r = harness::predict_program(sim, load_image(c, program),
                                           load_state(c, init_file, sets), program);

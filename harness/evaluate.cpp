@@ -120,6 +120,21 @@ void read_chunks(const std::vector<uint8_t>& in,
   }
 }
 
+// A predictor's work counts as bytes for a gather (little-endian 64-bit words), and back.
+std::vector<uint8_t> encode_counts(const std::vector<uint64_t>& counts) {
+  std::vector<uint8_t> out;
+  for (uint64_t v : counts)
+    for (int i = 0; i < 8; ++i) out.push_back(uint8_t(v >> (8 * i)));
+  return out;
+}
+
+std::vector<uint64_t> decode_counts(const std::vector<uint8_t>& in) {
+  if (in.size() % 8) throw Error("eval: a rank's work counts arrived truncated");
+  std::vector<uint64_t> out(in.size() / 8, 0);
+  for (size_t k = 0; k < in.size(); ++k) out[k / 8] |= uint64_t(in[k]) << (8 * (k % 8));
+  return out;
+}
+
 // Every trace's prediction, handed to `consume` chunk by chunk in order. One process predicts
 // every chunk; a group (ec.collective) predicts chunk k on rank k % world, with the same
 // batches, and rank 0 consumes them all in order. Returns whether this process consumed them.
@@ -145,7 +160,9 @@ bool predict_all(Predictor& p, const EvalConfig& ec, const datagen::H5Reader& se
                      });
   if (world == 1) return true;
   const auto all = ec.collective->gather(mine);
+  const auto counts = ec.collective->gather(encode_counts(p.work_counts()));
   if (rank != 0) return false;
+  for (size_t k = 1; k < counts.size(); ++k) p.add_work_counts(decode_counts(counts[k]));
   std::map<uint64_t, std::vector<std::vector<uint8_t>>> chunks;
   end_symbols = 0;
   for (const auto& bytes : all) read_chunks(bytes, chunks, end_symbols);
@@ -228,7 +245,7 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
     durable_rename(preds_tmp, ec.predictions);
     guard.armed = false;
   }
-  r.meta = who;
+  r.meta = p.describe();  // again: what predicting measured (the decoder's passes)
   r.meta.update(nlohmann::json{{"data", ec.data},
                                {"split", ec.split},
                                {"isa", std::string(isa::profile_name(c.profile))},

@@ -25,8 +25,14 @@ class Predictor {
   // states fed back, until a state fetches HLT, the end symbol, or `max_steps` states.
   virtual std::vector<std::vector<uint8_t>> rollout(
       const std::vector<std::span<const uint8_t>>& prefixes, int max_steps) = 0;
-  // What the report says about the predictor (model file, parameters, options).
+  // What the report says about the predictor (model file, parameters, options, and what its
+  // work counts below add up to).
   virtual nlohmann::json describe() const = 0;
+  // Counts of work done since it was made (for a model: patches decoded, decoder passes) that
+  // add up across the processes of a group: eval sums every rank's into rank 0's predictor with
+  // add_work_counts before its describe() goes into the report.
+  virtual std::vector<uint64_t> work_counts() const { return {}; }
+  virtual void add_work_counts(const std::vector<uint64_t>& /*other*/) {}
 };
 
 }  // namespace cpusim::harness

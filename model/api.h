@@ -24,6 +24,7 @@ std::unique_ptr<harness::Collective> launch_collective(int timeout_s);
 // > 1, the cores shared out) and precision; procs > 1 (CPU): that many processes of this
 // machine; timeout_s: how long a rank waits for the others.
 struct EvalRun {
+  std::string decode = "draft";  // the Simulator's byte decoding (Decode)
   std::string device = "cpu";
   int threads = 0;
   std::string precision = "auto";
@@ -80,6 +81,21 @@ void export_model(const std::string& path, const std::string& format, const std:
 void import_model(const std::string& path, const isa::Config& isa, int heads,
                   const std::string& out, const std::string& begin_patch = "bin");
 
+// How the Simulator decodes a patch's bytes, greedily either way, to the same bytes:
+// bytewise: one byte-decoder pass per byte (KV-cached), the reference; draft: one pass over a
+// whole drafted patch checks all its bytes at once, again from the first byte the model
+// disagrees with (BGPTImpl::byte_draft). Drafts: in teacher mode the true next state, in
+// rollouts the previous predicted state.
+enum class Decode { bytewise, draft };
+Decode parse_decode(const std::string& name);  // "bytewise" or "draft"; else a one-line Error
+const char* decode_name(Decode d);
+// What the byte decoder did since the Simulator was loaded: patches decoded (one per state patch
+// of each trace) and decoder passes over them, summed over the patches (bytewise: 16 per patch).
+struct DecodeStats {
+  int64_t patches = 0;
+  int64_t passes = 0;
+};
+
 // A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
 // (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.
 class Simulator : public harness::Predictor {
@@ -90,6 +106,9 @@ class Simulator : public harness::Predictor {
   const isa::Config& isa() const override;
   const ModelConfig& config() const;
   int64_t parameters() const;
+  void set_decode(Decode d);  // draft unless set
+  Decode decode() const;
+  const DecodeStats& decode_stats() const;
 
   // Teacher mode: for each trace (image + true states), the prediction of every state after the
   // first from the true history before it: state_bytes * (states - 1) values per trace, each a
@@ -108,8 +127,12 @@ class Simulator : public harness::Predictor {
                                             int max_steps) override {
     return rollout(prefixes, max_steps, true);
   }
-  // {"model": checkpoint path, "parameters": N, "copy_path": bool}, for reports.
+  // {"model": checkpoint path, "parameters": N, "copy_path": bool, "decode": ..., ...}, for
+  // reports.
   nlohmann::json describe() const override;
+  // {patches, passes} of decode_stats(); a group's other ranks' are added to rank 0's.
+  std::vector<uint64_t> work_counts() const override;
+  void add_work_counts(const std::vector<uint64_t>& other) override;
 
  private:
   struct Impl;

@@ -248,4 +248,41 @@ torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Te
   return out;  // (N, S)
 }
 
+torch::Tensor BGPTImpl::byte_draft(const torch::Tensor& feat, const torch::Tensor& prev,
+                                   const torch::Tensor& draft, const ByteMemory& mem,
+                                   int64_t* passes) {
+  const int64_t S = config.patch_size, N = feat.size(0);
+  const auto opt = torch::TensorOptions().dtype(torch::kLong).device(feat.device());
+  auto out = draft.to(opt).clone();    // (N, S): the draft, overwritten by confirmed bytes
+  auto rows = torch::arange(N, opt);   // (n) the rows with bytes left
+  auto done = torch::zeros({N}, opt);  // (n) bytes confirmed so far, per row
+  const auto at = torch::arange(S, opt).unsqueeze(0);  // (1, S)
+  auto f = feat, p = prev;
+  ByteMemory m = mem;
+  while (rows.numel() > 0) {
+    if (passes) *passes += rows.numel();             // one pass of each row left
+    auto d = out.index_select(0, rows);              // (n, S)
+    auto pred = byte_logits(f, d, p, m).argmax(-1);  // (n, S)
+    // The first byte at or after the confirmed ones where the model disagrees (S: none).
+    // Confirmed bytes are not looked at again, so each pass confirms at least one more byte.
+    auto differ = pred.ne(d).logical_and(at.ge(done.unsqueeze(1)));  // (n, S)
+    auto first = torch::where(differ.any(1), differ.to(torch::kInt).argmax(1),
+                              torch::full_like(done, S));  // (n)
+    // Bytes up to the first difference equal the draft; the model's byte there corrects it.
+    out.index_copy_(0, rows, torch::where(at.eq(first.unsqueeze(1)), pred, d));
+    auto open = first.lt(S - 1).nonzero().squeeze(1);  // (n') rows with bytes after it
+    if (open.numel() == rows.numel()) {
+      done = first + 1;
+      continue;
+    }
+    rows = rows.index_select(0, open);
+    done = first.index_select(0, open) + 1;
+    f = f.index_select(0, open);
+    if (p.defined()) p = p.index_select(0, open);
+    if (m.context.defined()) m.context = m.context.index_select(0, open);
+    if (m.row_trace.defined()) m.row_trace = m.row_trace.index_select(0, open);
+  }
+  return out;
+}
+
 }  // namespace cpusim::model

@@ -64,6 +64,15 @@ struct BGPTImpl : torch::nn::Module {
   // Greedy decoding of N patches at once, KV-cached inside the patch: (N, D), (N, S) -> (N, S).
   torch::Tensor byte_generate(const torch::Tensor& feat, const torch::Tensor& prev,
                               const ByteMemory& mem = {});
+  // Greedy decoding checked against a draft (N, S), exact whatever the draft: one pass of the
+  // byte decoder over a row's draft scores all its bytes; the row keeps the model's bytes up to
+  // and including the first that differs from the draft (the correction), and the rows with
+  // bytes left run again. A good draft (the true next state in teacher mode, the previous state
+  // in rollouts) leaves most rows whole after one pass. `passes` (when given) adds each row's
+  // passes.
+  torch::Tensor byte_draft(const torch::Tensor& feat, const torch::Tensor& prev,
+                           const torch::Tensor& draft, const ByteMemory& mem = {},
+                           int64_t* passes = nullptr);
   // The program memory of a batch's traces, from their input patches (B, T, S) (the image is
   // patches 1 .. Pm/S); empty without program_memory.
   std::vector<KV> program_kv(const torch::Tensor& inputs);

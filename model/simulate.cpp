@@ -18,7 +18,29 @@ struct Simulator::Impl {
   bool bf16 = false;
   Layout layout;
   int64_t parameters = 0;
+  Decode decode = Decode::draft;
+  DecodeStats stats;
+
+  // Greedy bytes of `feat`'s rows (N, D) -> (N, S): with the draft (N, S) or byte by byte.
+  torch::Tensor decode_rows(const torch::Tensor& feat, const torch::Tensor& prev,
+                            const torch::Tensor& draft, const ByteMemory& mem) {
+    BGPT& m = ckpt.model;
+    stats.patches += feat.size(0);
+    if (decode == Decode::bytewise) {
+      stats.passes += feat.size(0) * m->config.patch_size;
+      return m->byte_generate(feat, prev, mem);
+    }
+    return m->byte_draft(feat, prev, draft, mem, &stats.passes);
+  }
 };
+
+Decode parse_decode(const std::string& name) {
+  if (name == "bytewise") return Decode::bytewise;
+  if (name == "draft") return Decode::draft;
+  throw Error("--decode " + name + ": expected bytewise or draft");
+}
+
+const char* decode_name(Decode d) { return d == Decode::bytewise ? "bytewise" : "draft"; }
 
 Simulator::Simulator(const std::string& checkpoint, const std::string& device, int threads,
                      const std::string& precision)
@@ -37,10 +59,24 @@ Simulator::~Simulator() = default;
 const isa::Config& Simulator::isa() const { return impl_->ckpt.isa; }
 const ModelConfig& Simulator::config() const { return impl_->ckpt.model_config; }
 int64_t Simulator::parameters() const { return impl_->parameters; }
+void Simulator::set_decode(Decode d) { impl_->decode = d; }
+Decode Simulator::decode() const { return impl_->decode; }
+const DecodeStats& Simulator::decode_stats() const { return impl_->stats; }
+std::vector<uint64_t> Simulator::work_counts() const {
+  return {uint64_t(impl_->stats.patches), uint64_t(impl_->stats.passes)};
+}
+void Simulator::add_work_counts(const std::vector<uint64_t>& other) {
+  if (other.size() != 2) throw Error("eval: a rank's decoder counts do not match this one's");
+  impl_->stats.patches += int64_t(other[0]);
+  impl_->stats.passes += int64_t(other[1]);
+}
 nlohmann::json Simulator::describe() const {
+  const DecodeStats& st = impl_->stats;
   return {{"model", impl_->path},
           {"parameters", impl_->parameters},
           {"copy_path", impl_->ckpt.model_config.copy_path},
+          {"decode", decode_name(impl_->decode)},
+          {"decoder_passes_per_patch", st.patches ? double(st.passes) / double(st.patches) : 0.0},
           {"model_config", to_json(impl_->ckpt.model_config)},
           {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}},
           {"machine", machine_json(impl_->device, impl_->bf16)}};
@@ -85,33 +121,44 @@ std::vector<std::vector<int16_t>> Simulator::predict_teacher(
       T, m->config.max_patches);  // inputs: begin + patches 0..n-2 predict patches 0..n-1
   std::vector<std::vector<int16_t>> out(traces.size());
   if (T <= first) return out;
-  auto inputs = to_patches(traces, T).to(impl_->device);  // (B, T, S)
+  // One patch more than the model reads: the patch after each input is its draft (the truth).
+  auto all = to_patches(traces, T + 1).to(impl_->device);  // (B, T + 1, S)
+  auto inputs = all.narrow(1, 0, T);                       // (B, T, S)
   const bool bf16 = impl_->bf16;
   if (bf16) compat::autocast_bf16(impl_->device, true);
   auto feats = m->patch_features(inputs);  // (B, T, D)
   // Positions first..T-1 predict trace patches first..T-1 (the states after the first).
-  auto f = feats.narrow(1, first, T - first);             // (B, T', D)
-  const int64_t back = m->config.copy_stride - 1;         // (see copy_stride)
-  auto prev = inputs.narrow(1, first - back, T - first);  // (B, T', S)
-  const int64_t B = f.size(0), Tp = f.size(1);
-  const int64_t P = m->config.state_prefix;
-  const auto ctx =
-      P > 0 ? contexts(traces, first, T, l, P).to(impl_->device) : torch::Tensor();  // (B * T', P)
-  ByteMemory mem{ctx, m->program_kv(inputs), {}};
-  if (!mem.program.empty())
-    mem.row_trace =
-        torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device))
-            .repeat_interleave(Tp);
-  auto pred = m->byte_generate(f.reshape({B * Tp, -1}), prev.reshape({B * Tp, S}), mem)
-                  .view({B, Tp, S})
-                  .to(torch::kCPU);
-  if (bf16) compat::autocast_bf16(impl_->device, false);
-  auto a = pred.accessor<int64_t, 3>();
+  const int64_t B = int64_t(traces.size()), Tp = T - first;
+  const int64_t back = m->config.copy_stride - 1;  // (see copy_stride)
+  // Only the rows with a state to predict are decoded (traces shorter than T leave padding).
+  std::vector<int64_t> rows, count(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
-    const int64_t n = std::min<int64_t>(int64_t(traces[b].size()) / S, T) - first;
-    for (int64_t p = 0; p < n; ++p)
-      for (int64_t k = 0; k < S; ++k) out[b].push_back(int16_t(a[b][p][k]));
+    count[size_t(b)] =
+        std::max<int64_t>(0, std::min<int64_t>(int64_t(traces[b].size()) / S, T) - first);
+    for (int64_t p = 0; p < count[size_t(b)]; ++p) rows.push_back(b * Tp + p);
   }
+  const auto dev_long = torch::TensorOptions().dtype(torch::kLong).device(impl_->device);
+  const auto take = torch::tensor(rows, torch::kLong).to(impl_->device);  // (R)
+  auto flat = [&](const torch::Tensor& t) {  // (B, T', ...) -> (R, ...)
+    return t.reshape({B * Tp, -1}).index_select(0, take);
+  };
+  auto f = flat(feats.narrow(1, first, Tp));             // (R, D)
+  auto prev = flat(inputs.narrow(1, first - back, Tp));  // (R, S)
+  auto draft = flat(all.narrow(1, first + 1, Tp));       // (R, S)
+  const int64_t P = m->config.state_prefix;
+  ByteMemory mem{P > 0 ? contexts(traces, first, T, l, P).to(impl_->device).index_select(0, take)
+                       : torch::Tensor(),  // (R, P)
+                 m->program_kv(inputs),
+                 {}};
+  if (!mem.program.empty())
+    mem.row_trace = torch::arange(B, dev_long).repeat_interleave(Tp).index_select(0, take);
+  auto pred = impl_->decode_rows(f, prev, draft, mem).to(torch::kCPU);  // (R, S)
+  if (bf16) compat::autocast_bf16(impl_->device, false);
+  auto a = pred.accessor<int64_t, 2>();
+  int64_t r = 0;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t p = 0; p < count[size_t(b)]; ++p, ++r)
+      for (int64_t k = 0; k < S; ++k) out[b].push_back(int16_t(a[r][k]));
   return out;
 }
 
@@ -172,6 +219,8 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(
   const int64_t stride = m->config.copy_stride;
   auto last = seq.narrow(1, T0 - stride, stride).clone();  // (B, stride, S)
   auto prev = last.select(1, stride - 1);                  // (B, S)
+  // The drafts: the last state's patches (the initial state first).
+  auto drafts = seq.narrow(1, T0 - l.state_patches, l.state_patches).clone();  // (B, SP, S)
   std::vector<std::vector<uint8_t>> out(prefixes.size());
   std::vector<bool> done(prefixes.size(), false);
   std::vector<std::vector<int64_t>> state(prefixes.size());
@@ -191,7 +240,8 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(
       if (pos >= m->config.max_patches) goto finish;
       mem.context = ctx;
       if (stride > 1) prev = last.select(1, j % stride);
-      auto patch = m->byte_generate(feat, prev, mem);  // (B, S)
+      auto patch = impl_->decode_rows(feat, prev, drafts.select(1, j), mem);  // (B, S)
+      drafts.select(1, j).copy_(patch);
       if (stride > 1) last.select(1, j % stride).copy_(patch);
       auto cpu = patch.to(torch::kCPU);
       auto a = cpu.accessor<int64_t, 2>();

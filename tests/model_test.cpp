@@ -417,6 +417,7 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
   EXPECT_EQ(s1.predict_teacher(traces), s2.predict_teacher(traces));
   const auto cached = s1.rollout(prefixes, 12, true), uncached = s1.rollout(prefixes, 12, false);
   EXPECT_EQ(cached, uncached);
+  test::expect_decoders_agree(s1, traces, prefixes, 12);
   if (device != "cpu") {
     // The same fp32 model on the CPU predicts the same bytes, up to near-ties of the argmax.
     model::Simulator cpu(d + "/run/model.pt");
@@ -452,6 +453,7 @@ void check_byte_memory(const std::string& name,
   const auto& traces = tt.traces;
   const auto& prefixes = tt.prefixes;
   EXPECT_EQ(sim.rollout(prefixes, 12, true), sim.rollout(prefixes, 12, false));
+  test::expect_decoders_agree(sim, traces, prefixes, 12);
   const auto teacher = sim.predict_teacher(traces);
   const auto roll = sim.rollout(prefixes, 1, true);
   for (int i = 0; i < 8; ++i) {
@@ -528,6 +530,10 @@ TEST(Training, CopyStateOnToyRecordedTrainedAndConsistentAcrossModes) {
     prefixes.push_back(std::span<const uint8_t>(bytes).subspan(off[i], head));
   const auto roll = sim.rollout(prefixes, 8, true);
   EXPECT_EQ(roll, sim.rollout(prefixes, 8, false));
+  std::vector<std::span<const uint8_t>> whole;  // the set's own traces, teacher-forced
+  for (int i = 0; i < 8; ++i)
+    whole.push_back(std::span<const uint8_t>(bytes).subspan(off[i], off[i + 1] - off[i]));
+  test::expect_decoders_agree(sim, whole, prefixes, 8);
   std::vector<std::vector<uint8_t>> fed(8);
   std::vector<std::span<const uint8_t>> traces;
   size_t states = 0;

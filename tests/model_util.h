@@ -2,6 +2,7 @@
 // disk, its first test traces, and a training configuration for quick runs.
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <string>
 #include <vector>
@@ -58,6 +59,31 @@ struct TestTraces {
   std::vector<uint64_t> off;
   std::vector<std::span<const uint8_t>> traces, prefixes;
 };
+
+// The two decoders of `sim` predict the same bytes, teacher-forced and in `steps`-state rollouts,
+// for all the traces at once and in batches of 3. Leaves `sim` decoding with drafts.
+inline void expect_decoders_agree(model::Simulator& sim,
+                                  const std::vector<std::span<const uint8_t>>& traces,
+                                  const std::vector<std::span<const uint8_t>>& prefixes,
+                                  int steps) {
+  sim.set_decode(model::Decode::bytewise);
+  const auto teacher = sim.predict_teacher(traces);
+  const auto roll = sim.rollout(prefixes, steps, true);
+  sim.set_decode(model::Decode::draft);
+  EXPECT_EQ(sim.predict_teacher(traces), teacher);
+  EXPECT_EQ(sim.rollout(prefixes, steps, true), roll);
+  for (size_t i = 0; i < traces.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, traces.size() - i);
+    const std::vector<std::span<const uint8_t>> t(traces.begin() + i, traces.begin() + i + n),
+        p(prefixes.begin() + i, prefixes.begin() + i + n);
+    const auto a = sim.predict_teacher(t);
+    const auto b = sim.rollout(p, steps, true);
+    for (size_t k = 0; k < n; ++k) {
+      EXPECT_EQ(a[k], teacher[i + k]) << "teacher, trace " << i + k << " in a batch of " << n;
+      EXPECT_EQ(b[k], roll[i + k]) << "rollout, trace " << i + k << " in a batch of " << n;
+    }
+  }
+}
 
 inline model::TrainConfig train_config(const std::string& data, const std::string& out) {
   model::TrainConfig t;

@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/io.h"
 #include "tests/test_util.h"
 
 namespace cpusim {
@@ -85,6 +87,38 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   EXPECT_EQ(vp["matched_bytes"], paper["matched_bytes"]);
   EXPECT_EQ(vp["state_bytes"], paper["state_bytes"]);
   EXPECT_EQ(paper["traces_run_differently_in_1024_bytes"], 0);  // programs of up to 6 instructions
+  // The two decoders: the same report figures and the same predictions, file for file.
+  for (const std::string mode : {"teacher", "rollout"}) {
+    std::map<std::string, nlohmann::json> rep;
+    for (const std::string dec : {"bytewise", "draft"}) {
+      const std::string out = d + "/p/" + mode + "-" + dec;
+      r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d +
+                      "/p/data.h5 -q --mode " + mode + " --decode " + dec +
+                      " --write-predictions " + out + "-preds -o " + out);
+      ASSERT_EQ(r.status, 0) << r.output;
+      rep[dec] = read_json(out + "/report.json");
+      EXPECT_EQ(rep[dec]["decode"], dec);
+    }
+    for (const char* k : {"byte_accuracy", "state_accuracy", "changed_byte_accuracy",
+                          "matched_bytes", "state_bytes", "per_opcode", "first_divergence"})
+      EXPECT_EQ(rep["bytewise"][k], rep["draft"][k]) << mode << " " << k;
+    EXPECT_EQ(rep["bytewise"]["decoder_passes_per_patch"], 16.0);
+    EXPECT_GE(rep["draft"]["decoder_passes_per_patch"].get<double>(), 1.0);
+    EXPECT_LE(rep["draft"]["decoder_passes_per_patch"].get<double>(), 16.0);
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(d + "/p/" + mode + "-bytewise-preds")) {
+      const fs::path other = d + "/p/" + mode + "-draft-preds/" + e.path().filename().string();
+      EXPECT_EQ(read_file(e.path()), read_file(other)) << other;
+      ++files;
+    }
+    EXPECT_GT(files, 10) << mode;
+  }
+  r = test::shell(bin + " eval --model " + d + "/p/model.pt --data " + d +
+                  "/p/data.h5 --decode greedy -o " + d + "/p/never");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--decode greedy: expected bytewise or draft"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(d + "/p/never"));
   // A set with the paper's 1024-byte memory is refused by the 64-byte model, with the way round.
   r = test::shell(bin + " datagen --isa bgpt --max-len 6 --train 0 --test 10 -q -o " + d +
                   "/p1024.h5");
