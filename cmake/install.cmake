@@ -20,6 +20,9 @@ install(TARGETS ${cpusim_libs} EXPORT cpusimTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cpusim)
 install(TARGETS cpusim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(CPUSIM_WITH_TORCH)  # the model commands, which cpusim loads from ../lib/cpusim (cli/)
+  install(TARGETS cpusim-torch LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/cpusim)
+endif()
 foreach(dir common isa emulator datagen harness model)
   install(DIRECTORY ${CPUSIM_ROOT}/${dir} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cpusim
           FILES_MATCHING PATTERN "*.h" PATTERN "*.def")

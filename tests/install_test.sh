@@ -14,3 +14,15 @@ out=$("$work/build/consumer")
 echo "$out"
 [ "$out" = "consumer: 5 states, byte accuracy 1" ] || { echo "install_test: unexpected output"; exit 1; }
 "$work/prefix/bin/cpusim" --version
+# The installed command runs the model commands from the installed library (lib/cpusim/): a
+# missing model is refused from inside it, not "the library is missing".
+help=$("$work/prefix/bin/cpusim" --help)
+if [[ "$help" == *$'\n  train '* ]]; then  # (built with libtorch)
+  set +e
+  msg=$("$work/prefix/bin/cpusim" model info "$work/nothing.pt" 2>&1)
+  rc=$?
+  set -e
+  echo "$msg"
+  [ $rc = 2 ] && [[ "$msg" == *"nothing.pt"* ]] && [[ "$msg" != *"library"* ]] || {
+    echo "install_test: the installed cpusim did not run a model command"; exit 1; }
+fi
