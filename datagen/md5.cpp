@@ -1,6 +1,7 @@
-// datagen/md5.cpp: a straightforward MD5 over a whole buffer.
+// datagen/md5.cpp: MD5 over a whole buffer, its four rounds unrolled.
 #include "datagen/md5.h"
 
+#include <bit>
 #include <cstring>
 
 namespace cpusim::datagen {
@@ -23,34 +24,34 @@ constexpr int kS[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 
 
 inline uint32_t rotl(uint32_t x, int c) { return (x << c) | (x >> (32 - c)); }
 
-void block(uint32_t h[4], const uint8_t* p) {
-  uint32_t m[16];
-  for (int i = 0; i < 16; ++i)
-    m[i] = uint32_t(p[4 * i]) | uint32_t(p[4 * i + 1]) << 8 | uint32_t(p[4 * i + 2]) << 16 |
-           uint32_t(p[4 * i + 3]) << 24;
-  uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-  for (int i = 0; i < 64; ++i) {
-    uint32_t f;
-    int g;
-    if (i < 16) {
-      f = (b & c) | (~b & d);
-      g = i;
-    } else if (i < 32) {
-      f = (d & b) | (~d & c);
-      g = (5 * i + 1) % 16;
-    } else if (i < 48) {
-      f = b ^ c ^ d;
-      g = (3 * i + 5) % 16;
-    } else {
-      f = c ^ (b | ~d);
-      g = (7 * i) % 16;
-    }
-    const uint32_t t = d;
+// One round: 16 steps of the round function `f` over the message words m[g(i)], the registers
+// turning (a, b, c, d) -> (d, a, b, c) after each; unrolled, so that every index is a constant.
+template <int Round, class F>
+inline void round16(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t* m, F f) {
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; ++j) {
+    const int i = 16 * Round + j;
+    const int g = Round == 0   ? j
+                  : Round == 1 ? (5 * j + 1) % 16
+                  : Round == 2 ? (3 * j + 5) % 16
+                               : (7 * j) % 16;
+    const uint32_t sum = a + f(b, c, d) + kK[i] + m[g], t = d;
     d = c;
     c = b;
-    b = b + rotl(a + f + kK[i] + m[g], kS[i]);
+    b = b + rotl(sum, kS[i]);
     a = t;
   }
+}
+
+void block(uint32_t h[4], const uint8_t* p) {
+  uint32_t m[16];
+  std::memcpy(m, p, 64);  // little-endian words (x86, ARM)
+  static_assert(std::endian::native == std::endian::little, "MD5's words are little-endian");
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+  round16<0>(a, b, c, d, m, [](uint32_t x, uint32_t y, uint32_t z) { return z ^ (x & (y ^ z)); });
+  round16<1>(a, b, c, d, m, [](uint32_t x, uint32_t y, uint32_t z) { return y ^ (z & (x ^ y)); });
+  round16<2>(a, b, c, d, m, [](uint32_t x, uint32_t y, uint32_t z) { return x ^ y ^ z; });
+  round16<3>(a, b, c, d, m, [](uint32_t x, uint32_t y, uint32_t z) { return y ^ (x | ~z); });
   h[0] += a, h[1] += b, h[2] += c, h[3] += d;
 }
 
