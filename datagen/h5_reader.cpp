@@ -63,6 +63,43 @@ hsize_t checked_extent(const H5::DataSet& ds, const std::string& name, size_t ro
   return dims[0];
 }
 
+// The set's description from the root group's attributes, checked against this cpusim.
+SetInfo read_info(H5::Group& root, const std::string& path, const std::string& hint) {
+  SetInfo info;
+  info.isa = isa::default_config(isa::parse_profile(get_str(root, "isa")));
+  const std::string want_hash = [&] {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx",
+                  (unsigned long long)isa::table_hash(info.isa.profile));
+    return std::string(buf);
+  }();
+  if (get_str(root, "isa_table_hash") != want_hash)
+    throw Error(path + ": made with another version of the " + get_str(root, "isa") +
+                " opcode table (hash " + get_str(root, "isa_table_hash") + ", this cpusim has " +
+                want_hash + ")" + hint);
+  info.isa.memory_size = unsigned(get_u64(root, "memory_size"));
+  if (info.isa.profile == isa::Profile::toy)
+    info.isa.program_size = unsigned(get_u64(root, "program_size"));
+  info.isa.step_limit = unsigned(get_u64(root, "step_limit"));
+  isa::validate(info.isa);
+  info.source = get_str(root, "source");
+  info.seed = get_u64(root, "seed");
+  info.min_len = unsigned(get_u64(root, "min_len"));
+  info.max_len = unsigned(get_u64(root, "max_len"));
+  info.backward_branch = get_f64(root, "backward_branch");
+  if (root.attrExists("shards")) {
+    info.shard = unsigned(get_u64(root, "shard"));
+    info.shards = unsigned(get_u64(root, "shards"));
+    info.candidates = get_u64(root, "candidates");
+    info.want_train = get_u64(root, "want_train");
+    info.want_test = get_u64(root, "want_test");
+    if (info.shards == 0 || info.shard >= info.shards)
+      throw Error(path + ": shard " + std::to_string(info.shard) + " of " +
+                  std::to_string(info.shards) + ": damaged");
+  }
+  return info;
+}
+
 }  // namespace
 
 H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
@@ -91,38 +128,7 @@ H5Reader::H5Reader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
     if (version != uint64_t(kFormatVersion))
       throw Error(path.string() + ": format version " + std::to_string(version) +
                   ", this cpusim reads " + std::to_string(kFormatVersion) + hint);
-    SetInfo& info = impl_->info;
-    info.isa = isa::default_config(isa::parse_profile(get_str(root, "isa")));
-    const std::string want_hash = [&] {
-      char buf[17];
-      std::snprintf(buf, sizeof buf, "%016llx",
-                    (unsigned long long)isa::table_hash(info.isa.profile));
-      return std::string(buf);
-    }();
-    if (get_str(root, "isa_table_hash") != want_hash)
-      throw Error(path.string() + ": made with another version of the " + get_str(root, "isa") +
-                  " opcode table (hash " + get_str(root, "isa_table_hash") + ", this cpusim has " +
-                  want_hash + ")" + hint);
-    info.isa.memory_size = unsigned(get_u64(root, "memory_size"));
-    if (info.isa.profile == isa::Profile::toy)
-      info.isa.program_size = unsigned(get_u64(root, "program_size"));
-    info.isa.step_limit = unsigned(get_u64(root, "step_limit"));
-    isa::validate(info.isa);
-    info.source = get_str(root, "source");
-    info.seed = get_u64(root, "seed");
-    info.min_len = unsigned(get_u64(root, "min_len"));
-    info.max_len = unsigned(get_u64(root, "max_len"));
-    info.backward_branch = get_f64(root, "backward_branch");
-    if (root.attrExists("shards")) {
-      info.shard = unsigned(get_u64(root, "shard"));
-      info.shards = unsigned(get_u64(root, "shards"));
-      info.candidates = get_u64(root, "candidates");
-      info.want_train = get_u64(root, "want_train");
-      info.want_test = get_u64(root, "want_test");
-      if (info.shards == 0 || info.shard >= info.shards)
-        throw Error(path.string() + ": shard " + std::to_string(info.shard) + " of " +
-                    std::to_string(info.shards) + ": damaged");
-    }
+    impl_->info = read_info(root, path.string(), hint);
     for (int s = 0; s < 2; ++s) {
       H5::Group g = impl_->file->openGroup(kSplits[s]);
       impl_->bytes[s] = g.openDataSet("bytes");

@@ -176,6 +176,56 @@ bool predict_all(Predictor& p, const EvalConfig& ec, const datagen::H5Reader& se
   return true;
 }
 
+// The --write-predictions folder: made by rank 0 under a temporary name, renamed into place
+// with its metadata once every prediction is in, removed when the evaluation fails (a killed
+// run's, at the next run). Other ranks only know its path.
+class PredictionsFolder {
+ public:
+  PredictionsFolder(const std::string& final_path, int rank) : final_(final_path) {
+    if (final_.empty()) return;
+    tmp_ = temp_sibling(final_).string();
+    if (rank != 0) return;
+    owner_ = true;
+    std::error_code err;
+    if (fs::exists(final_, err)) {
+      fs::remove_all(tmp_, err);  // a killed run's
+      throw Error(final_ + ": already exists; remove it or choose another --write-predictions");
+    }
+    fs::create_directories(tmp_, err);
+    if (err) throw Error(final_ + ": cannot create: " + err.message());
+  }
+  ~PredictionsFolder() {
+    std::error_code e;
+    if (owner_ && std::uncaught_exceptions()) fs::remove_all(tmp_, e);
+  }
+  const std::string& path() const { return tmp_; }
+  void finish(const isa::Config& c, bool paper_layout) {
+    if (!owner_) return;
+    datagen::write_folder_meta(tmp_, c, paper_layout);  // verify needs no --isa for it
+    durable_rename(tmp_, final_);
+    owner_ = false;
+  }
+
+ private:
+  std::string final_, tmp_;
+  bool owner_ = false;
+};
+
+// What the report says besides the counts: the predictor's description, the set, the machine.
+nlohmann::json report_meta(nlohmann::json meta, const EvalConfig& ec, const isa::Config& c,
+                           int world) {
+  meta.update(nlohmann::json{{"data", ec.data},
+                             {"split", ec.split},
+                             {"isa", std::string(isa::profile_name(c.profile))},
+                             {"memory_size", c.memory_size}});
+  if (world > 1) meta["processes"] = world;
+  if (!meta.contains("build")) meta["build"] = {{"cpusim", version()}, {"commit", commit()}};
+  if (!meta.contains("machine"))
+    meta["machine"] = {{"cpu", cpu_name()}, {"cpu_features", cpu_features()}};
+  if (ec.paper_layout) meta["predictions_layout"] = "paper (1024-byte image)";
+  return meta;
+}
+
 }  // namespace
 
 EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
@@ -199,26 +249,8 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
     require_writable(fs::path(ec.report_dir) / "report.json");
     lock.emplace(ec.report_dir, "report folder");
   }
-  const std::string preds_tmp = ec.predictions.empty() ? "" : temp_sibling(ec.predictions).string();
-  // The predictions' temporary folder goes when this function fails (a killed run's, at the next
-  // run).
-  struct RemoveOnThrow {
-    std::string path;
-    bool armed = false;
-    ~RemoveOnThrow() {
-      std::error_code e;
-      if (armed && std::uncaught_exceptions()) fs::remove_all(path, e);
-    }
-  } guard{preds_tmp};
-  if (!ec.predictions.empty() && rank == 0) {
-    guard.armed = true;
-    std::error_code err;
-    if (fs::exists(ec.predictions, err))
-      throw Error(ec.predictions +
-                  ": already exists; remove it or choose another --write-predictions");
-    fs::create_directories(preds_tmp, err);
-    if (err) throw Error(ec.predictions + ": cannot create: " + err.message());
-  }
+  PredictionsFolder preds(ec.predictions, rank);
+  const std::string& preds_tmp = preds.path();
   EvalResult r{Scorer(c, ec.mode, ec.worst), {}, {}, 0};
   Progress progress(std::string("eval ") + mode_name(ec.mode), n, "traces");
   const size_t sb = isa::state_bytes(c), prefix_bytes = isa::image_bytes(c) + sb;
@@ -240,27 +272,13 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   if (!scorer) return r;  // another rank of a group: rank 0 writes the report
   if (ec.progress) progress.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!ec.predictions.empty()) {
-    datagen::write_folder_meta(preds_tmp, c, ec.paper_layout);  // verify needs no --isa for it
-    durable_rename(preds_tmp, ec.predictions);
-    guard.armed = false;
-  }
-  r.meta = p.describe();  // again: what predicting measured (the decoder's passes)
-  r.meta.update(nlohmann::json{{"data", ec.data},
-                               {"split", ec.split},
-                               {"isa", std::string(isa::profile_name(c.profile))},
-                               {"memory_size", c.memory_size},
-                               {"seconds", secs},
-                               {"predicted_states_per_s", secs > 0 ? predicted_states / secs : 0}});
-  if (world > 1) r.meta["processes"] = world;
-  if (!r.meta.contains("build")) r.meta["build"] = {{"cpusim", version()}, {"commit", commit()}};
-  if (!r.meta.contains("machine"))
-    r.meta["machine"] = {{"cpu", cpu_name()}, {"cpu_features", cpu_features()}};
+  preds.finish(c, ec.paper_layout);
+  // The predictor described again: what predicting measured (the decoder's passes).
+  r.meta = report_meta(p.describe(), ec, c, world);
+  r.meta["seconds"] = secs;
+  r.meta["predicted_states_per_s"] = secs > 0 ? predicted_states / secs : 0;
   if (ec.mode == Mode::teacher) r.meta["end_symbols_in_states"] = end_symbols;
-  if (ec.paper_layout) {
-    r.meta["predictions_layout"] = "paper (1024-byte image)";
-    r.meta["traces_run_differently_in_1024_bytes"] = r.traces_run_differently;
-  }
+  if (ec.paper_layout) r.meta["traces_run_differently_in_1024_bytes"] = r.traces_run_differently;
   r.chart = write_report(r.scorer, r.meta, ec.report_dir);
   return r;
 }

@@ -88,7 +88,7 @@ json report_json(const Scorer& s, const json& meta) {
   return j;
 }
 
-std::string report_markdown(const Scorer& s, const json& meta) {
+std::string report_markdown(const Scorer& s, const json& meta, const std::string& chart) {
   const isa::Config& c = s.config();
   const Pair& t = s.total();
   std::string md = "# cpusim evaluation (" + std::string(mode_name(s.mode())) + ")\n\n";
@@ -116,8 +116,8 @@ std::string report_markdown(const Scorer& s, const json& meta) {
   md += "## Per opcode (worst first; the opcode executed just before the state)\n\n" +
         std::string(kHeader);
   for (const auto& [k, p] : ops) md += row(k, p);
-  md +=
-      "\n![per-opcode accuracy](per-opcode.png)\n\n## Per operand form\n\n" + std::string(kHeader);
+  if (!chart.empty()) md += "\n![per-opcode accuracy](" + chart + ")\n";
+  md += "\n## Per operand form\n\n" + std::string(kHeader);
   for (const auto& [k, p] : s.per_form()) md += row(k, p);
   md += "\n## Per field (a field is right when all its bytes are)\n\n" + std::string(kHeader);
   for (const auto& [k, p] : s.per_field()) md += row(k, p);
@@ -167,7 +167,6 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create report folder: " + ec.message());
   write_file_atomic(dir + "/report.json", report_json(s, meta).dump(2) + "\n");
-  write_file_atomic(dir + "/report.md", report_markdown(s, meta));
   // Chart: exact states and changed-byte accuracy per opcode, model vs baseline.
   std::string dat = "# opcode exact_model exact_baseline changed_model changed_baseline\n";
   for (const auto& [k, p] : s.per_opcode()) {
@@ -199,7 +198,9 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
       "/per-opcode.dat' using 2:xtic(1) title 'exact states (model)', "
       "'' using 3 title 'exact states (baseline)', '' using 4 title 'changed bytes (model)', "
       "'' using 5 title 'changed bytes (baseline)'\n";
-  return run_gnuplot(gp, dir + "/per-opcode.gp", png) ? png : "";
+  const bool drawn = run_gnuplot(gp, dir + "/per-opcode.gp", png);
+  write_file_atomic(dir + "/report.md", report_markdown(s, meta, drawn ? "per-opcode.png" : ""));
+  return drawn ? png : "";
 }
 
 nlohmann::json headline_json(const EvalResult& r) {

@@ -18,10 +18,13 @@ namespace cpusim::harness {
 
 // `meta`: what was evaluated (model, data, split, mode, ...), copied into the report.
 nlohmann::json report_json(const Scorer& s, const nlohmann::json& meta);
-std::string report_markdown(const Scorer& s, const nlohmann::json& meta);
+// `chart`: the per-opcode chart's file name beside report.md, linked when not empty.
+std::string report_markdown(const Scorer& s, const nlohmann::json& meta,
+                            const std::string& chart = "");
 
-// Writes report.json, report.md, per-opcode.png (and its .dat/.gp inputs) into `dir`, each
-// through a temporary name. Returns the chart path, or "" when gnuplot is not available.
+// Writes report.json, per-opcode.png (and its .dat/.gp inputs) and report.md into `dir`, each
+// through a temporary name; report.md links the chart only when it was drawn. Returns the chart
+// path, or "" when gnuplot is not available.
 std::string write_report(const Scorer& s, const nlohmann::json& meta, const std::string& dir);
 
 // The report's headline: its JSON without the per-form, per-length and per-field tables.

@@ -257,30 +257,52 @@ torch::Tensor BGPTImpl::byte_draft(const torch::Tensor& feat, const torch::Tenso
   auto rows = torch::arange(N, opt);   // (n) the rows with bytes left
   auto done = torch::zeros({N}, opt);  // (n) bytes confirmed so far, per row
   const auto at = torch::arange(S, opt).unsqueeze(0);  // (1, S)
+  const auto table = byte_table();
+  const auto copy = config.copy_path ? copy_table() : torch::Tensor();
+  // Each block's keys and values: the program's and the previous state's (M positions), then,
+  // after a pass, the byte positions it ran. A pass runs only the positions from the fewest
+  // confirmed bytes of its rows on: the keys before them are those of confirmed bytes.
+  std::vector<KV> cache = prefix_cache(mem);
+  const int64_t M = cache.empty() || !cache[0].k.defined() ? 0 : cache[0].k.size(2);
   auto f = feat, p = prev;
-  ByteMemory m = mem;
-  while (rows.numel() > 0) {
-    if (passes) *passes += rows.numel();             // one pass of each row left
-    auto d = out.index_select(0, rows);              // (n, S)
-    auto pred = byte_logits(f, d, p, m).argmax(-1);  // (n, S)
+  int64_t from = 0;
+  while (true) {
+    if (passes) *passes += rows.numel();  // one pass of each row left
+    auto d = out.index_select(0, rows);   // (n, S)
+    auto x = torch::cat({f.unsqueeze(1), F::embedding(d.narrow(1, 0, S - 1), table)}, 1) +
+             byte_pos->weight.narrow(0, 0, S).unsqueeze(0);  // (n, S, D)
+    if (config.copy_path) x = x + F::embedding(p, copy);
+    x = x.narrow(1, from, S - from);  // (n, S - from, D)
+    for (size_t l = 0; l < cache.size(); ++l) {
+      if (M + from == 0) {
+        cache[l] = KV{};
+      } else {
+        cache[l] = KV{cache[l].k.narrow(2, 0, M + from), cache[l].v.narrow(2, 0, M + from)};
+      }
+      x = byte_blocks[l]->as<BlockImpl>()->forward(x, &cache[l]);
+    }
+    auto pred = byte_head(x, table).argmax(-1);                        // (n, S - from)
+    if (from > 0) pred = torch::cat({d.narrow(1, 0, from), pred}, 1);  // (n, S)
     // The first byte at or after the confirmed ones where the model disagrees (S: none).
     // Confirmed bytes are not looked at again, so each pass confirms at least one more byte.
     auto differ = pred.ne(d).logical_and(at.ge(done.unsqueeze(1)));  // (n, S)
     auto first = torch::where(differ.any(1), differ.to(torch::kInt).argmax(1),
                               torch::full_like(done, S));  // (n)
-    // Bytes up to the first difference equal the draft; the model's byte there corrects it.
-    out.index_copy_(0, rows, torch::where(at.eq(first.unsqueeze(1)), pred, d));
+    // Bytes up to the first difference equal the draft; the model's byte there corrects it, and
+    // its bytes after it (scored after a wrong byte, so unconfirmed) are the next pass's draft:
+    // a byte that does not depend on the corrected one is then confirmed at the next pass.
+    out.index_copy_(0, rows, torch::where(at.lt(done.unsqueeze(1)), d, pred));
     auto open = first.lt(S - 1).nonzero().squeeze(1);  // (n') rows with bytes after it
-    if (open.numel() == rows.numel()) {
-      done = first + 1;
-      continue;
+    if (open.numel() == 0) break;
+    done = first + 1;
+    if (open.numel() < rows.numel()) {
+      rows = rows.index_select(0, open);
+      done = done.index_select(0, open);
+      f = f.index_select(0, open);
+      if (p.defined()) p = p.index_select(0, open);
+      for (auto& kv : cache) kv = KV{kv.k.index_select(0, open), kv.v.index_select(0, open)};
     }
-    rows = rows.index_select(0, open);
-    done = first.index_select(0, open) + 1;
-    f = f.index_select(0, open);
-    if (p.defined()) p = p.index_select(0, open);
-    if (m.context.defined()) m.context = m.context.index_select(0, open);
-    if (m.row_trace.defined()) m.row_trace = m.row_trace.index_select(0, open);
+    from = done.min().item<int64_t>();
   }
   return out;
 }

@@ -67,9 +67,9 @@ struct BGPTImpl : torch::nn::Module {
   // Greedy decoding checked against a draft (N, S), exact whatever the draft: one pass of the
   // byte decoder over a row's draft scores all its bytes; the row keeps the model's bytes up to
   // and including the first that differs from the draft (the correction), and the rows with
-  // bytes left run again. A good draft (the true next state in teacher mode, the previous state
-  // in rollouts) leaves most rows whole after one pass. `passes` (when given) adds each row's
-  // passes.
+  // bytes left run again, the model's later bytes of this pass as their draft. A good draft (the
+  // true next state in teacher mode, the previous state in rollouts) leaves most rows whole
+  // after one or two passes. `passes` (when given) adds each row's passes.
   torch::Tensor byte_draft(const torch::Tensor& feat, const torch::Tensor& prev,
                            const torch::Tensor& draft, const ByteMemory& mem = {},
                            int64_t* passes = nullptr);

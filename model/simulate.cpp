@@ -47,6 +47,7 @@ Simulator::Simulator(const std::string& checkpoint, const std::string& device, i
     : impl_(std::make_unique<Impl>()) {
   impl_->device = pick_device(device);
   impl_->bf16 = use_bf16(precision, impl_->device);
+  keep_freed_memory();
   set_cpu_threads(threads, impl_->bf16, impl_->device);
   impl_->path = checkpoint;
   impl_->ckpt = load_checkpoint(checkpoint, impl_->device);
@@ -197,6 +198,25 @@ bool take_states(std::vector<std::vector<int64_t>>& state, std::vector<bool>& do
   return all_done;
 }
 
+// After a rollout step: the batch keeps the rows of the traces still running, in order. Row i of
+// each of `rows` (and of the KV cache) is trace alive[i] before and after.
+void drop_done_rows(std::vector<int64_t>& alive, const std::vector<bool>& done,
+                    std::vector<KV>& cache, std::initializer_list<torch::Tensor*> rows) {
+  std::vector<int64_t> keep, next;
+  for (size_t i = 0; i < alive.size(); ++i)
+    if (!done[size_t(alive[i])]) {
+      keep.push_back(int64_t(i));
+      next.push_back(alive[i]);
+    }
+  if (keep.size() == alive.size()) return;
+  const auto device = (*rows.begin())->device();
+  const auto index = torch::tensor(keep, torch::kLong).to(device);
+  auto take = [&](const torch::Tensor& t) { return t.defined() ? t.index_select(0, index) : t; };
+  for (auto& kv : cache) kv = {take(kv.k), take(kv.v)};
+  for (torch::Tensor* t : rows) *t = take(*t);
+  alive = std::move(next);
+}
+
 }  // namespace
 
 std::vector<std::vector<uint8_t>> Simulator::rollout(
@@ -224,42 +244,48 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(
   std::vector<std::vector<uint8_t>> out(prefixes.size());
   std::vector<bool> done(prefixes.size(), false);
   std::vector<std::vector<int64_t>> state(prefixes.size());
+  // The rows still running: row i of every batch tensor below is trace alive[i]. A trace that is
+  // done leaves the batch, so the others run without its rows.
+  std::vector<int64_t> alive(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) alive[size_t(b)] = b;
+  const auto dev_long = torch::TensorOptions().dtype(torch::kLong).device(impl_->device);
   // The state prefix: each program's last whole state, the initial one first.
   const int64_t P = m->config.state_prefix, ib = l.image_patches * S;
-  torch::Tensor ctx;  // (B, P)
+  torch::Tensor ctx;  // (n, P)
   if (P > 0)
     ctx = context_rows(B, P, impl_->device,
                        [&](int64_t b, int64_t k) { return int64_t(prefixes[b][size_t(ib + k)]); });
   ByteMemory mem{ctx, m->program_kv(seq), {}};
-  if (!mem.program.empty())
-    mem.row_trace =
-        torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(impl_->device));
+  if (!mem.program.empty()) mem.row_trace = torch::arange(B, dev_long);
   int64_t pos = T0;
   for (int step = 0; step < max_steps; ++step) {
+    const int64_t n = int64_t(alive.size());
     for (int64_t j = 0; j < l.state_patches; ++j) {
       if (pos >= m->config.max_patches) goto finish;
       mem.context = ctx;
       if (stride > 1) prev = last.select(1, j % stride);
-      auto patch = impl_->decode_rows(feat, prev, drafts.select(1, j), mem);  // (B, S)
+      auto patch = impl_->decode_rows(feat, prev, drafts.select(1, j), mem);  // (n, S)
       drafts.select(1, j).copy_(patch);
       if (stride > 1) last.select(1, j % stride).copy_(patch);
       auto cpu = patch.to(torch::kCPU);
       auto a = cpu.accessor<int64_t, 2>();
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t k = 0; k < S; ++k) state[b].push_back(a[b][k]);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < S; ++k) state[size_t(alive[size_t(i)])].push_back(a[i][k]);
       if (use_cache) {
-        feat = m->patch_features(patch.unsqueeze(1), pos, &cache).select(1, 0);  // (B, D)
+        feat = m->patch_features(patch.unsqueeze(1), pos, &cache).select(1, 0);  // (n, D)
       } else {
-        seq = torch::cat({seq, patch.unsqueeze(1)}, 1);  // (B, pos + 1, S)
-        feat = m->patch_features(seq).select(1, pos);    // (B, D)
+        seq = torch::cat({seq, patch.unsqueeze(1)}, 1);  // (n, pos + 1, S)
+        feat = m->patch_features(seq).select(1, pos);    // (n, D)
       }
       prev = patch;
       ++pos;
     }
     if (P > 0)
-      ctx = context_rows(B, P, impl_->device,
-                         [&](int64_t b, int64_t k) { return state[b][size_t(k)]; });
+      ctx = context_rows(n, P, impl_->device, [&](int64_t i, int64_t k) {
+        return state[size_t(alive[size_t(i)])][size_t(k)];
+      });
     if (take_states(state, done, out)) break;
+    drop_done_rows(alive, done, cache, {&feat, &prev, &last, &drafts, &seq, &ctx, &mem.row_trace});
   }
 finish:
   if (bf16) compat::autocast_bf16(impl_->device, false);

@@ -102,6 +102,11 @@ TEST(Metrics, MissingStatesCountAsWrongAndRolloutDivergence) {
   const std::string md = harness::report_markdown(s, {{"model", "x"}});
   EXPECT_NE(md.find("## Worst cases"), std::string::npos);
   EXPECT_NE(md.find("A: expected"), std::string::npos) << md;
+  // The chart is linked only when there is one.
+  EXPECT_EQ(md.find(".png"), std::string::npos) << md;
+  EXPECT_NE(harness::report_markdown(s, {{"model", "x"}}, "per-opcode.png")
+                .find("![per-opcode accuracy](per-opcode.png)"),
+            std::string::npos);
 }
 
 TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {

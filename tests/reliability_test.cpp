@@ -135,7 +135,9 @@ TEST(Reliability, KilledAtRandomMomentsLeavesNothingHalfWrittenAndRerunsClean) {
                    " s");
       kill_after(c.run, at);
       // What is at the final path is complete, or nothing is.
-      if (fs::exists(c.out)) EXPECT_TRUE(ok(c.complete)) << c.complete;
+      if (fs::exists(c.out)) {
+        EXPECT_TRUE(ok(c.complete)) << c.complete;
+      }
       // A rerun finishes, and leaves no temporaries (the killed run's are cleaned up).
       std::string rerun = c.run;
       if (fs::exists(c.out)) {
