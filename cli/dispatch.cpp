@@ -3,6 +3,8 @@
 // the `cpusim` executable, which has no libtorch and runs the model commands (train, eval,
 // predict, pipeline, model) by loading the library beside it (cli/torch_library.cpp), so that
 // the other commands start without libtorch's start-up; and into that library, with them.
+#include "cli/dispatch.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,7 +13,6 @@
 #include <new>
 
 #include "cli/commands.h"
-#include "cli/dispatch.h"
 #include "common/io.h"
 #include "common/isolate.h"
 #include "common/version.h"
@@ -54,14 +55,19 @@ const std::map<std::string, Command>& commands() {
 #endif
 #ifdef CPUSIM_MODEL_COMMANDS
       {"train",
-       {MODEL_COMMAND(cmd_train), "train a bGPT on a trace set (presets tiny, small, paper, quickstart, ...)"}},
+       {MODEL_COMMAND(cmd_train),
+        "train a bGPT on a trace set (presets tiny, small, paper, quickstart, ...)"}},
       {"eval",
-       {MODEL_COMMAND(cmd_eval), "score a checkpoint against the emulator (teacher or rollout), write a report"}},
-      {"predict", {MODEL_COMMAND(cmd_predict), "one program simulated by the model beside the emulator"}},
+       {MODEL_COMMAND(cmd_eval),
+        "score a checkpoint against the emulator (teacher or rollout), write a report"}},
+      {"predict",
+       {MODEL_COMMAND(cmd_predict), "one program simulated by the model beside the emulator"}},
       {"pipeline",
-       {MODEL_COMMAND(cmd_pipeline), "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},
+       {MODEL_COMMAND(cmd_pipeline),
+        "datagen -> train -> eval (teacher, rollout) -> reports in one command"}},
       {"model",
-       {MODEL_COMMAND(cmd_model), "info, export (safetensors, torch, paper), import (the paper's checkpoints)"}},
+       {MODEL_COMMAND(cmd_model),
+        "info, export (safetensors, torch, paper), import (the paper's checkpoints)"}},
 #endif
       {"datagen", {cmd_datagen, "generate train/test trace sets (HDF5 or the paper's folders)"}},
       {"dataset", {cmd_dataset, "info, import (paper folders -> HDF5), export (HDF5 -> folders)"}},
