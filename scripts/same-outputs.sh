@@ -47,9 +47,10 @@ for l in open('$r/log.jsonl'):
   for f in *.h5 pipe/data.h5; do h5dump "$f" | md5sum | sed "s|-|$f|"; done > h5.md5
   for d in exp exp-paper preds bins; do (cd $d && find . -type f | sort | xargs md5sum) > $d.md5; done
   rm -rf exp exp-paper preds bins run runtoy ./*.h5 pipe/data.h5 pipe/run pipe/model.pt pipe/predictions-rollout
-  # Timings and rates are not behaviour, nor the build's commit (a working tree is "-modified").
+  # Timings and rates are not behaviour, nor the build's commit (a working tree is "-modified"),
+  # nor the decoder's description (which decoder and its passes: the predictions are compared).
   find . -type f \( -name '*.json' -o -name '*.md' -o -name '*.txt' \) -print0 |
-    xargs -0 sed -i -E '/"seconds"|_per_s"|^- seconds|^- predicted_states_per_s|[0-9.]+ s \(|"commit"|^- build:/d'
+    xargs -0 sed -i -E '/"seconds"|_per_s"|^- seconds|^- predicted_states_per_s|[0-9.]+ s \(|"commit"|^- build:|"decode"|^- decode|decoder_passes_per_patch/d'
   # The curves' data: the minutes column is the clock's.
   find . -type f -name '*.dat' -print0 | xargs -0 -r sed -i -E 's/^([0-9]+) [0-9.]+ /\1 - /'
   find . \( -name '*.png' -o -name '*.gp' \) -delete
