@@ -175,6 +175,12 @@ TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
   r = test::shell(bin + " predict --model " + d + "/run/model.pt " + d + "/p.asm");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("states predicted exactly"), std::string::npos) << r.output;
+  // The toy machine's three patches a state, predicted by either decoder: the same listing.
+  for (const char* dec : {"bytewise", "draft"}) {
+    const auto other = test::shell(bin + " predict --model " + d + "/run/model.pt " + d +
+                                   "/p.asm --decode " + dec);
+    EXPECT_EQ(other.output, r.output) << dec;
+  }
   // A bgpt model refuses toy data.
   ASSERT_EQ(
       test::shell(bin + " pipeline --preset smoke --stages datagen,train -o " + d + "/b").status,
