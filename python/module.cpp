@@ -12,6 +12,7 @@
 
 #include "common/io.h"
 #include "datagen/dataset.h"
+#include "datagen/folder_meta.h"
 #include "emulator/emulator.h"
 #include "harness/report.h"
 #include "isa/asm.h"
@@ -42,9 +43,8 @@ py::bytes to_bytes(const std::vector<uint8_t>& v) {
 }
 
 // The trace file's bytes (image, then every state) of `program` from `state` (zeros by default).
-py::bytes run(const py::bytes& program, const std::string& profile, unsigned memory_size,
-              const std::optional<py::bytes>& state, unsigned step_limit) {
-  const isa::Config c = config_of(profile, memory_size, step_limit);
+py::bytes run_on(const isa::Config& c, const py::bytes& program,
+                 const std::optional<py::bytes>& state) {
   std::string prog = program;
   if (prog.size() % isa::kInsnBytes)
     throw Error("program of " + std::to_string(prog.size()) +
@@ -63,11 +63,14 @@ py::bytes run(const py::bytes& program, const std::string& profile, unsigned mem
   return to_bytes(trace);
 }
 
+py::bytes run(const py::bytes& program, const std::string& profile, unsigned memory_size,
+              const std::optional<py::bytes>& state, unsigned step_limit) {
+  return run_on(config_of(profile, memory_size, step_limit), program, state);
+}
+
 // The paper's score of trace files: each re-executed from its image and first state, as
 // `cpusim verify --json` states it (harness/report.h).
-py::object verify(const std::vector<py::bytes>& traces, const std::string& profile,
-                  unsigned memory_size) {
-  const isa::Config c = config_of(profile, memory_size);
+py::object verify_on(const isa::Config& c, const std::vector<py::bytes>& traces) {
   std::vector<std::string> held(traces.begin(), traces.end());
   std::vector<std::span<const uint8_t>> views;
   for (const std::string& t : held) views.push_back(view(t));
@@ -75,11 +78,55 @@ py::object verify(const std::vector<py::bytes>& traces, const std::string& profi
   return py::module_::import("json").attr("loads")(j.dump());
 }
 
-// A cpusim HDF5 trace set, read trace by trace.
+py::object verify(const std::vector<py::bytes>& traces, const std::string& profile,
+                  unsigned memory_size) {
+  return verify_on(config_of(profile, memory_size), traces);
+}
+
+// One machine, stated once: its profile, memory size and step limit, and the calls that need
+// them.
+struct Machine {
+  isa::Config config;
+  std::string repr() const {
+    return "cpusim.Machine(isa='" + std::string(isa::profile_name(config.profile)) +
+           "', memory_size=" + std::to_string(config.memory_size) +
+           ", step_limit=" + std::to_string(isa::step_limit(config)) + ")";
+  }
+};
+
+Machine machine(const std::string& profile, unsigned memory_size, unsigned step_limit) {
+  return Machine{config_of(profile, memory_size, step_limit)};
+}
+
+// The machine a trace folder's files are for (its cpusim.json, as `cpusim verify DIR` reads it).
+Machine machine_of_folder(const std::string& path) {
+  const auto meta = cpusim::datagen::find_folder_meta(path);
+  if (!meta)
+    throw Error(path + ": no " + cpusim::datagen::kFolderMetaName + " (not a folder " +
+                "written by cpusim datagen or eval); state the machine with cpusim.Machine");
+  return Machine{meta->files};
+}
+
+// A cpusim HDF5 trace set, read trace by trace or a slice at a time.
 class TraceSet {
  public:
   explicit TraceSet(const std::string& path)
       : r_(std::make_unique<cpusim::datagen::H5Reader>(path)) {}
+  Machine machine() const { return Machine{r_->info().isa}; }
+  // Traces [first, first + count) of a split in one read, each as bytes.
+  std::vector<py::bytes> traces(const std::string& split, uint64_t first, uint64_t count) const {
+    const int s = cpusim::datagen::split_index(split);
+    if (first > r_->size(s) || count > r_->size(s) - first)
+      throw py::index_error("traces " + std::to_string(first) + ".." +
+                            std::to_string(first + count) + " of " + std::to_string(r_->size(s)));
+    std::vector<uint8_t> bytes;
+    std::vector<uint64_t> off;
+    r_->read(s, first, count, bytes, off);
+    std::vector<py::bytes> out;
+    for (uint64_t k = 0; k < count; ++k)
+      out.emplace_back(reinterpret_cast<const char*>(bytes.data() + off[k]), off[k + 1] - off[k]);
+    return out;
+  }
   py::dict info() const {
     const auto& i = r_->info();
     return py::dict("isa"_a = std::string(isa::profile_name(i.isa.profile)),
@@ -140,8 +187,62 @@ PYBIND11_MODULE(cpusim, m) {
       "image_size",
       [](const std::string& p, unsigned ms) { return isa::image_bytes(config_of(p, ms)); },
       "isa"_a = "bgpt", "memory_size"_a = 0);
+  py::class_<Machine>(m, "Machine",
+                      "A machine stated once: Machine(isa='bgpt', memory_size=0 (the profile's "
+                      "default: bgpt 1024), step_limit=0 (the profile's)). Its run() traces are "
+                      "what its verify() re-executes; TraceSet.machine() and machine_of(folder) "
+                      "give a set's or a trace folder's.")
+      .def(py::init(&machine), "isa"_a = "bgpt", "memory_size"_a = 0, "step_limit"_a = 0)
+      .def_property_readonly(
+          "isa",
+          [](const Machine& mc) { return std::string(isa::profile_name(mc.config.profile)); })
+      .def_property_readonly("memory_size", [](const Machine& mc) { return mc.config.memory_size; })
+      .def_property_readonly("step_limit",
+                             [](const Machine& mc) { return isa::step_limit(mc.config); })
+      .def_property_readonly("state_size",
+                             [](const Machine& mc) { return isa::state_bytes(mc.config); })
+      .def_property_readonly("image_size",
+                             [](const Machine& mc) { return isa::image_bytes(mc.config); })
+      .def(
+          "assemble",
+          [](const Machine& mc, const std::string& text) {
+            return to_bytes(isa::assemble(mc.config.profile, text));
+          },
+          "text"_a, "Assembly text -> program bytes (4 per instruction).")
+      .def(
+          "disassemble",
+          [](const Machine& mc, const py::bytes& program) {
+            return isa::disassemble_program(mc.config.profile, view(std::string(program)));
+          },
+          "program"_a, "Program bytes -> assembly text.")
+      .def(
+          "run",
+          [](const Machine& mc, const py::bytes& program, const std::optional<py::bytes>& state) {
+            return run_on(mc.config, program, state);
+          },
+          "program"_a, "state"_a = py::none(),
+          "Runs a program from `state` (zeros by default): the trace file's bytes.")
+      .def(
+          "verify",
+          [](const Machine& mc, const std::vector<py::bytes>& traces) {
+            return verify_on(mc.config, traces);
+          },
+          "traces"_a, "Re-executes trace files (bytes) on this machine and scores them.")
+      .def("__repr__", &Machine::repr)
+      .def("__eq__", [](const Machine& a, const Machine& b) {
+        return a.config.profile == b.config.profile &&
+               a.config.memory_size == b.config.memory_size &&
+               a.config.program_size == b.config.program_size &&
+               isa::step_limit(a.config) == isa::step_limit(b.config);
+      });
+  m.def("machine_of", &machine_of_folder, "path"_a,
+        "The Machine a trace folder's files are for (its cpusim.json), as `cpusim verify DIR` "
+        "reads it.");
   py::class_<TraceSet>(m, "TraceSet", "A cpusim HDF5 trace set (cpusim datagen, dataset import).")
       .def(py::init<const std::string&>(), "path"_a)
+      .def("machine", &TraceSet::machine, "The set's Machine (from its metadata).")
+      .def("traces", &TraceSet::traces, "split"_a, "first"_a, "count"_a,
+           "Traces [first, first + count) of a split in one read, each as bytes.")
       .def("info", &TraceSet::info)
       .def("count", &TraceSet::count, "split"_a = "train")
       .def("trace", &TraceSet::trace, "split"_a, "index"_a,

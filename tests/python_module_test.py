@@ -82,6 +82,39 @@ def main(binary, work, docs):
             check(bytes(ds[i].tolist()) == raw, f"trace {i}: Dataset differs from h5py")
             check(cpusim.verify([raw], memory_size=64)["byte_accuracy"] == 1.0, f"trace {i} re-executes exactly")
     check(len(ds) == 50 and ds.states(0).shape[1] == 16, "Dataset length and state shape")
+    # The machine stated once: a set's, a trace folder's, or one made by hand, and its calls.
+    m = ts.machine()
+    check(m == cpusim.Machine("bgpt", memory_size=64) and m.state_size == 16 and m.image_size == 64,
+          repr(m))
+    check(m != cpusim.Machine("bgpt"), "another memory size is another machine")
+    one = m.run(m.assemble("INC A\nHLT"), state=bytes(16))
+    check(m.verify([one])["byte_accuracy"] == 1.0 and len(one) == 64 + 3 * 16, "Machine.run then verify")
+    try:
+        cpusim.verify([one])  # the default machine (1024 bytes) is not this trace's
+        check(False, "a 64-byte trace is refused by the 1024-byte machine")
+    except cpusim.Error as e:
+        check("too short" in str(e), str(e))
+    # A slice of traces in one read: the traces read one by one.
+    batch = ts.traces("train", 10, 7)
+    check(batch == [ts.trace("train", i) for i in range(10, 17)], "TraceSet.traces == trace() one by one")
+    check(ts.traces("test", 0, 5) == [ts.trace("test", i) for i in range(5)] and ts.traces("train", 50, 0) == [],
+          "TraceSet.traces at the ends")
+    for first, count in ((48, 3), (51, 0)):
+        try:
+            ts.traces("train", first, count)
+            check(False, f"traces {first}+{count} of 50 raise")
+        except IndexError:
+            pass
+    folder = os.path.join(work, "bins")
+    subprocess.run([binary, "datagen", "-q", "--isa", "toy", "--train", "3", "--test", "1", "--seed", "2",
+                    "--format", "bin", "-o", folder], check=True)
+    fm = cpusim.machine_of(folder)
+    check(fm == cpusim.Machine("toy") and fm.isa == "toy", repr(fm))
+    try:
+        cpusim.machine_of(work)
+        check(False, "a folder without cpusim.json raises")
+    except cpusim.Error as e:
+        check("cpusim.json" in str(e), str(e))
     with open(os.path.join(docs, "dataset-format.md")) as f:
         example = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
     res = subprocess.run([sys.executable, "-c", example], cwd=work, capture_output=True, text=True)
