@@ -5,6 +5,7 @@ holding build/python and python/. Exits non-zero on the first failed check.
 """
 
 import os
+import shutil
 import random
 import re
 import subprocess
@@ -82,6 +83,27 @@ def main(binary, work, docs):
             check(bytes(ds[i].tolist()) == raw, f"trace {i}: Dataset differs from h5py")
             check(cpusim.verify([raw], memory_size=64)["byte_accuracy"] == 1.0, f"trace {i} re-executes exactly")
     check(len(ds) == 50 and ds.states(0).shape[1] == 16, "Dataset length and state shape")
+    # Batches for training loops: slices in one read, the trainer's patch layout, DataLoader
+    # workers (each opens the set itself), equal to what h5py's bytes give.
+    from cpusim_data import PatchCollate, TraceBatches
+    import torch
+    from cpusim_torch import BGPT
+    with h5py.File(data, "r") as f:
+        off = f["train"]["offsets"][:]
+        raws = [bytes(f["train"]["bytes"][off[i]:off[i + 1]]) for i in range(50)]
+    check([bytes(t.tolist()) for t in ds.slice(3, 9)] == raws[3:12], "Dataset.slice")
+    check([bytes(t.tolist()) for t in ds.__getitems__([4, 5, 6, 20, 7])] == [raws[i] for i in (4, 5, 6, 20, 7)],
+          "Dataset.__getitems__")
+    collate = PatchCollate.for_set(ds, state_prefix=16)
+    for loader in (torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2, collate_fn=collate),
+                   torch.utils.data.DataLoader(TraceBatches(ds, 8), batch_size=None, num_workers=2,
+                                               collate_fn=collate)):
+        batches = list(loader)
+        check(len(batches) == 7, f"50 traces in batches of 8: {len(batches)} batches")
+        for k, got in enumerate(batches):
+            want = BGPT.batch_of_traces(raws[8 * k:8 * k + 8], 64, 16, 16)
+            check(all(torch.equal(a, b) for a, b in zip(got, want)), f"batch {k} in the trainer's layout")
+        check(batches[0][0].shape[2] == 16 and batches[-1][0].shape[0] == 2, "patch layout and the last batch")
     # The machine stated once: a set's, a trace folder's, or one made by hand, and its calls.
     m = ts.machine()
     check(m == cpusim.Machine("bgpt", memory_size=64) and m.state_size == 16 and m.image_size == 64,
@@ -106,6 +128,7 @@ def main(binary, work, docs):
         except IndexError:
             pass
     folder = os.path.join(work, "bins")
+    shutil.rmtree(folder, ignore_errors=True)  # (a rerun's work folder holds the last run's)
     subprocess.run([binary, "datagen", "-q", "--isa", "toy", "--train", "3", "--test", "1", "--seed", "2",
                     "--format", "bin", "-o", folder], check=True)
     fm = cpusim.machine_of(folder)
