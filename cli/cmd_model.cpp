@@ -48,12 +48,14 @@ int model_export(const Args& args) {
   po::options_description d("model export options");
   d.add_options()("model", po::value(&in)->required(), "a model file")(
       "format", po::value(&format)->required(),
-      "safetensors, torch (a state_dict for Python's torch.load) or paper (the paper's checkpoint "
-      "layout)")("output,o", po::value(&out)->required(), "file to write");
+      "safetensors, torch (a state_dict for Python's torch.load), paper (the paper's checkpoint "
+      "layout) or hf (a folder: config.json, model.safetensors and a README.md model card)")(
+      "output,o", po::value(&out)->required(), "file (hf: folder) to write");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  if (!parse("model export", "MODEL.pt --format safetensors|torch|paper -o FILE", d, pos, args, vm))
+  if (!parse("model export", "MODEL.pt --format safetensors|torch|paper|hf -o FILE", d, pos, args,
+             vm))
     return 0;
   model::export_model(in, format, out);
   std::cout << "exported " << in << " as " << format << " to " << out << "\n";
@@ -67,7 +69,7 @@ int model_import(const Args& args) {
   po::options_description d("model import options");
   io.add(d);
   d.add_options()("input", po::value(&in)->required(),
-                  "a cpusim safetensors export, or the paper's checkpoint (.pth)")(
+                  "a cpusim safetensors export or hf folder, or the paper's checkpoint (.pth)")(
       "output,o", po::value(&out)->required(), "cpusim model file to write")(
       "heads", po::value(&heads)->default_value(0),
       "the paper's checkpoints: attention heads (0: width / 64, as the paper's code)")(
@@ -87,14 +89,14 @@ int model_import(const Args& args) {
 }  // namespace
 
 int cmd_model(const Args& args) {
-  return dispatch("model", args,
-                  {{"info", model_info}, {"export", model_export}, {"import", model_import}},
-                  "usage: cpusim model info|export|import ...\n"
-                  "  info MODEL.pt [--json]                              configuration, "
-                  "parameters, data, steps\n"
-                  "  export MODEL.pt --format safetensors|torch|paper -o FILE\n"
-                  "  import FILE [--isa bgpt --memory-size M] -o MODEL.pt  a safetensors export or "
-                  "the paper's .pth\n");
+  return dispatch(
+      "model", args, {{"info", model_info}, {"export", model_export}, {"import", model_import}},
+      "usage: cpusim model info|export|import ...\n"
+      "  info MODEL.pt [--json]                              configuration, "
+      "parameters, data, steps\n"
+      "  export MODEL.pt --format safetensors|torch|paper|hf -o FILE|DIR\n"
+      "  import FILE|DIR [--isa bgpt --memory-size M] -o MODEL.pt  a safetensors export, "
+      "an hf folder or the paper's .pth\n");
 }
 
 }  // namespace cpusim::cli

@@ -7,8 +7,9 @@ option cpusim adds (copy path, previous state as prefix tokens or attention memo
 memory, byte bits, the paper's "bin" begin patch).
 
     from cpusim_torch import BGPT
-    m = BGPT.load("m.safetensors")
+    m = BGPT.load("m.safetensors")          # or BGPT.from_pretrained(DIR): export --format hf
     logits = m.teacher_logits_of_traces([trace_bytes], image_bytes=64, state_bytes=16)
+    states = m.rollout(image_and_first_state, image_bytes=64, state_bytes=16, max_steps=20)
 
 Dimensions: B traces, T patches, S = 16 bytes per patch, D width, H heads, V = 257 symbols
 (256 = padding, begin and end), N scored patches, P bytes of the previous state.
@@ -80,30 +81,63 @@ def bit_signs():
     return torch.cat([bits.float() * 2 - 1, torch.zeros(1, 8)])
 
 
-class BGPT:
+class BGPT(torch.nn.Module):
+    """cpusim's bGPT as a torch.nn.Module: its tensors are the module's parameters (named as in
+    cpusim, "." spelled "__" inside the ParameterDict), so it trains with any optimiser; the
+    derived tables (byte bits) are recomputed from them at each use."""
+
     def __init__(self, tensors, config):
+        super().__init__()
         check_config(config)
-        self.w = tensors
+        self.params = torch.nn.ParameterDict(
+            {k.replace(".", "__"): torch.nn.Parameter(v) for k, v in tensors.items()})
+        self.w = {k: self.params[k.replace(".", "__")] for k in tensors}
         self.c = config
         self.D = config["width"]
         self.H = config["heads"]
         self.gelu = "tanh" if config.get("gelu", "tanh") == "tanh" else "none"
-        signs = bit_signs()
-        if config.get("byte_bits", False):
-            self.byte_table = tensors["byte_emb.weight"] + signs @ tensors["byte_bits"]
-            patch_bits = torch.matmul(signs.unsqueeze(0), tensors["patch_bits"])  # (S, V, D)
-            self.patch_table = tensors["patch_emb.weight"] + patch_bits.reshape(S * V, self.D)
-            self.copy_table = (tensors["copy_emb.weight"] + signs @ tensors["copy_bits"]
-                               if config.get("copy_path") else None)
-        else:
-            self.byte_table = tensors["byte_emb.weight"]
-            self.patch_table = tensors["patch_emb.weight"]
-            self.copy_table = tensors.get("copy_emb.weight")
+        self.register_buffer("signs", bit_signs(), persistent=False)
+
+    @property
+    def byte_table(self):
+        t = self.w["byte_emb.weight"]
+        return t + self.signs @ self.w["byte_bits"] if self.c.get("byte_bits", False) else t
+
+    @property
+    def patch_table(self):
+        t = self.w["patch_emb.weight"]
+        if not self.c.get("byte_bits", False):
+            return t
+        patch_bits = torch.matmul(self.signs.unsqueeze(0), self.w["patch_bits"])  # (S, V, D)
+        return t + patch_bits.reshape(S * V, self.D)
+
+    @property
+    def copy_table(self):
+        if not self.c.get("copy_path", False):
+            return None
+        t = self.w["copy_emb.weight"]
+        return t + self.signs @ self.w["copy_bits"] if self.c.get("byte_bits", False) else t
 
     @classmethod
     def load(cls, path):
+        """A safetensors export (cpusim model export --format safetensors)."""
         tensors, meta = load_safetensors(path)
         return cls(tensors, json.loads(meta["cpusim_model"]))
+
+    @classmethod
+    def from_pretrained(cls, folder):
+        """A model folder (cpusim model export --format hf): config.json and model.safetensors.
+        The machine it was trained for is `model.machine` (config.json's cpusim_meta.isa)."""
+        with open(f"{folder}/config.json") as f:
+            config = json.load(f)
+        tensors, _ = load_safetensors(f"{folder}/model.safetensors")
+        m = cls(tensors, config["cpusim_model"])
+        m.machine = config.get("cpusim_meta", {}).get("isa")
+        return m
+
+    def forward(self, inputs, targets, rows, context=None):
+        """Teacher-forced logits (N, S, V): see teacher_logits."""
+        return self.teacher_logits(inputs, targets, rows, context)
 
     # ---- blocks ---------------------------------------------------------------------------
     def _ln(self, name, x):
@@ -231,3 +265,40 @@ class BGPT:
         inputs, targets, rows, context = self.batch_of_traces(traces, image_bytes, state_bytes,
                                                               self.c.get("state_prefix", 0))
         return self.teacher_logits(inputs, targets, rows, context)
+
+    # ---- greedy rollouts ------------------------------------------------------------------
+    @torch.no_grad()
+    def rollout(self, prefix, image_bytes, state_bytes, max_steps):
+        """Greedy byte-by-byte rollout of one program, as `cpusim eval --mode rollout` predicts:
+        from `prefix` (the image, then the initial state: bytes), each predicted state fed
+        back, until a state fetches HLT (its IR byte is 0), the model writes the end symbol, or
+        `max_steps` states. Returns the predicted states' bytes (the trace file's tail). No
+        caches: every byte recomputes the whole history (a reference, not a fast path)."""
+        ip, sp = image_bytes // S, state_bytes // S
+        P, stride = self.c.get("state_prefix", 0), self.c.get("copy_stride", 1)
+        seq = torch.full((1, 1 + ip + sp, S), PAD, dtype=torch.long)
+        seq[0, 1:] = torch.tensor(list(prefix[:(ip + sp) * S]), dtype=torch.long).view(ip + sp, S)
+        program = self.program_kv(seq)
+        row = torch.zeros(1, dtype=torch.long)
+        ctx = torch.tensor([list(prefix[ip * S:ip * S + P])], dtype=torch.long) if P else None
+        out = bytearray()
+        for _ in range(max_steps):
+            state = []
+            for _ in range(sp):
+                if seq.size(1) >= self.c["max_patches"]:
+                    return bytes(out)
+                feat = self.patch_features(seq)[:, -1]
+                prev = seq[:, -stride]  # the patch copy_stride before the one predicted
+                cur = torch.zeros(1, S, dtype=torch.long)
+                for i in range(S):
+                    cur[0, i] = self.byte_logits(feat, cur, prev, ctx, program, row)[0, i].argmax()
+                state += cur[0].tolist()
+                seq = torch.cat([seq, cur.unsqueeze(1)], 1)
+            if PAD in state:
+                break  # the model ended the trace
+            out += bytes(state)
+            if state[2] == 0:  # IR: HLT fetched, the last state
+                break
+            if P:
+                ctx = torch.tensor([state[:P]], dtype=torch.long)
+        return bytes(out)

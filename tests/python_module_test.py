@@ -87,6 +87,7 @@ def main(binary, work, docs):
     # workers (each opens the set itself), equal to what h5py's bytes give.
     from cpusim_data import PatchCollate, TraceBatches
     import torch
+    import torch.nn.functional as F
     from cpusim_torch import BGPT
     with h5py.File(data, "r") as f:
         off = f["train"]["offsets"][:]
@@ -104,6 +105,64 @@ def main(binary, work, docs):
             want = BGPT.batch_of_traces(raws[8 * k:8 * k + 8], 64, 16, 16)
             check(all(torch.equal(a, b) for a, b in zip(got, want)), f"batch {k} in the trainer's layout")
         check(batches[0][0].shape[2] == 16 and batches[-1][0].shape[0] == 2, "patch layout and the last batch")
+    # A model as a Hugging Face-style folder: the PyTorch reference loads it with from_pretrained
+    # and its greedy rollouts are eval's predictions, byte for byte (fp32; the smoke recipe's
+    # options: copy path, previous state and program as attention memory, byte bits).
+    run_dir = os.path.join(work, "hf-run")
+    for d in (run_dir, os.path.join(work, "hf"), os.path.join(work, "hf-preds"), os.path.join(work, "hf-rep")):
+        shutil.rmtree(d, ignore_errors=True)
+    subprocess.run([binary, "train", "--data", data, "--preset", "smoke", "--steps", "40", "--precision", "fp32",
+                    "--threads", "1", "--seed", "5", "-q", "-o", run_dir], check=True)
+    subprocess.run([binary, "model", "export", os.path.join(run_dir, "model.pt"), "--format", "hf",
+                    "-o", os.path.join(work, "hf")], check=True, capture_output=True)
+    check(sorted(os.listdir(os.path.join(work, "hf"))) == ["README.md", "config.json", "model.safetensors"],
+          "the hf folder's files")
+    with open(os.path.join(work, "hf", "README.md")) as f:
+        check("held-out loss at step 40" in f.read(), "the model card names the run's last evaluation")
+    subprocess.run([binary, "eval", "--model", os.path.join(run_dir, "model.pt"), "--data", data, "--split", "train",
+                    "--limit", "12", "--mode", "rollout", "--precision", "fp32", "--threads", "1", "-q",
+                    "--write-predictions", os.path.join(work, "hf-preds"), "-o", os.path.join(work, "hf-rep")],
+                   check=True, capture_output=True)
+    # Read back by cpusim: the same predictions, file for file.
+    back = os.path.join(work, "hf-back.pt")
+    subprocess.run([binary, "model", "import", os.path.join(work, "hf"), "-o", back], check=True, capture_output=True)
+    shutil.rmtree(os.path.join(work, "hf-preds2"), ignore_errors=True)
+    shutil.rmtree(os.path.join(work, "hf-rep2"), ignore_errors=True)
+    subprocess.run([binary, "eval", "--model", back, "--data", data, "--split", "train", "--limit", "12", "--mode",
+                    "rollout", "--precision", "fp32", "--threads", "1", "-q", "--write-predictions",
+                    os.path.join(work, "hf-preds2"), "-o", os.path.join(work, "hf-rep2")], check=True, capture_output=True)
+    for name in sorted(os.listdir(os.path.join(work, "hf-preds"))):
+        with open(os.path.join(work, "hf-preds", name), "rb") as a, open(os.path.join(work, "hf-preds2", name), "rb") as b:
+            check(a.read() == b.read(), f"{name}: the imported folder predicts what the model did")
+    ref = BGPT.from_pretrained(os.path.join(work, "hf"))
+    check(isinstance(ref, torch.nn.Module) and ref.machine["memory_size"] == 64
+          and sum(p.numel() for p in ref.parameters()) > 0, "from_pretrained: an nn.Module and its machine")
+    preds = {}
+    for dirpath, _, files in os.walk(os.path.join(work, "hf-preds")):
+        for name in files:
+            if name.endswith(".bin"):
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    preds[name] = f.read()
+    check(len(preds) == 12, f"12 predicted traces: {len(preds)}")
+    for raw in raws[:12]:
+        steps = (len(raw) - 64) // 16 - 1
+        mine = ref.rollout(raw[:80], 64, 16, steps)
+        name = [n for n, p in preds.items() if p[:80] == raw[:80]]
+        check(len(name) == 1 and preds[name[0]] == raw[:80] + mine,
+              f"the reference's rollout equals eval's prediction ({len(mine)} bytes)")
+    # It trains: a few steps of the reference from the DataLoader lower the loss on that batch.
+    inputs, targets, rows, context = next(iter(torch.utils.data.DataLoader(
+        ds, batch_size=16, collate_fn=PatchCollate.for_set(ds, state_prefix=ref.c.get("state_prefix", 0)))))
+    opt = torch.optim.AdamW(ref.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(6):
+        loss = F.cross_entropy(ref(inputs, targets, rows, context).reshape(-1, 257),
+                               targets.reshape(-1, 16).index_select(0, rows).reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    check(losses[-1] < losses[0], f"the reference trains: {losses}")
     # The machine stated once: a set's, a trace folder's, or one made by hand, and its calls.
     m = ts.machine()
     check(m == cpusim.Machine("bgpt", memory_size=64) and m.state_size == 16 and m.image_size == 64,
