@@ -1,6 +1,6 @@
 """Datasets over a cpusim HDF5 trace set, for PyTorch training loops.
 
-    from cpusim_data import TraceDataset, TraceBatches, PatchCollate
+    from cpusim.data import TraceDataset, TraceBatches, PatchCollate   # (or cpusim_data)
     ds = TraceDataset("data.h5", split="train")
     trace = ds[0]            # torch.uint8 tensor: the image, then the states
     states = ds.states(0)    # (steps + 1, state_size)
@@ -10,14 +10,19 @@
     loader = DataLoader(TraceBatches(ds, 32), batch_size=None, shuffle=True, num_workers=2,
                         collate_fn=PatchCollate.for_set(ds))
 
-Reads through the `cpusim` module (PYTHONPATH=build/python). Each worker of a DataLoader opens
+Installed as `cpusim.data` (python/cpusim_data.py in the source tree). Reads through the `cpusim`
+package. Each worker of a DataLoader opens
 the set itself (HDF5 handles are not shared across processes).
 """
 
 import torch
 
 import cpusim
-from cpusim_torch import BGPT
+
+try:  # inside the installed package: cpusim.data beside cpusim.torch
+    from cpusim.torch import BGPT
+except ImportError:  # from the source tree's python/ folder
+    from cpusim_torch import BGPT
 
 
 def _tensor(b):

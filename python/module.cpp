@@ -1,5 +1,6 @@
-// python/module.cpp: the `cpusim` Python module (pybind11): the assembler, the emulator, the
-// verify score and a reader of cpusim's HDF5 trace sets, one call away from Python.
+// python/module.cpp: the compiled part of the `cpusim` Python package (pybind11, cpusim._cpusim,
+// re-exported by python/cpusim/__init__.py): the assembler, the emulator, the verify score and a
+// reader of cpusim's HDF5 trace sets, one call away from Python.
 //
 //   PYTHONPATH=build/python python3 -c "import cpusim;
 //   print(cpusim.run(cpusim.assemble('INC')).hex())"
@@ -153,7 +154,7 @@ class TraceSet {
 
 }  // namespace
 
-PYBIND11_MODULE(cpusim, m) {
+PYBIND11_MODULE(_cpusim, m) {
   m.doc() =
       "cpusim: the paper's CPU (bgpt) and cpusim's toy machine: assembler, emulator, verify score, "
       "trace sets";

@@ -11,6 +11,7 @@ packages=(
   libtorch-dev libopenblas0-pthread libgloo-dev libisal-dev
   gnuplot-nox
   python3-dev python3-torch python3-h5py pybind11-dev
+  python3-venv python3-pip python3-setuptools python3-wheel  # (pip install of the Python package)
 )
 if [ "${1:-}" = test ]; then
   packages+=(clang clang-format libclang-rt-14-dev procps zlib1g-dev)  # (procps: pgrep and ps in the process tests; zlib: inflating in a test)

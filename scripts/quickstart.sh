@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/out/quickstart}
 "$root/scripts/deps.sh"
 echo "== build"
-JOBS=${JOBS:-2} TARGETS=cpusim "$root/scripts/build.sh" "$root/build"
+JOBS=${JOBS:-2} TARGETS="cpusim cpusim_python" "$root/scripts/build.sh" "$root/build"
 cpusim="$root/build/cli/cpusim"
 mkdir -p "$out"
 echo "== an example program on the emulator"

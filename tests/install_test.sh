@@ -26,3 +26,10 @@ if [[ "$help" == *$'\n  train '* ]]; then  # (built with libtorch)
   [ $rc = 2 ] && [[ "$msg" == *"nothing.pt"* ]] && [[ "$msg" != *"library"* ]] || {
     echo "install_test: the installed cpusim did not run a model command"; exit 1; }
 fi
+# The Python package, where the build has it: importable from the install tree.
+if [ -d "$build/python/cpusim" ]; then
+  pkg="$work/prefix/lib/python3/dist-packages"
+  (cd "$work" && PYTHONPATH="$pkg" "${PYTHON:-/usr/bin/python3}" -c \
+    "import cpusim; assert cpusim.__file__.startswith('$pkg'), cpusim.__file__; print('installed package', cpusim.Machine('toy'))") || {
+    echo "install_test: the installed Python package does not import"; exit 1; }
+fi
