@@ -28,6 +28,8 @@ int cmd_eval(const Args& args) {
       "draft (each patch checked against a draft in one pass, from the first byte the model "
       "disagrees with) or bytewise (one pass per byte, the reference): the same predictions")(
       "worst", po::value(&c.worst)->default_value(5), "worst cases rendered in the report")(
+      "train-log", po::value(&c.train_log),
+      "the model's training log (RUN/log.jsonl): its learning curves in report.html")(
       "write-predictions", po::value(&c.predictions),
       "folder for the predicted traces (.bin, the paper's layout)")(
       "paper-layout", po::bool_switch(&c.paper_layout),

@@ -279,7 +279,7 @@ EvalResult evaluate(Predictor& p, const EvalConfig& ec) {
   r.meta["predicted_states_per_s"] = secs > 0 ? predicted_states / secs : 0;
   if (ec.mode == Mode::teacher) r.meta["end_symbols_in_states"] = end_symbols;
   if (ec.paper_layout) r.meta["traces_run_differently_in_1024_bytes"] = r.traces_run_differently;
-  r.chart = write_report(r.scorer, r.meta, ec.report_dir);
+  r.chart = write_report(r.scorer, r.meta, ec.report_dir, ec.train_log);
   return r;
 }
 

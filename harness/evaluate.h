@@ -32,7 +32,8 @@ struct EvalConfig {
   int worst = 5;                     // worst cases kept for the report
   std::string predictions;           // folder for the predicted traces (.bin); "" for none
   bool paper_layout = false;         // bgpt: predictions written with the paper's 1024-byte image
-  std::string report_dir;            // report.json, report.md, per-opcode chart
+  std::string report_dir;            // report.json, report.md, report.html, per-opcode chart
+  std::string train_log;             // a run's log.jsonl: learning curves in report.html ("": none)
   bool progress = true;              // progress display on stderr
   Collective* collective = nullptr;  // a group of processes sharing the work (null: this one alone)
 };

@@ -74,6 +74,7 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace,
     per_op_[op] += p;
     per_form_[form] += p;
     per_len_[bucket] += p;
+    per_step_[k] += p;
     for (size_t fi = 0; fi < fields_.size(); ++fi)
       per_field_[fi].second += Pair{isa::score_field(fields_[fi], truth, prev, pred, avail),
                                     isa::score_field(fields_[fi], truth, prev, base.data(), sb)};

@@ -62,6 +62,8 @@ class Scorer {
   const std::vector<std::pair<std::string, Pair>>& per_field() const { return per_field_; }
   // Rollout: traces by the first state that differs ("none" for exact traces), bucketed.
   const std::map<std::string, uint64_t>& divergence() const { return divergence_; }
+  // By state index k (the k-th state after the first): how errors grow along a trace.
+  const std::map<uint64_t, Pair>& per_step() const { return per_step_; }
   const std::vector<WorstCase>& worst() const { return worst_; }
 
  private:
@@ -74,6 +76,7 @@ class Scorer {
   std::map<std::string, Pair> per_op_, per_form_, per_len_;
   std::vector<std::pair<std::string, Pair>> per_field_;
   std::map<std::string, uint64_t> divergence_;
+  std::map<uint64_t, Pair> per_step_;
   std::vector<WorstCase> worst_;
 };
 

@@ -78,6 +78,9 @@ json report_json(const Scorer& s, const json& meta) {
   j["per_form"] = forms;
   j["per_length"] = lens;
   j["per_field"] = fields;
+  json steps = json::object();
+  for (const auto& [k, p] : s.per_step()) steps[std::to_string(k)] = pair_json(p);
+  j["per_step"] = steps;
   if (s.mode() == Mode::rollout) j["first_divergence"] = s.divergence();
   json worst = json::array();
   for (const auto& w : s.worst())
@@ -126,6 +129,9 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
   std::sort(lens.begin(), lens.end(),
             [](const auto& a, const auto& b) { return std::stoul(a.first) < std::stoul(b.first); });
   for (const auto& [k, p] : lens) md += row(k, p);
+  md += "\n## Per step index (the k-th state after the first: how errors grow along a trace)\n\n" +
+        std::string(kHeader);
+  for (const auto& [k, p] : s.per_step()) md += row(std::to_string(k), p);
   if (s.mode() == Mode::rollout) {
     md +=
         "\n## First divergence (state index where the rollout first differs)\n\n| first wrong "
@@ -161,12 +167,14 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
   return md;
 }
 
-std::string write_report(const Scorer& s, const json& meta, const std::string& dir) {
+std::string write_report(const Scorer& s, const json& meta, const std::string& dir,
+                         const std::string& train_log) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir + ": cannot create report folder: " + ec.message());
   write_file_atomic(dir + "/report.json", report_json(s, meta).dump(2) + "\n");
+  write_file_atomic(dir + "/report.html", report_html(s, meta, train_log));
   // Chart: exact states and changed-byte accuracy per opcode, model vs baseline.
   std::string dat = "# opcode exact_model exact_baseline changed_model changed_baseline\n";
   for (const auto& [k, p] : s.per_opcode()) {

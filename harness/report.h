@@ -25,7 +25,15 @@ std::string report_markdown(const Scorer& s, const nlohmann::json& meta,
 // Writes report.json, per-opcode.png (and its .dat/.gp inputs) and report.md into `dir`, each
 // through a temporary name; report.md links the chart only when it was drawn. Returns the chart
 // path, or "" when gnuplot is not available.
-std::string write_report(const Scorer& s, const nlohmann::json& meta, const std::string& dir);
+std::string write_report(const Scorer& s, const nlohmann::json& meta, const std::string& dir,
+                         const std::string& train_log = "");
+// report.html: one self-contained page (no network, no outside script) of the same counts: the
+// headline against the baseline, per-opcode/form/field/length/step tables that sort on a click,
+// accuracy by step index as a chart, the worst cases with their wrong bytes marked, and the
+// learning curves of `train_log` (a run's log.jsonl; none when ""). Every figure sits in an
+// element whose id names it (`headline-byte_accuracy`, `per_opcode-ADD-state_accuracy`, ...).
+std::string report_html(const Scorer& s, const nlohmann::json& meta,
+                        const std::string& train_log = "");
 
 // The report's headline: its JSON without the per-form, per-length and per-field tables.
 nlohmann::json headline_json(const EvalResult& r);

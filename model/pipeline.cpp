@@ -126,6 +126,7 @@ int run_pipeline(const PipelinePlan& p, const std::string& stages, const Pipelin
       harness::EvalConfig e = p.eval;
       e.mode = mode;
       e.report_dir = p.dir + "/report-" + name;
+      e.train_log = p.train.out_dir + "/log.jsonl";  // the learning curves in report.html
       if (mode == harness::Mode::rollout) {
         e.predictions = p.dir + "/predictions-rollout";
         fs::remove_all(e.predictions, ec);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/deps.sh [test]: installs the Debian 12 packages cpusim builds and runs with (only the
-# missing ones); `test` adds what only the tests need (clang and libFuzzer for the fuzz targets).
+# missing ones); `test` adds what only the tests need (clang and libFuzzer for the fuzz targets,
+# Chromium for the report page).
 # Used by quickstart.sh and test.sh; safe to run again.
 set -euo pipefail
 packages=(
@@ -14,7 +15,7 @@ packages=(
   python3-venv python3-pip python3-setuptools python3-wheel  # (pip install of the Python package)
 )
 if [ "${1:-}" = test ]; then
-  packages+=(clang clang-format libclang-rt-14-dev procps zlib1g-dev)  # (procps: pgrep and ps in the process tests; zlib: inflating in a test)
+  packages+=(clang clang-format libclang-rt-14-dev procps zlib1g-dev chromium)  # (procps: pgrep and ps in the process tests; zlib: inflating in a test; chromium: report.html)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -42,6 +42,8 @@ CHECKS = [
     ("| do-nothing baseline |", baseline(avx2.format("teacher")) + baseline(avx2.format("rollout"))),
     ("| teacher | **", interleaved(old.format("teacher"))),
     ("| rollout | **", interleaved(old.format("rollout"))),
+    ("the same recipe made 2,960 steps",
+     model("results/quickstart-bf16/report-teacher.json") + model("results/quickstart-bf16/report-rollout.json")),
     ("teacher-forced 95.77% of bytes",
      model(toy.format("teacher"), FIELDS[:2]) + baseline(toy.format("teacher"), FIELDS[:2])
      + model(toy.format("rollout"), FIELDS[:2]) + baseline(toy.format("rollout"), FIELDS[:2])),
