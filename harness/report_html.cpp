@@ -18,11 +18,16 @@ namespace {
 std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else if (c == '"')
+      o += "&quot;";
+    else
+      o += c;
   }
   return o;
 }
@@ -76,10 +81,10 @@ std::string table(const std::string& id, const std::string& title, const Map& ro
 }
 
 // A line chart (inline SVG) of series of (x, y) points, y in [lo, hi].
-std::string chart(const std::string& id, const std::string& title,
-                  const std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>&
-                      series,
-                  double lo, double hi, const std::string& xlabel) {
+std::string chart(
+    const std::string& id, const std::string& title,
+    const std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>& series,
+    double lo, double hi, const std::string& xlabel) {
   const double W = 640, H = 260, L = 50, B = 30;
   double xmax = 1;
   for (const auto& [n, pts] : series)
@@ -125,8 +130,7 @@ std::string curves(const std::string& train_log) {
   }
   if (train.empty() && held.empty()) return "";
   return chart("curves", "Learning curves (loss by step, " + train_log + ")",
-               {{"training loss", train}, {"held-out loss", held}}, 0, top > 0 ? top : 1,
-               "step");
+               {{"training loss", train}, {"held-out loss", held}}, 0, top > 0 ? top : 1, "step");
 }
 
 // A state's bytes in hex, those that differ from `other` marked.
@@ -153,15 +157,16 @@ std::string worst_cases(const Scorer& s) {
          ": " + pct(w.byte_accuracy) + " of bytes right" +
          (w.first_divergence >= 0 ? ", first wrong state " + std::to_string(w.first_divergence)
                                   : std::string()) +
-         "</h3><pre>" + esc(isa::numbered_listing(c.profile, std::span(w.image).subspan(0, ib), "", 40)) +
+         "</h3><pre>" +
+         esc(isa::numbered_listing(c.profile, std::span(w.image).subspan(0, ib), "", 40)) +
          "</pre>";
     if (w.first_divergence < 1) continue;
     const size_t k = size_t(w.first_divergence);
     const uint8_t* truth = w.truth.data() + k * sb;
     const auto [pred, avail] = isa::predicted_state(w.predicted, k, sb);
-    h += "<pre class=\"state\">state " + std::to_string(k) + " expected:  " +
-         bytes_row(truth, nullptr, sb, sb) + "\nstate " + std::to_string(k) + " predicted: " +
-         bytes_row(pred, truth, sb, avail) + "</pre>";
+    h += "<pre class=\"state\">state " + std::to_string(k) +
+         " expected:  " + bytes_row(truth, nullptr, sb, sb) + "\nstate " + std::to_string(k) +
+         " predicted: " + bytes_row(pred, truth, sb, avail) + "</pre>";
   }
   return h;
 }
@@ -187,12 +192,14 @@ const char* kScript =
 std::string report_html(const Scorer& s, const json& meta, const std::string& train_log) {
   const Pair& t = s.total();
   const std::string mode = mode_name(s.mode());
-  std::string h = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cpusim eval (" +
-                  mode + ")</title><style>" + kStyle + "</style></head><body>";
+  std::string h =
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>cpusim eval (" + mode +
+      ")</title><style>" + kStyle + "</style></head><body>";
   h += "<h1>cpusim eval: " + std::string(s.mode() == Mode::teacher ? "teacher-forced" : "rollout") +
        "</h1><ul>";
   for (const auto& [k, v] : meta.items())
-    if (!v.is_object()) h += "<li>" + esc(k) + ": " + esc(v.is_string() ? v.get<std::string>() : v.dump()) + "</li>";
+    if (!v.is_object())
+      h += "<li>" + esc(k) + ": " + esc(v.is_string() ? v.get<std::string>() : v.dump()) + "</li>";
   h += "</ul><h2>Headline</h2><table id=\"headline\">" + std::string(kHead) +
        row("headline", "all states", t) + "</table>";
   // (the headline's own ids, without the row name)
@@ -201,8 +208,8 @@ std::string report_html(const Scorer& s, const json& meta, const std::string& tr
                       to = "headline-" + std::string(k);
     h.replace(h.find(from), from.size(), to);
   }
-  h += "<p><span id=\"traces\">" + std::to_string(s.traces()) + "</span> traces, <span id=\"exact_traces\">" +
-       std::to_string(s.exact_traces()) +
+  h += "<p><span id=\"traces\">" + std::to_string(s.traces()) +
+       "</span> traces, <span id=\"exact_traces\">" + std::to_string(s.exact_traces()) +
        "</span> predicted without a wrong byte. Baseline: the do-nothing predictor (advance the "
        "PC, fetch the next instruction, copy everything else).</p>";
   std::vector<std::pair<double, double>> by_step, base_step;
@@ -213,7 +220,8 @@ std::string report_html(const Scorer& s, const json& meta, const std::string& tr
   h += chart("per_step_chart", "Byte accuracy by step index (%)",
              {{"model", by_step}, {"do-nothing baseline", base_step}}, 0, 100, "state index");
   h += table("per_step", "Per step index", s.per_step());
-  h += table("per_opcode", "Per opcode (the opcode executed just before the state)", s.per_opcode());
+  h +=
+      table("per_opcode", "Per opcode (the opcode executed just before the state)", s.per_opcode());
   h += table("per_form", "Per operand form", s.per_form());
   std::map<std::string, Pair> fields(s.per_field().begin(), s.per_field().end());
   h += table("per_field", "Per field (a field is right when all its bytes are)", fields);
