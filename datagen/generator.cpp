@@ -2,7 +2,9 @@
 #include "datagen/generator.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
+#include <vector>
 
 #include "common/io.h"
 
@@ -25,14 +27,40 @@ void validate(const GenConfig& g) {
                 std::to_string(slots) + " instructions");
 }
 
+namespace {
+
+// Each opcode but HLT with its forms, per profile: looked up once, not at every instruction.
+struct OpForms {
+  uint8_t code = 0;
+  uint32_t n = 0;
+  const isa::FormInfo* forms[isa::kNumForms] = {};
+};
+
+const std::vector<OpForms>& op_forms(isa::Profile p) {
+  static const std::array<std::vector<OpForms>, 2> tables = [] {
+    std::array<std::vector<OpForms>, 2> t;
+    for (const isa::Profile pr : {isa::Profile::bgpt, isa::Profile::toy}) {
+      const auto ops = isa::opcodes(pr);
+      for (size_t i = 1; i < ops.size(); ++i) {  // never HLT (code 0)
+        OpForms o;
+        o.code = ops[i].code;
+        for (int f = 0; f < isa::kNumForms; ++f)
+          if (ops[i].forms & isa::form_bit(isa::Form(f)))
+            o.forms[o.n++] = &isa::form_info(isa::Form(f));
+        t[size_t(pr)].push_back(o);
+      }
+    }
+    return t;
+  }();
+  return tables[size_t(p)];
+}
+
+}  // namespace
+
 isa::Insn random_insn(const GenConfig& g, Rng& rng, unsigned index, unsigned length) {
-  const auto ops = isa::opcodes(g.isa.profile);
-  const isa::OpInfo& op = ops[1 + rng.below(uint32_t(ops.size() - 1))];  // never HLT (code 0)
-  isa::Form forms[isa::kNumForms];
-  int n = 0;
-  for (int f = 0; f < isa::kNumForms; ++f)
-    if (op.forms & isa::form_bit(isa::Form(f))) forms[n++] = isa::Form(f);
-  const isa::FormInfo& fi = isa::form_info(forms[rng.below(uint32_t(n))]);
+  const auto& ops = op_forms(g.isa.profile);
+  const OpForms& op = ops[rng.below(uint32_t(ops.size()))];
+  const isa::FormInfo& fi = *op.forms[rng.below(op.n)];
   const bool bgpt = g.isa.profile == isa::Profile::bgpt;
   uint8_t a[3] = {0, 0, 0};
   for (int i = 0; i < 3; ++i) {
