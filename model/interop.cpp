@@ -1,6 +1,7 @@
 // model/interop.cpp: models in other formats (model/api.h): safetensors (weights and the model's
 // configuration in the header), a state_dict that Python's torch.load reads, and the paper's
-// checkpoint layout (its bGPTLMHeadModel's names, GPT-2's Conv1D weight layout), both ways.
+// checkpoint layout (its bGPTLMHeadModel's names, GPT-2's Conv1D weight layout), both ways; the
+// Hugging Face-style folder is model/model_folder.cpp's.
 #include "model/interop.h"
 
 #include <caffe2/serialize/inline_container.h>
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -271,107 +271,16 @@ nlohmann::json model_info(const std::string& path) {
   return j;
 }
 
-namespace {
-
-// A figure of the run record, or "-".
-std::string field(const json& meta, const char* k) {
-  if (!meta.contains(k)) return "-";
-  const json& v = meta.at(k);
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
-// The run record beside a model file (`cpusim train -o RUN`: RUN/model.pt and RUN/log.jsonl;
-// the pipeline: DIR/model.pt, DIR/run/log.jsonl, DIR/report-*/report.json): the last held-out
-// evaluation of its log and the headline of each report, as card rows.
-std::string run_record(const std::string& path) {
-  const fs::path dir = fs::path(path).parent_path();
-  std::string rows;
-  for (const fs::path& log : {dir / "log.jsonl", dir / "run" / "log.jsonl"}) {
-    std::ifstream in(log);
-    std::string line, last;
-    while (std::getline(in, line))
-      if (line.find("\"eval_loss\"") != std::string::npos) last = line;
-    if (last.empty()) continue;
-    const json e = json::parse(last, nullptr, false);
-    if (e.is_discarded()) continue;
-    rows += "| held-out loss at step " + field(e, "step") + " | " + field(e, "eval_loss") + " |\n";
-    rows += "| held-out teacher-forced byte accuracy | " + field(e, "eval_byte_accuracy") + " |\n";
-    break;
-  }
-  for (const char* mode : {"teacher", "rollout"}) {
-    std::ifstream in(dir / (std::string("report-") + mode) / "report.json");
-    if (!in) continue;
-    const json r = json::parse(in, nullptr, false);
-    if (r.is_discarded()) continue;
-    rows += "| " + std::string(mode) + " (cpusim eval, " + field(r, "traces") +
-            " traces): byte accuracy / exact states | " + field(r, "byte_accuracy") + " / " +
-            field(r, "state_accuracy") + " |\n";
-  }
-  return rows;
-}
-
-// The model card of a Hugging Face-style folder: what the checkpoint and its run record say.
-std::string model_card(const Checkpoint& ck, const std::string& path, int64_t params) {
-  const json& m = ck.meta;
-  const std::string profile =
-      m.contains("isa") ? m.at("isa").value("profile", std::string("?")) : std::string("?");
-  std::string card =
-      "# cpusim bGPT model\n\nA byte-level bGPT (arXiv 2402.19155) trained by "
-      "cpusim to predict the next machine state of the `" +
-      profile + "` machine byte by byte. Exported from `" + path +
-      "` by `cpusim model export --format hf`.\n\n| | |\n|---|---|\n";
-  card += "| parameters | " + std::to_string(params) + " |\n";
-  card += "| machine | `" + (m.contains("isa") ? m.at("isa").dump() : std::string("-")) + "` |\n";
-  for (const char* k : {"preset", "dataset", "data", "step", "total_steps", "batch", "seed",
-                        "loss_on", "eval_loss", "best_eval_loss"})
-    if (m.contains(k)) card += "| " + std::string(k) + " | " + field(m, k) + " |\n";
-  card += run_record(path);
-  card +=
-      "\nFiles: `config.json` (the model's configuration under `cpusim_model`, the machine "
-      "and the run under `cpusim_meta`), `model.safetensors` (the weights, cpusim's tensor "
-      "names). Load with `cpusim model import DIR -o model.pt`, or in PyTorch with "
-      "`cpusim_torch.BGPT.from_pretrained(DIR)` (python/cpusim_torch.py). Accuracy: the rows "
-      "above come from the run's log and reports where they lie beside the model file; "
-      "score it again with `cpusim eval`.\n";
-  return card;
-}
-
-// DIR/config.json, DIR/model.safetensors, DIR/README.md, written under a temporary name and
-// renamed into place whole.
-void export_folder(const Checkpoint& ck, const Tensors& t, const std::string& path,
-                   const std::string& out) {
-  std::error_code ec;
-  if (fs::exists(out, ec)) throw Error(out + ": already exists; remove it or choose another -o");
-  const fs::path tmp = temp_sibling(out);
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) throw Error(out + ": cannot create: " + ec.message());
-  try {
-    int64_t params = 0;
-    for (const auto& [name, x] : t) params += x.numel();
-    const json config = {{"architectures", {"BGPT"}},
-                         {"model_type", "cpusim-bgpt"},
-                         {"cpusim_model", to_json(ck.model_config)},
-                         {"cpusim_meta", ck.meta},
-                         {"parameters", params}};
-    write_file_atomic(tmp / "config.json", config.dump(2) + "\n");
-    write_file_atomic(tmp / "model.safetensors", safetensors_bytes(t, metadata_strings(ck)));
-    write_file_atomic(tmp / "README.md", model_card(ck, path, params));
-    durable_rename(tmp, out);
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-}
-
-}  // namespace
-
 void export_model(const std::string& path, const std::string& format, const std::string& out) {
   if (format != "safetensors" && format != "torch" && format != "paper" && format != "hf")
     throw Error("--format " + format + ": expected safetensors, torch, paper or hf");
   Checkpoint ck = load_model_file(path);
   const Tensors t = own_tensors(ck.model);
-  if (format == "hf") return export_folder(ck, t, path, out);
+  if (format == "hf") {
+    int64_t params = 0;
+    for (const auto& [name, x] : t) params += x.numel();
+    return export_folder(ck, safetensors_bytes(t, metadata_strings(ck)), params, path, out);
+  }
   std::vector<uint8_t> bytes;
   if (format == "safetensors") {
     bytes = safetensors_bytes(t, metadata_strings(ck));

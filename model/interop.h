@@ -35,4 +35,12 @@ const std::vector<PaperField>& paper_export_fields();
 // field.
 void check_paper_architecture(const ModelConfig& c, const std::string& path);
 
+struct Checkpoint;
+// DIR/config.json (the configuration and the checkpoint's record), DIR/model.safetensors
+// (`weights`, a safetensors_bytes export) and DIR/README.md (a model card: the machine, data,
+// steps, and the run's log and reports where they lie beside `path`), written under a temporary
+// name and renamed into place whole; throws cpusim::Error when `out` exists.
+void export_folder(const Checkpoint& ck, const std::vector<uint8_t>& weights, int64_t params,
+                   const std::string& path, const std::string& out);
+
 }  // namespace cpusim::model
