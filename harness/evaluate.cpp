@@ -80,13 +80,22 @@ std::vector<std::vector<uint8_t>> predict(Predictor& p, Mode mode,
   return p.rollout(prefixes, max_steps);
 }
 
+// The low `bytes` bytes of v appended little-endian, and read back.
+void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
+}
+
+uint64_t get_le(const uint8_t* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+
 // A chunk's predictions appended to a rank's buffer: first (8 bytes), the end symbols read as 0
 // (4), count (4), then each prediction's length (4) and bytes; little-endian.
 void append_chunk(std::vector<uint8_t>& out, uint64_t first, uint64_t ends,
                   const std::vector<std::vector<uint8_t>>& pred) {
-  auto put = [&](uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
-  };
+  auto put = [&](uint64_t v, int bytes) { put_le(out, v, bytes); };
   put(first, 8);
   put(ends, 4);
   put(pred.size(), 4);
@@ -101,8 +110,7 @@ void read_chunks(const std::vector<uint8_t>& in,
   size_t at = 0;
   auto get = [&](int bytes) {
     if (at + size_t(bytes) > in.size()) throw Error("eval: a rank's predictions arrived truncated");
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= uint64_t(in[at + size_t(i)]) << (8 * i);
+    const uint64_t v = get_le(in.data() + at, bytes);
     at += size_t(bytes);
     return v;
   };
@@ -123,15 +131,14 @@ void read_chunks(const std::vector<uint8_t>& in,
 // A predictor's work counts as bytes for a gather (little-endian 64-bit words), and back.
 std::vector<uint8_t> encode_counts(const std::vector<uint64_t>& counts) {
   std::vector<uint8_t> out;
-  for (uint64_t v : counts)
-    for (int i = 0; i < 8; ++i) out.push_back(uint8_t(v >> (8 * i)));
+  for (uint64_t v : counts) put_le(out, v, 8);
   return out;
 }
 
 std::vector<uint64_t> decode_counts(const std::vector<uint8_t>& in) {
   if (in.size() % 8) throw Error("eval: a rank's work counts arrived truncated");
-  std::vector<uint64_t> out(in.size() / 8, 0);
-  for (size_t k = 0; k < in.size(); ++k) out[k / 8] |= uint64_t(in[k]) << (8 * (k % 8));
+  std::vector<uint64_t> out;
+  for (size_t at = 0; at < in.size(); at += 8) out.push_back(get_le(in.data() + at, 8));
   return out;
 }
 

@@ -35,19 +35,12 @@ json pair_json(const Pair& p) {
 
 json or_null(double x) { return std::isnan(x) ? json() : json(x); }
 
-std::string pct(double v) {
-  if (std::isnan(v)) return "-";  // nothing scored
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
-  return b;
-}
-
 std::string row(const std::string& name, const Pair& p) {
   return "| " + name + " | " + std::to_string(p.model.states) + " | " +
-         pct(p.model.byte_accuracy()) + " | " + pct(p.baseline.byte_accuracy()) + " | " +
-         pct(p.model.state_accuracy()) + " | " + pct(p.baseline.state_accuracy()) + " | " +
-         pct(p.model.changed_byte_accuracy()) + " | " + pct(p.baseline.changed_byte_accuracy()) +
-         " |\n";
+         percent(p.model.byte_accuracy()) + " | " + percent(p.baseline.byte_accuracy()) + " | " +
+         percent(p.model.state_accuracy()) + " | " + percent(p.baseline.state_accuracy()) + " | " +
+         percent(p.model.changed_byte_accuracy()) + " | " +
+         percent(p.baseline.changed_byte_accuracy()) + " |\n";
 }
 
 const char* kHeader =
@@ -55,6 +48,13 @@ const char* kHeader =
     "|---|---|---|---|---|---|---|---|\n";
 
 }  // namespace
+
+std::string percent(double v) {
+  if (std::isnan(v)) return "-";  // nothing scored
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
+  return b;
+}
 
 json report_json(const Scorer& s, const json& meta) {
   const Pair& t = s.total();
@@ -146,8 +146,8 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
   md += "\n## Worst cases\n";
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
   for (const auto& w : s.worst()) {
-    md +=
-        "\n### trace " + std::to_string(w.trace) + ": " + pct(w.byte_accuracy) + " of bytes right";
+    md += "\n### trace " + std::to_string(w.trace) + ": " + percent(w.byte_accuracy) +
+          " of bytes right";
     if (w.first_divergence >= 0) md += ", first wrong state " + std::to_string(w.first_divergence);
     md += "\n\n```\n";
     md += isa::numbered_listing(c.profile, std::span(w.image).subspan(0, ib), "", 40);

@@ -16,6 +16,9 @@ namespace cpusim::harness {
 
 // --- An evaluation (cpusim eval, pipeline) ---
 
+// A fraction as every report shows it: "12.34%", or "-" for an accuracy over nothing (NaN).
+std::string percent(double fraction);
+
 // `meta`: what was evaluated (model, data, split, mode, ...), copied into the report.
 nlohmann::json report_json(const Scorer& s, const nlohmann::json& meta);
 // `chart`: the per-opcode chart's file name beside report.md, linked when not empty.

@@ -39,17 +39,10 @@ std::string idpart(const std::string& s) {
   return o;
 }
 
-std::string pct(double v) {
-  if (std::isnan(v)) return "-";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.2f%%", 100 * v);
-  return b;
-}
-
 // A cell holding a figure, its id naming it, its sort key the raw value.
 std::string cell(const std::string& id, double v) {
   return "<td id=\"" + id + "\" data-v=\"" + (std::isnan(v) ? "-1" : std::to_string(v)) + "\">" +
-         pct(v) + "</td>";
+         percent(v) + "</td>";
 }
 
 const char* kHead =
@@ -154,7 +147,7 @@ std::string worst_cases(const Scorer& s) {
   std::string h = "<h2>Worst cases</h2>";
   for (const auto& w : s.worst()) {
     h += "<h3 id=\"worst-" + std::to_string(w.trace) + "\">trace " + std::to_string(w.trace) +
-         ": " + pct(w.byte_accuracy) + " of bytes right" +
+         ": " + percent(w.byte_accuracy) + " of bytes right" +
          (w.first_divergence >= 0 ? ", first wrong state " + std::to_string(w.first_divergence)
                                   : std::string()) +
          "</h3><pre>" +

@@ -89,12 +89,6 @@ void import_model(const std::string& path, const isa::Config& isa, int heads,
 enum class Decode { bytewise, draft };
 Decode parse_decode(const std::string& name);  // "bytewise" or "draft"; else a one-line Error
 const char* decode_name(Decode d);
-// What the byte decoder did since the Simulator was loaded: patches decoded (one per state patch
-// of each trace) and decoder passes over them, summed over the patches (bytewise: 16 per patch).
-struct DecodeStats {
-  int64_t patches = 0;
-  int64_t passes = 0;
-};
 
 // A trained model loaded from a checkpoint, on the CPU or CUDA. `precision` as for training
 // (auto, bf16, fp32); threads 0: libtorch's default, or one per core for bf16 on the CPU.
@@ -107,8 +101,6 @@ class Simulator : public harness::Predictor {
   const ModelConfig& config() const;
   int64_t parameters() const;
   void set_decode(Decode d);  // draft unless set
-  Decode decode() const;
-  const DecodeStats& decode_stats() const;
 
   // Teacher mode: for each trace (image + true states), the prediction of every state after the
   // first from the true history before it: state_bytes * (states - 1) values per trace, each a
@@ -130,7 +122,8 @@ class Simulator : public harness::Predictor {
   // {"model": checkpoint path, "parameters": N, "copy_path": bool, "decode": ..., ...}, for
   // reports.
   nlohmann::json describe() const override;
-  // {patches, passes} of decode_stats(); a group's other ranks' are added to rank 0's.
+  // {patch rows decoded, byte-decoder passes over them} since it was loaded (bytewise: 16 per
+  // patch); a group's other ranks' are added to rank 0's.
   std::vector<uint64_t> work_counts() const override;
   void add_work_counts(const std::vector<uint64_t>& other) override;
 

@@ -213,15 +213,22 @@ std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
   return cache;
 }
 
+torch::Tensor BGPTImpl::byte_inputs(const torch::Tensor& feat, const torch::Tensor& target,
+                                    const torch::Tensor& prev, const torch::Tensor& table,
+                                    const torch::Tensor& copy) {
+  const int64_t S = config.patch_size;
+  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);  // (N, S-1, D)
+  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);            // (N, S, D)
+  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);       // (N, S, D)
+  if (config.copy_path) x = x + F::embedding(prev, copy);      // (N, S, D)
+  return x;
+}
+
 torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tensor& target,
                                     const torch::Tensor& prev, const ByteMemory& mem) {
-  const int64_t S = config.patch_size;
-  // Inputs: [feature, byte 0 .. byte S-2], each plus its position (and the copy embedding).
   const auto table = byte_table();
-  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);      // (N, S-1, D)
-  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                // (N, S, D)
-  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);           // (N, S, D)
-  if (config.copy_path) x = x + F::embedding(prev, copy_table());  // (N, S, D)
+  auto x = byte_inputs(feat, target, prev, table,
+                       config.copy_path ? copy_table() : torch::Tensor());  // (N, S, D)
   auto cache =
       prefix_cache(mem);  // the program's and the previous state's keys and values come first
   for (size_t i = 0; i < byte_blocks->size(); ++i)
@@ -269,10 +276,7 @@ torch::Tensor BGPTImpl::byte_draft(const torch::Tensor& feat, const torch::Tenso
   while (true) {
     if (passes) *passes += rows.numel();  // one pass of each row left
     auto d = out.index_select(0, rows);   // (n, S)
-    auto x = torch::cat({f.unsqueeze(1), F::embedding(d.narrow(1, 0, S - 1), table)}, 1) +
-             byte_pos->weight.narrow(0, 0, S).unsqueeze(0);  // (n, S, D)
-    if (config.copy_path) x = x + F::embedding(p, copy);
-    x = x.narrow(1, from, S - from);  // (n, S - from, D)
+    auto x = byte_inputs(f, d, p, table, copy).narrow(1, from, S - from);  // (n, S - from, D)
     for (size_t l = 0; l < cache.size(); ++l) {
       if (M + from == 0) {
         cache[l] = KV{};

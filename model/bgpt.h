@@ -103,6 +103,11 @@ struct BGPTImpl : torch::nn::Module {
                           const torch::Tensor& table);  // (.., D) -> (.., V), tied
   torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos,
                            const torch::Tensor& prev_byte, const torch::Tensor& copy);
+  // A whole patch's byte-decoder inputs (N, S, D): [feature, byte 0 .. byte S-2] of `target`,
+  // each plus its position and (copy path) the copy embedding of `prev`'s byte.
+  torch::Tensor byte_inputs(const torch::Tensor& feat, const torch::Tensor& target,
+                            const torch::Tensor& prev, const torch::Tensor& table,
+                            const torch::Tensor& copy);
 };
 TORCH_MODULE(BGPT);
 

@@ -19,18 +19,18 @@ struct Simulator::Impl {
   Layout layout;
   int64_t parameters = 0;
   Decode decode = Decode::draft;
-  DecodeStats stats;
+  int64_t patches = 0, passes = 0;  // rows decoded, byte-decoder passes over them
 
   // Greedy bytes of `feat`'s rows (N, D) -> (N, S): with the draft (N, S) or byte by byte.
   torch::Tensor decode_rows(const torch::Tensor& feat, const torch::Tensor& prev,
                             const torch::Tensor& draft, const ByteMemory& mem) {
     BGPT& m = ckpt.model;
-    stats.patches += feat.size(0);
+    patches += feat.size(0);
     if (decode == Decode::bytewise) {
-      stats.passes += feat.size(0) * m->config.patch_size;
+      passes += feat.size(0) * m->config.patch_size;
       return m->byte_generate(feat, prev, mem);
     }
-    return m->byte_draft(feat, prev, draft, mem, &stats.passes);
+    return m->byte_draft(feat, prev, draft, mem, &passes);
   }
 };
 
@@ -61,23 +61,21 @@ const isa::Config& Simulator::isa() const { return impl_->ckpt.isa; }
 const ModelConfig& Simulator::config() const { return impl_->ckpt.model_config; }
 int64_t Simulator::parameters() const { return impl_->parameters; }
 void Simulator::set_decode(Decode d) { impl_->decode = d; }
-Decode Simulator::decode() const { return impl_->decode; }
-const DecodeStats& Simulator::decode_stats() const { return impl_->stats; }
 std::vector<uint64_t> Simulator::work_counts() const {
-  return {uint64_t(impl_->stats.patches), uint64_t(impl_->stats.passes)};
+  return {uint64_t(impl_->patches), uint64_t(impl_->passes)};
 }
 void Simulator::add_work_counts(const std::vector<uint64_t>& other) {
   if (other.size() != 2) throw Error("eval: a rank's decoder counts do not match this one's");
-  impl_->stats.patches += int64_t(other[0]);
-  impl_->stats.passes += int64_t(other[1]);
+  impl_->patches += int64_t(other[0]);
+  impl_->passes += int64_t(other[1]);
 }
 nlohmann::json Simulator::describe() const {
-  const DecodeStats& st = impl_->stats;
+  const Impl& i = *impl_;
   return {{"model", impl_->path},
           {"parameters", impl_->parameters},
           {"copy_path", impl_->ckpt.model_config.copy_path},
           {"decode", decode_name(impl_->decode)},
-          {"decoder_passes_per_patch", st.patches ? double(st.passes) / double(st.patches) : 0.0},
+          {"decoder_passes_per_patch", i.patches ? double(i.passes) / double(i.patches) : 0.0},
           {"model_config", to_json(impl_->ckpt.model_config)},
           {"build", {{"cpusim", version()}, {"commit", commit()}, {"libtorch", torch_version()}}},
           {"machine", machine_json(impl_->device, impl_->bf16)}};
