@@ -63,6 +63,7 @@ int cmd_datagen(const Args& args) {
   datagen::validate(c.gen);
   require_writable(out);  // a read-only output: refused before the start line and any work
   if (!quiet) print_datagen_start(c);
+  keep_freed_memory();  // the chunks' buffers come and go at every chunk
   print_datagen_summary(c, datagen::make_set(c, format, out), format, out, json);
   return 0;
 }

@@ -19,19 +19,27 @@ int cmd_pipeline(const Args& args) {
   double minutes = 0, old_minutes = 0;
   uint64_t seed = 1;
   int procs = 0;
-  bool json = false, quiet = false;
+  int64_t steps = 0, stop_after = 0;
+  bool json = false, quiet = false, resume = false;
   po::options_description d("pipeline options");
-  d.add_options()("preset", po::value(&preset)->default_value("quickstart"),
-                  "quickstart (CPU: 20 min of training, ~25 min in all) or smoke (seconds)")(
+  d.add_options()(
+      "preset", po::value(&preset)->default_value("quickstart"),
+      "quickstart (CPU: 20 min of training, ~25 min in all), paper-task (the paper's 1 KB CPU and "
+      "programs of 1..255 instructions: hours, in pieces) or smoke (seconds)")(
       "output,o", po::value(&dir)->required(), "pipeline folder")(
       "isa", po::value(&isa)->default_value("bgpt"),
       "bgpt (the paper's CPU, 64-byte memory) or toy (cpusim's memory-writing machine, 32-byte "
       "data memory)")("stages", po::value(&stages)->default_value("datagen,train,eval"),
                       "which stages to run: a comma-separated list of datagen, train, eval")(
       "max-minutes", po::value(&minutes)->default_value(0),
-      "training time budget (default: the preset's)")("minutes", po::value(&old_minutes),
-                                                      "the same as --max-minutes (older spelling)")(
+      "training time budget (default: the preset's; paper-task: this piece's)")(
+      "minutes", po::value(&old_minutes), "the same as --max-minutes (older spelling)")(
       "seed", po::value(&seed)->default_value(1), "seed for data and training")(
+      "steps", po::value(&steps)->default_value(0), "training steps (0: the preset's)")(
+      "stop-after", po::value(&stop_after)->default_value(0),
+      "end this piece of training after N steps (continue with --resume)")(
+      "resume", po::bool_switch(&resume),
+      "continue the run in DIR: keep its set, resume training from its checkpoint, then evaluate")(
       "device", po::value(&device)->default_value("cpu"), "cpu or cuda")(
       "procs", po::value(&procs)->default_value(0),
       "processes on this machine for training and evaluation (train and eval --procs; 0: the "
@@ -48,6 +56,12 @@ int cmd_pipeline(const Args& args) {
   if (procs < 0)
     throw Error("--procs " + std::to_string(procs) + ": expected 0 (the preset's) or more");
   if (procs > 0) plan.train.procs = procs;
+  if (steps < 0) throw Error("--steps " + std::to_string(steps) + ": expected 0 or more");
+  if (steps > 0) plan.train.steps = steps;
+  if (stop_after < 0)
+    throw Error("--stop-after " + std::to_string(stop_after) + ": expected 0 or more");
+  plan.train.stop_after = stop_after;
+  plan.resume = resume;
   if (quiet || json) plan.gen.progress = false, plan.train.quiet = true, plan.eval.progress = false;
   nlohmann::json result = {{"dir", dir}, {"preset", preset}, {"isa", isa}, {"stages", stages}};
   model::PipelineOutput out;

@@ -104,8 +104,11 @@ void declare(Given& g, std::string& preset, po::options_description& model_opts,
   g.add(train_opts, "eval-traces", &T::eval_traces, "test traces for held-out figures");
   g.add(train_opts, "checkpoint-every", &T::checkpoint_every, "steps between checkpoints");
   g.add(train_opts, "max-minutes", &T::max_minutes,
-        "stop after this much training time (the learning-rate schedule follows the clock too; "
-        "alias --minutes)");
+        "stop after this much training time (with --schedule clock the learning-rate schedule "
+        "follows the clock too; alias --minutes)");
+  g.add(train_opts, "schedule", &T::schedule,
+        "what the cosine follows: clock (the steps or --max-minutes, whichever is further) or "
+        "steps (--max-minutes only stops; pieces resumed give one run's losses)");
   g.add(train_opts, "stop-after", &T::stop_after,
         "stop after this many steps (resume later with --resume)");
   g.add(train_opts, "seed", &T::seed, "random seed (initialisation, data order)");

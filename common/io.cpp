@@ -2,6 +2,7 @@
 #include "common/io.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 namespace cpusim {
 
@@ -168,6 +170,16 @@ std::string hex(const uint8_t* p, size_t n) {
   std::string s(2 * n, '0');
   for (size_t i = 0; i < n; ++i) s[2 * i] = digits[p[i] >> 4], s[2 * i + 1] = digits[p[i] & 15];
   return s;
+}
+
+void keep_freed_memory() {
+#ifdef __GLIBC__
+  // Measured: a quarter of a CPU rollout's time in the kernel's page faults without it (the
+  // draft decoder's rollouts 625 -> 850 states/s on one thread); datagen 120 k -> 35 k page
+  // faults for 404,000 instances, ~15% more instances/s.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
 }
 
 }  // namespace cpusim

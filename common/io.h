@@ -68,4 +68,11 @@ class FolderLock {
 // filesystem or folder, before any work is done. `path`'s parent is created if missing.
 void require_writable(const std::filesystem::path& path);
 
+// Has the C library keep freed memory for the next allocation instead of handing it back to the
+// system (glibc's mallopt; nothing elsewhere): blocks up to 32 MiB come from the heap rather than
+// from fresh mmaps, and freed memory stays in the process. For the hot loops whose buffers come
+// and go (prediction's short-lived tensors, datagen's chunks), which otherwise page-fault anew
+// at every call. Process-wide: the commands call it, not the libraries.
+void keep_freed_memory();
+
 }  // namespace cpusim

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,10 @@ class ChunkCompressor {
   size_t in_flight() const { return pool_.size(); }
 
  private:
+  static constexpr size_t kSpares = 8;  // buffers of each kind kept for reuse, at most
   OrderedPool<Job> pool_;
+  std::mutex mu_;
+  std::vector<std::vector<uint8_t>> raw_spares_, stored_spares_;
 };
 
 }  // namespace cpusim::datagen

@@ -19,8 +19,30 @@ namespace {
 
 constexpr uint64_t kChunk = 512;  // candidates per chunk
 
+// An allocator whose resize() leaves the new elements uninitialised: fill() makes room for the
+// longest trace, writes the trace straight into it, then shrinks the buffer to what it wrote.
+template <class T>
+struct Uninitialised : std::allocator<T> {
+  using value_type = T;
+  template <class U>
+  struct rebind {
+    using other = Uninitialised<U>;
+  };
+  Uninitialised() = default;
+  template <class U>
+  Uninitialised(const Uninitialised<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+};
+
 struct Chunk {
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t, Uninitialised<uint8_t>> bytes;
   std::vector<uint64_t> offsets;  // kChunk + 1
   std::vector<uint32_t> steps;
   std::vector<uint8_t> halted;
@@ -50,13 +72,25 @@ void fill(const DatagenConfig& c, uint64_t chunk, Chunk& out) {
   for (uint64_t i = chunk * kChunk; i < (chunk + 1) * kChunk; ++i) {
     Rng rng = Rng::for_item(c.seed, i);
     random_instance(c.gen, rng, inst);
-    out.bytes.insert(out.bytes.end(), inst.image.begin(), inst.image.end());
+    // Room for the image and the longest trace (the initial state and one per step).
+    const size_t at = out.bytes.size();
+    out.bytes.resize(at + inst.image.size() + (size_t(limit) + 1) * sb);
+    uint8_t* w = out.bytes.data() + at;
+    std::memcpy(w, inst.image.data(), inst.image.size());
+    w += inst.image.size();
     state = inst.init;
-    auto sink = [&out, sb](const uint8_t* s) { out.bytes.insert(out.bytes.end(), s, s + sb); };
+    auto sink = [&w, sb](const uint8_t* s) {
+      if (sb == 16)
+        std::memcpy(w, s, 16);  // (bgpt's states: a copy the compiler inlines)
+      else
+        std::memcpy(w, s, sb);
+      w += sb;
+    };
     const emu::Outcome o =
         c.gen.isa.profile == isa::Profile::bgpt
             ? emu::bgpt::run(inst.image, state.data(), limit, sink)
             : emu::toy::run(inst.image, state.data(), c.gen.isa.memory_size, limit, sink);
+    out.bytes.resize(size_t(w - out.bytes.data()));
     if (o.stop == emu::Stop::fault) {
       out.error = "generated program " + std::to_string(i) +
                   " faulted: " + emu::describe_fault(c.gen.isa.profile, o);

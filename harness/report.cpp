@@ -91,7 +91,8 @@ json report_json(const Scorer& s, const json& meta) {
   return j;
 }
 
-std::string report_markdown(const Scorer& s, const json& meta, const std::string& chart) {
+std::string report_markdown(const Scorer& s, const json& meta, const std::string& chart,
+                            const std::string& step_chart) {
   const isa::Config& c = s.config();
   const Pair& t = s.total();
   std::string md = "# cpusim evaluation (" + std::string(mode_name(s.mode())) + ")\n\n";
@@ -132,6 +133,7 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
   md += "\n## Per step index (the k-th state after the first: how errors grow along a trace)\n\n" +
         std::string(kHeader);
   for (const auto& [k, p] : s.per_step()) md += row(std::to_string(k), p);
+  if (!step_chart.empty()) md += "\n![accuracy by step index](" + step_chart + ")\n";
   if (s.mode() == Mode::rollout) {
     md +=
         "\n## First divergence (state index where the rollout first differs)\n\n| first wrong "
@@ -165,6 +167,35 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
     md += "```\n";
   }
   return md;
+}
+
+// Chart: bytes and exact states by step index (the k-th state after the first), model against
+// the baseline: how errors grow along a trace (in rollouts, the model's own states fed back).
+static bool write_step_chart(const Scorer& s, const std::string& dir) {
+  if (s.per_step().empty()) return false;
+  std::string dat = "# step byte_model byte_baseline exact_model exact_baseline states\n";
+  for (const auto& [k, p] : s.per_step()) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%llu %.4f %.4f %.4f %.4f %llu\n", (unsigned long long)k,
+                  100 * p.model.byte_accuracy(), 100 * p.baseline.byte_accuracy(),
+                  100 * p.model.state_accuracy(), 100 * p.baseline.state_accuracy(),
+                  (unsigned long long)p.model.states);
+    dat += line;
+  }
+  write_file_atomic(dir + "/by-step.dat", dat);
+  const std::string png = dir + "/by-step.png";
+  const std::string gp = "set terminal pngcairo size 1000,500 noenhanced font ',10'\nset output '" +
+                         temp_sibling(png).string() + "'\nset title 'Accuracy by step index (" +
+                         std::string(mode_name(s.mode())) +
+                         ")'\nset xlabel 'state index (k-th state after the first)'\n"
+                         "set ylabel '%'\nset yrange [0:105]\nset key outside right top\n"
+                         "set grid\nplot '" +
+                         dir +
+                         "/by-step.dat' using 1:2 with linespoints pt 7 ps 0.4 title 'bytes "
+                         "(model)', '' using 1:3 with lines dt 2 title 'bytes (baseline)', '' "
+                         "using 1:4 with linespoints pt 7 ps 0.4 title 'exact states (model)', '' "
+                         "using 1:5 with lines dt 2 title 'exact states (baseline)'\n";
+  return run_gnuplot(gp, dir + "/by-step.gp", png);
 }
 
 std::string write_report(const Scorer& s, const json& meta, const std::string& dir,
@@ -207,7 +238,9 @@ std::string write_report(const Scorer& s, const json& meta, const std::string& d
       "'' using 3 title 'exact states (baseline)', '' using 4 title 'changed bytes (model)', "
       "'' using 5 title 'changed bytes (baseline)'\n";
   const bool drawn = run_gnuplot(gp, dir + "/per-opcode.gp", png);
-  write_file_atomic(dir + "/report.md", report_markdown(s, meta, drawn ? "per-opcode.png" : ""));
+  const bool steps_drawn = write_step_chart(s, dir);
+  write_file_atomic(dir + "/report.md", report_markdown(s, meta, drawn ? "per-opcode.png" : "",
+                                                        steps_drawn ? "by-step.png" : ""));
   return drawn ? png : "";
 }
 

@@ -21,13 +21,14 @@ std::string percent(double fraction);
 
 // `meta`: what was evaluated (model, data, split, mode, ...), copied into the report.
 nlohmann::json report_json(const Scorer& s, const nlohmann::json& meta);
-// `chart`: the per-opcode chart's file name beside report.md, linked when not empty.
+// `chart`, `step_chart`: the per-opcode and by-step charts' file names beside report.md, each
+// linked when not empty.
 std::string report_markdown(const Scorer& s, const nlohmann::json& meta,
-                            const std::string& chart = "");
+                            const std::string& chart = "", const std::string& step_chart = "");
 
-// Writes report.json, per-opcode.png (and its .dat/.gp inputs) and report.md into `dir`, each
-// through a temporary name; report.md links the chart only when it was drawn. Returns the chart
-// path, or "" when gnuplot is not available.
+// Writes report.json, report.html, per-opcode.png and by-step.png (each with its .dat/.gp
+// inputs) and report.md into `dir`, each through a temporary name; report.md links a chart only
+// when it was drawn. Returns the per-opcode chart's path, or "" when gnuplot is not available.
 std::string write_report(const Scorer& s, const nlohmann::json& meta, const std::string& dir,
                          const std::string& train_log = "");
 // report.html: one self-contained page (no network, no outside script) of the same counts: the

@@ -127,6 +127,11 @@ struct TrainConfig {
   int eval_traces = 256;       // test traces used for held-out loss and accuracy
   int checkpoint_every = 500;  // steps between checkpoints (always at the end)
   double max_minutes = 0;      // stop (and save) after this much training time; 0: no limit
+  // What the cosine follows: "clock" (with max_minutes, whichever of the steps and the time
+  // budget is further along, so the rate has decayed when the budget ends) or "steps" (the steps
+  // alone; max_minutes only stops this invocation, so a run made in pieces with --resume has the
+  // losses of one uninterrupted run).
+  std::string schedule = "clock";
   int64_t stop_after = 0;  // stop (and save) after this many steps in this invocation; 0: no limit
   uint64_t seed = 0;
   int threads = 0;  // CPU threads for torch (0: all cores)

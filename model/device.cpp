@@ -2,7 +2,6 @@
 #include "model/device.h"
 
 #include <dlfcn.h>
-#include <malloc.h>
 #include <torch/version.h>
 
 #include <limits>
@@ -60,17 +59,6 @@ void set_cpu_threads(int threads, bool bf16, const torch::Device& dev) {
     torch::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency())));
   else
     torch::set_num_threads(library_default);
-}
-
-void keep_freed_memory() {
-#ifdef __GLIBC__
-  // Blocks up to 32 MiB come from the heap rather than from fresh mmaps, and freed memory stays
-  // in the process: without it, decoding's many short-lived activations page-fault anew at
-  // every call (measured: a quarter of a CPU rollout's time in the kernel's page faults; the
-  // draft decoder's rollouts 625 -> 850 states/s on one thread).
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-#endif
 }
 
 int set_blas_threads(int threads) {

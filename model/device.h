@@ -18,10 +18,6 @@ void set_cpu_threads(int threads, bool bf16, const torch::Device& dev);
 // OpenBLAS's threads (fp32 products on the CPU run there, outside libtorch's count); returns
 // the number before, or 0 where the BLAS is not OpenBLAS (then nothing changes).
 int set_blas_threads(int threads);
-// Has the C library keep freed memory for the next allocation instead of handing it back to the
-// system (glibc's mallopt; nothing elsewhere): for prediction, whose many short-lived tensors
-// otherwise cost a page fault per page at every call.
-void keep_freed_memory();
 // What a run records about where it ran: the device's name (the GPU's, or the CPU's model name)
 // and, on the CPU, its notable vector features.
 nlohmann::json machine_json(const torch::Device& dev, bool bf16);

@@ -20,11 +20,16 @@ struct PipelinePlan {
   TrainConfig train;
   harness::EvalConfig eval;  // shared by both modes; each stage sets mode, report and predictions
   std::string device = "cpu";
+  // Continue what is in dir: the set kept (no new datagen), training resumed from run/'s
+  // checkpoint (the same losses as one uninterrupted run when the preset's schedule follows the
+  // steps, as paper-task's does), then the evaluations of the model it ends with.
+  bool resume = false;
 };
 
 // "quickstart" (CPU: 20 minutes of training, or `minutes`) or "smoke" (seconds), for the paper's
-// CPU ("bgpt") or cpusim's "toy" machine (its memory-writing ISA: a state is 3 patches); throws
-// cpusim::Error for another name.
+// CPU ("bgpt") or cpusim's "toy" machine (its memory-writing ISA: a state is 3 patches); or
+// "paper-task" (bgpt only: the paper's 1 KB memory and programs of 1..255 instructions, a run of
+// hours made in pieces of `minutes`); throws cpusim::Error for another name.
 PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed,
                            double minutes, const std::string& device,
                            const std::string& isa = "bgpt");

@@ -47,6 +47,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
       {"eval_traces", t.eval_traces},
       {"checkpoint_every", t.checkpoint_every},
       {"max_minutes", t.max_minutes},
+      {"schedule", t.schedule},
       {"stop_after", t.stop_after},
       {"seed", t.seed},
       {"timing", t.timing},
@@ -150,6 +151,8 @@ constexpr const char* kRunFiles[] = {"checkpoint.pt", "model.pt", "best.pt", "lo
 void check_run(const TrainConfig& t, bool leader) {
   if (t.loss_on != "states" && t.loss_on != "all")
     throw Error("--loss-on " + t.loss_on + ": expected states or all");
+  if (t.schedule != "clock" && t.schedule != "steps")
+    throw Error("--schedule " + t.schedule + ": expected clock or steps");
   if (t.allreduce != "auto" && t.allreduce != "during" && t.allreduce != "after")
     throw Error("--allreduce " + t.allreduce + ": expected auto, during or after");
   if (t.cuda_graphs && !t.profile.empty())  // the profiler's CUDA events would land inside captures

@@ -21,9 +21,29 @@ struct Simulator::Impl {
   Decode decode = Decode::draft;
   int64_t patches = 0, passes = 0;  // rows decoded, byte-decoder passes over them
 
-  // Greedy bytes of `feat`'s rows (N, D) -> (N, S): with the draft (N, S) or byte by byte.
+  // Greedy bytes of `feat`'s rows (N, D) -> (N, S): with the draft (N, S) or byte by byte,
+  // kRows rows at a time. Rows are independent; teacher mode brings every state of a batch of
+  // traces at once (8,000 rows for 64 traces of the paper's task), whose growing key/value
+  // caches then stream through memory at every byte and whose draft passes all restart from
+  // the row with the earliest wrong byte (measured at 1 KB, draft decoder, teacher
+  // mode, one process: 8,000 rows at once 152 states/s; slices of 1,024: 350; 256: 700; 64: 679).
   torch::Tensor decode_rows(const torch::Tensor& feat, const torch::Tensor& prev,
                             const torch::Tensor& draft, const ByteMemory& mem) {
+    constexpr int64_t kRows = 256;
+    const int64_t N = feat.size(0);
+    if (N <= kRows) return decode_slice(feat, prev, draft, mem);
+    std::vector<torch::Tensor> out;
+    for (int64_t at = 0; at < N; at += kRows) {
+      const int64_t n = std::min(kRows, N - at);
+      auto part = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, at, n) : t; };
+      ByteMemory m{part(mem.context), mem.program, part(mem.row_trace)};
+      out.push_back(decode_slice(part(feat), part(prev), part(draft), m));
+    }
+    return torch::cat(out, 0);
+  }
+
+  torch::Tensor decode_slice(const torch::Tensor& feat, const torch::Tensor& prev,
+                             const torch::Tensor& draft, const ByteMemory& mem) {
     BGPT& m = ckpt.model;
     patches += feat.size(0);
     if (decode == Decode::bytewise) {

@@ -87,13 +87,13 @@ class Sampler {
   int64_t epoch_ = -1;
 };
 
-// Linear warm-up, then a cosine to min_lr_ratio * lr. With a time budget the cosine also
-// follows the clock (`budget_used`, 0..1; whichever is further along), so the rate has decayed
-// when the budget ends; runs with a budget then depend on the machine's speed.
+// Linear warm-up, then a cosine to min_lr_ratio * lr. With a time budget and the "clock"
+// schedule the cosine also follows the clock (`budget_used`, 0..1; whichever is further along),
+// so the rate has decayed when the budget ends; such runs then depend on the machine's speed.
 double lr_at(const TrainConfig& t, int64_t s, int64_t total_steps, double budget_used) {
   if (s < t.warmup) return t.lr * double(s + 1) / t.warmup;
-  const double p =
-      std::max(double(s - t.warmup) / std::max<int64_t>(1, total_steps - t.warmup), budget_used);
+  const double by_steps = double(s - t.warmup) / std::max<int64_t>(1, total_steps - t.warmup);
+  const double p = t.schedule == "steps" ? by_steps : std::max(by_steps, budget_used);
   return t.lr *
          (t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + std::cos(M_PI * std::min(1.0, p))));
 }

@@ -107,6 +107,9 @@ TEST(Metrics, MissingStatesCountAsWrongAndRolloutDivergence) {
   EXPECT_NE(harness::report_markdown(s, {{"model", "x"}}, "per-opcode.png")
                 .find("![per-opcode accuracy](per-opcode.png)"),
             std::string::npos);
+  EXPECT_NE(harness::report_markdown(s, {{"model", "x"}}, "", "by-step.png")
+                .find("![accuracy by step index](by-step.png)"),
+            std::string::npos);
 }
 
 TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {

@@ -29,8 +29,19 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   for (const char* f :
        {"data.h5", "model.pt", "run/log.jsonl", "run/checkpoint.pt", "run/config.json",
         "report-teacher/report.json", "report-teacher/report.md", "report-rollout/report.json",
-        "report-rollout/report.md", "run/best.pt", "curves.png", "curves.png.dat"})
+        "report-rollout/report.md", "run/best.pt", "curves.png", "curves.png.dat",
+        "report-rollout/by-step.png", "report-teacher/by-step.png"})
     EXPECT_TRUE(fs::exists(d + "/p/" + f)) << f;
+  // Accuracy by step index: one row per state index scored, linked from report.md.
+  {
+    std::ifstream dat(d + "/p/report-rollout/by-step.dat"), md(d + "/p/report-rollout/report.md");
+    int rows = 0;
+    for (std::string line; std::getline(dat, line);) rows += !line.empty() && line[0] != '#';
+    EXPECT_EQ(rows, int(read_json(d + "/p/report-rollout/report.json")["per_step"].size()));
+    EXPECT_GE(rows, 2);
+    const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("](by-step.png)"), std::string::npos);
+  }
   const auto rollout = read_json(d + "/p/report-rollout/report.json");
   // The records of what made the results: the build and the machine, in config.json and reports.
   const auto cfg = read_json(d + "/p/run/config.json");
@@ -133,6 +144,48 @@ TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   // Re-running one stage alone works from the files on disk.
   r = test::shell(bin + " pipeline --preset smoke --stages eval -o " + d + "/p");
   EXPECT_EQ(r.status, 0) << r.output;
+}
+
+std::vector<double> log_losses(const std::string& path) {
+  std::vector<double> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto row = nlohmann::json::parse(line);
+    EXPECT_EQ(row["step"].get<size_t>(), out.size() + 1) << path;
+    out.push_back(row["loss"].get<double>());
+  }
+  return out;
+}
+
+// A run made in pieces (--stop-after, a time budget, then --resume) is the uninterrupted run:
+// the same set, the same loss at every step, and the evaluations of the finished model.
+TEST(Pipeline, ARunMadeInPiecesIsOneRun) {
+  const std::string d = test::temp_dir("pipeline-pieces");
+  const std::string bin = test::cpusim_bin();
+  auto r = test::shell(bin + " pipeline --preset smoke --stages datagen,train -q -o " + d + "/a");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::shell(bin + " pipeline --preset smoke --stop-after 7 -o " + d + "/b");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(log_losses(d + "/b/run/log.jsonl").size(), 7u);
+  const auto set_time = fs::last_write_time(d + "/b/data.h5");
+  // The next piece: a time budget far shorter than the rest of the run.
+  r = test::shell(bin + " pipeline --preset smoke --resume --max-minutes 0.0005 -o " + d + "/b");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("datagen (kept: --resume)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("at step 7)"), std::string::npos) << r.output;  // where it started
+  EXPECT_GE(log_losses(d + "/b/run/log.jsonl").size(), 8u);
+  r = test::shell(bin + " pipeline --preset smoke --resume -q -o " + d + "/b");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(fs::last_write_time(d + "/b/data.h5"), set_time);  // the set kept, not remade
+  const auto la = log_losses(d + "/a/run/log.jsonl"), lb = log_losses(d + "/b/run/log.jsonl");
+  ASSERT_EQ(la.size(), 20u);
+  ASSERT_EQ(lb.size(), 20u);
+  for (size_t i = 0; i < la.size(); ++i) EXPECT_DOUBLE_EQ(la[i], lb[i]) << "step " << i + 1;
+  EXPECT_EQ(read_json(d + "/b/report-rollout/report.json")["traces"], 30);
+  // The paper's task is a bgpt preset; its plan is the paper's distribution at 1 KB.
+  r = test::shell(bin + " pipeline --preset paper-task --isa toy -o " + d + "/c");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--isa bgpt"), std::string::npos) << r.output;
 }
 
 TEST(Pipeline, ToyProfileTrainsEvaluatesAndPredicts) {
