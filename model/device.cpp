@@ -4,7 +4,6 @@
 #include <dlfcn.h>
 #include <torch/version.h>
 
-#include <limits>
 #include <thread>
 
 #include "common/io.h"

@@ -46,8 +46,8 @@ void quickstart_toy(TrainConfig& t) {
 // byte would attend to the whole image: a step of 4 traces took 19 s with it and 3.1 s of 8
 // without, on 2 cores; the patch decoder fetches instead, as in the paper). Traces are ~15x
 // the quickstart's, so batches of 8. The cosine follows the steps, so a run made in pieces
-// (--max-minutes, then --resume) is one run; 9,600 steps are about 4 hours on 2 cores with
-// bf16 instructions (~1.5 s a step, two processes).
+// (--max-minutes, then --resume) is one run; 9,600 steps are 3-4 hours on 2 cores with
+// bf16 instructions (1.1-1.5 s a step measured, two processes).
 void paper_task(TrainConfig& t) {
   quickstart_architecture(t, "small");
   t.program_memory_from_data = false;
