@@ -1,7 +1,9 @@
 // model/bgpt.cpp: the bGPT modules. Dimension legend in bgpt.h.
 #include "model/bgpt.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "common/io.h"
 #include "isa/isa.h"
@@ -48,7 +50,81 @@ BlockImpl::BlockImpl(int width, int heads_, int layers_total, const std::string&
   out->weight.div_(std::sqrt(2.0 * layers_total));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache) {
+TraceRuns trace_runs(const torch::Tensor& row_trace, int64_t traces) {
+  TraceRuns r;
+  r.row_trace = row_trace;
+  const auto host = row_trace.to(torch::kCPU).contiguous();
+  const int64_t* t = host.data_ptr<int64_t>();
+  const int64_t N = host.numel();
+  for (int64_t i = 0; i < N; ++i) {
+    if (t[i] < 0 || t[i] >= traces) throw Error("a byte-decoder row of no trace");
+    if (!r.runs.empty() && r.runs.back()[2] == t[i])
+      ++r.runs.back()[1];
+    else
+      r.runs.push_back({i, 1, t[i]});
+  }
+  r.one_per_row = int64_t(r.runs.size()) == N;
+  r.identity = r.one_per_row && N == traces;
+  for (int64_t i = 0; r.identity && i < N; ++i) r.identity = t[i] == i;
+  return r;
+}
+
+namespace {
+
+// Attention of q (N, H, Tq, K) over the rows' own keys and values (N, H, Tk, K), causal at the
+// end, and over their traces' shared ones, in one softmax over both. A trace's consecutive rows
+// are one sequence of queries against its image; the scores go a few rows at a time (about 4 M
+// of them: at 1 KB and 8 heads, 32 rows of 16 bytes), which keeps each pass over them in the
+// caches and under the allocator's mmap threshold (as one tensor per trace, measured 25x slower,
+// mostly page faults). -> (N, H, Tq, K)
+torch::Tensor joint_attention(torch::Tensor q, const torch::Tensor& k, const torch::Tensor& v,
+                              const SharedKV& shared) {
+  const int64_t H = q.size(1), tq = q.size(2), tk = k.size(2), K = q.size(3);
+  const KV& m = *shared.kv;
+  const TraceRuns& r = *shared.runs;
+  const int64_t Pm = m.k.size(2);
+  q = q * (1.0 / std::sqrt(double(K)));
+  auto own = torch::matmul(q, k.transpose(-2, -1));  // (N, H, Tq, Tk)
+  if (tq > 1) {
+    auto mask = torch::ones({tq, tk}, torch::TensorOptions().dtype(torch::kBool).device(q.device()))
+                    .tril(tk - tq)
+                    .logical_not();
+    own = own.masked_fill(mask, -std::numeric_limits<float>::infinity());
+  }
+  const int64_t step = std::max<int64_t>(1, (int64_t(4) << 20) / (H * tq * (Pm + tk)));
+  std::vector<torch::Tensor> outs;
+  if (r.one_per_row) {  // one row per trace: rows in batched products with their images
+    const int64_t N = q.size(0);
+    for (int64_t at = 0; at < N; at += step) {
+      const int64_t n = std::min(step, N - at);
+      auto rows = r.row_trace.narrow(0, at, n);
+      auto mk = r.identity ? m.k.narrow(0, at, n) : m.k.index_select(0, rows);
+      auto mv = r.identity ? m.v.narrow(0, at, n) : m.v.index_select(0, rows);
+      auto far = torch::matmul(q.narrow(0, at, n), mk.transpose(-2, -1));  // (n, H, Tq, Pm)
+      auto p = torch::softmax(torch::cat({far, own.narrow(0, at, n)}, -1), -1);
+      outs.push_back(torch::matmul(p.narrow(-1, 0, Pm), mv) +
+                     torch::matmul(p.narrow(-1, Pm, tk), v.narrow(0, at, n)));  // (n, H, Tq, K)
+    }
+    return torch::cat(outs, 0);
+  }
+  for (const auto& [first, count, t] : r.runs) {  // a trace's rows, `step` at a time
+    for (int64_t at = first; at < first + count; at += step) {
+      const int64_t n = std::min(step, first + count - at);
+      auto qr = q.narrow(0, at, n).transpose(0, 1).reshape({H, n * tq, K});
+      auto far = torch::matmul(qr, m.k[t].transpose(-2, -1));  // (H, n * Tq, Pm)
+      auto mine = own.narrow(0, at, n).transpose(0, 1).reshape({H, n * tq, tk});
+      auto p = torch::softmax(torch::cat({far, mine}, -1), -1);  // (H, n * Tq, Pm + Tk)
+      auto o = torch::matmul(p.narrow(-1, 0, Pm), m.v[t]).view({H, n, tq, K}).transpose(0, 1);
+      auto po = p.narrow(-1, Pm, tk).reshape({H, n, tq, tk}).transpose(0, 1);  // (n, H, Tq, Tk)
+      outs.push_back(o + torch::matmul(po, v.narrow(0, at, n)));               // (n, H, Tq, K)
+    }
+  }
+  return torch::cat(outs, 0);
+}
+
+}  // namespace
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache, const SharedKV* shared) {
   const int64_t B = x.size(0), T = x.size(1), D = x.size(2), K = D / heads;
   auto qkv_ = qkv(ln1(x)).view({B, T, 3, heads, K}).permute({2, 0, 3, 1, 4});  // (3, B, H, T, K)
   auto q = qkv_[0], k = qkv_[1], v = qkv_[2];                                  // (B, H, T, K)
@@ -60,8 +136,9 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache) {
     cache->k = k;
     cache->v = v;
   }
-  auto y = compat::causal_attention(q, k, v);          // (B, H, T, K)
-  y = y.transpose(1, 2).contiguous().view({B, T, D});  // (B, T, D)
+  auto y = shared ? joint_attention(q, k, v, *shared)
+                  : compat::causal_attention(q, k, v);  // (B, H, T, K)
+  y = y.transpose(1, 2).contiguous().view({B, T, D});   // (B, T, D)
   auto h = x + proj(y);
   return h + out(torch::gelu(fc(ln2(h)), gelu));  // (B, T, D)
 }
@@ -93,7 +170,18 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
       throw Error("program_memory " + std::to_string(c.program_memory) + ": not whole patches");
     program_pos = register_module("program_pos", nn::Embedding(c.program_memory, D));
     nn::init::normal_(program_pos->weight, 0.0, 0.02);
+    if (c.address_bits) {
+      int64_t A = 1;
+      while ((int64_t(1) << A) < c.program_memory) ++A;
+      auto at = torch::arange(c.program_memory, torch::kLong).unsqueeze(1);  // (Pm, 1)
+      auto bits = at.bitwise_right_shift(torch::arange(A, torch::kLong)).bitwise_and(1);
+      address_signs = register_buffer("address_signs", bits.to(torch::kFloat) * 2 - 1);
+      // Zero at the start, as byte_bits: the model begins as the one without them.
+      address_maps = register_parameter("address_maps", torch::zeros({A, D}));
+    }
   }
+  if (c.program_attention != "rows" && c.program_attention != "trace")
+    throw Error("program_attention '" + c.program_attention + "': expected rows or trace");
   byte_offsets = register_buffer("byte_offsets", torch::arange(S, torch::kLong) * kVocab);
   if (c.begin_patch != "pad" && c.begin_patch != "bin")
     throw Error("begin_patch '" + c.begin_patch + "': expected pad or bin");
@@ -183,17 +271,23 @@ std::vector<KV> BGPTImpl::program_kv(const torch::Tensor& inputs) {
   const int64_t Pm = config.program_memory;
   if (Pm <= 0) return {};
   const int64_t B = inputs.size(0);
-  auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});      // (B, Pm)
-  auto h = F::embedding(image, byte_table()) + program_pos->weight.unsqueeze(0);  // (B, Pm, D)
+  auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});  // (B, Pm)
+  auto pos = program_pos->weight;                                             // (Pm, D)
+  if (address_maps.defined()) pos = pos + torch::matmul(address_signs, address_maps);
+  auto h = F::embedding(image, byte_table()) + pos.unsqueeze(0);  // (B, Pm, D)
   std::vector<KV> kv;
   for (size_t l = 0; l < byte_blocks->size(); ++l)
     kv.push_back(byte_blocks[l]->as<BlockImpl>()->memory(h));
   return kv;
 }
 
+bool BGPTImpl::program_per_trace() const {
+  return config.program_memory > 0 && config.program_attention == "trace";
+}
+
 std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
   std::vector<KV> cache(byte_blocks->size());
-  if (!mem.program.empty())  // each row's trace's image, (N, H, Pm, K)
+  if (!mem.program.empty() && !program_per_trace())  // each row's trace's image, (N, H, Pm, K)
     for (size_t l = 0; l < cache.size(); ++l)
       cache[l] = KV{mem.program[l].k.index_select(0, mem.row_trace),
                     mem.program[l].v.index_select(0, mem.row_trace)};
@@ -231,9 +325,21 @@ torch::Tensor BGPTImpl::byte_logits(const torch::Tensor& feat, const torch::Tens
                        config.copy_path ? copy_table() : torch::Tensor());  // (N, S, D)
   auto cache =
       prefix_cache(mem);  // the program's and the previous state's keys and values come first
-  for (size_t i = 0; i < byte_blocks->size(); ++i)
-    x = byte_blocks[i]->as<BlockImpl>()->forward(x, cache[i].k.defined() ? &cache[i] : nullptr);
+  TraceRuns runs;
+  if (program_per_trace() && !mem.program.empty())
+    runs = trace_runs(mem.row_trace, mem.program[0].k.size(0));
+  x = byte_blocks_forward(x, cache, false, mem, runs.row_trace.defined() ? &runs : nullptr);
   return byte_head(x, table);  // (N, S, V)
+}
+
+torch::Tensor BGPTImpl::byte_blocks_forward(torch::Tensor x, std::vector<KV>& cache, bool use_cache,
+                                            const ByteMemory& mem, const TraceRuns* runs) {
+  for (size_t l = 0; l < byte_blocks->size(); ++l) {
+    const SharedKV shared{runs ? &mem.program[l] : nullptr, runs};
+    KV* c = use_cache || cache[l].k.defined() ? &cache[l] : nullptr;
+    x = byte_blocks[l]->as<BlockImpl>()->forward(x, c, runs ? &shared : nullptr);
+  }
+  return x;
 }
 
 torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Tensor& prev,
@@ -243,12 +349,14 @@ torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Te
   auto out = torch::empty({N, S}, torch::TensorOptions().dtype(torch::kLong).device(feat.device()));
   const auto table = byte_table();
   const auto copy = config.copy_path ? copy_table() : torch::Tensor();
+  TraceRuns runs;
+  if (program_per_trace() && !mem.program.empty())
+    runs = trace_runs(mem.row_trace, mem.program[0].k.size(0));
+  const TraceRuns* r = runs.row_trace.defined() ? &runs : nullptr;
   auto x = byte_input(feat, 0, prev.select(1, 0), copy);  // (N, D)
   for (int64_t i = 0; i < S; ++i) {
-    auto h = x.unsqueeze(1);  // (N, 1, D)
-    for (size_t l = 0; l < byte_blocks->size(); ++l)
-      h = byte_blocks[l]->as<BlockImpl>()->forward(h, &cache[l]);
-    auto b = byte_head(h.squeeze(1), table).argmax(-1);  // (N)
+    auto h = byte_blocks_forward(x.unsqueeze(1), cache, true, mem, r);  // (N, 1, D)
+    auto b = byte_head(h.squeeze(1), table).argmax(-1);                 // (N)
     out.select(1, i).copy_(b);
     if (i + 1 < S) x = byte_input(F::embedding(b, table), i + 1, prev.select(1, i + 1), copy);
   }
@@ -271,20 +379,19 @@ torch::Tensor BGPTImpl::byte_draft(const torch::Tensor& feat, const torch::Tenso
   // confirmed bytes of its rows on: the keys before them are those of confirmed bytes.
   std::vector<KV> cache = prefix_cache(mem);
   const int64_t M = cache.empty() || !cache[0].k.defined() ? 0 : cache[0].k.size(2);
+  // Program memory attended per trace: the runs of the rows left, regrouped when rows leave.
+  const bool per_trace = program_per_trace() && !mem.program.empty();
+  TraceRuns runs;
+  if (per_trace) runs = trace_runs(mem.row_trace, mem.program[0].k.size(0));
   auto f = feat, p = prev;
   int64_t from = 0;
   while (true) {
     if (passes) *passes += rows.numel();  // one pass of each row left
     auto d = out.index_select(0, rows);   // (n, S)
     auto x = byte_inputs(f, d, p, table, copy).narrow(1, from, S - from);  // (n, S - from, D)
-    for (size_t l = 0; l < cache.size(); ++l) {
-      if (M + from == 0) {
-        cache[l] = KV{};
-      } else {
-        cache[l] = KV{cache[l].k.narrow(2, 0, M + from), cache[l].v.narrow(2, 0, M + from)};
-      }
-      x = byte_blocks[l]->as<BlockImpl>()->forward(x, &cache[l]);
-    }
+    for (auto& kv : cache)
+      kv = M + from == 0 ? KV{} : KV{kv.k.narrow(2, 0, M + from), kv.v.narrow(2, 0, M + from)};
+    x = byte_blocks_forward(x, cache, true, mem, per_trace ? &runs : nullptr);
     auto pred = byte_head(x, table).argmax(-1);                        // (n, S - from)
     if (from > 0) pred = torch::cat({d.narrow(1, 0, from), pred}, 1);  // (n, S)
     // The first byte at or after the confirmed ones where the model disagrees (S: none).
@@ -305,6 +412,8 @@ torch::Tensor BGPTImpl::byte_draft(const torch::Tensor& feat, const torch::Tenso
       f = f.index_select(0, open);
       if (p.defined()) p = p.index_select(0, open);
       for (auto& kv : cache) kv = KV{kv.k.index_select(0, open), kv.v.index_select(0, open)};
+      if (per_trace)
+        runs = trace_runs(runs.row_trace.index_select(0, open), mem.program[0].k.size(0));
     }
     from = done.min().item<int64_t>();
   }

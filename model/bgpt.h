@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <vector>
 
 #include "model/config.h"
@@ -31,10 +32,31 @@ struct ByteMemory {
   torch::Tensor row_trace;  // (N) the trace of each row (indexes `program`)
 };
 
+// The rows of a byte-decoder call grouped by the trace whose program image they attend to
+// (program_attention "trace"): each run of consecutive rows of one trace shares one product with
+// that trace's keys and values, so no row needs a copy of its own.
+struct TraceRuns {
+  std::vector<std::array<int64_t, 3>> runs;  // first row, rows, trace
+  torch::Tensor row_trace;                   // (N), on the device
+  bool one_per_row = false;                  // every run is one row: one batched product
+  bool identity = false;                     // ... and row i is trace i (no gather)
+};
+// The runs of `row_trace` (N) over `traces` images (grouped on the host).
+TraceRuns trace_runs(const torch::Tensor& row_trace, int64_t traces);
+
+// Keys and values one block attends to besides its rows' own: each trace's image (B, H, Pm, K).
+struct SharedKV {
+  const KV* kv = nullptr;
+  const TraceRuns* runs = nullptr;
+};
+
 struct BlockImpl : torch::nn::Module {
   BlockImpl(int width, int heads, int layers_total, const std::string& gelu = "tanh");
-  // x (B, T, D) -> (B, T, D); with `cache`, x holds only new positions, appended to the cache.
-  torch::Tensor forward(const torch::Tensor& x, KV* cache = nullptr);
+  // x (B, T, D) -> (B, T, D); with `cache`, x holds only new positions, appended to the cache;
+  // with `shared`, the rows also attend to their trace's keys and values there (one softmax over
+  // both).
+  torch::Tensor forward(const torch::Tensor& x, KV* cache = nullptr,
+                        const SharedKV* shared = nullptr);
   // This block's keys and values of `m` (B, T, D), without running `m` through the block: the
   // attention memory a prefix gives later positions.
   KV memory(const torch::Tensor& m);
@@ -78,12 +100,16 @@ struct BGPTImpl : torch::nn::Module {
   std::vector<KV> program_kv(const torch::Tensor& inputs);
   // The byte blocks' KV caches holding the previous state (N, P), as tokens run through the
   // blocks or as memory (config.prefix_memory); empty caches without a state prefix.
-  // With program memory, the cache starts with each row's trace's image.
+  // With program memory attended by rows, the cache starts with each row's trace's image.
   std::vector<KV> prefix_cache(const ByteMemory& mem);
+  // Program memory attended per trace (program_attention "trace"): not in the rows' caches.
+  bool program_per_trace() const;
 
   ModelConfig config;
   torch::nn::Embedding patch_emb{nullptr}, patch_pos{nullptr}, byte_emb{nullptr}, byte_pos{nullptr},
       copy_emb{nullptr}, prefix_pos{nullptr}, program_pos{nullptr};
+  torch::Tensor address_maps;   // (A, D): maps of the image's address bits (address_bits)
+  torch::Tensor address_signs;  // (Pm, A): each image position's address bits as +-1
   torch::Tensor patch_bias;
   // byte_bits: (8, D) maps of a byte's bits (+-1) added to byte_emb and copy_emb, and (S, 8, D)
   // to patch_emb's rows per position; undefined without byte_bits.
@@ -108,6 +134,10 @@ struct BGPTImpl : torch::nn::Module {
   torch::Tensor byte_inputs(const torch::Tensor& feat, const torch::Tensor& target,
                             const torch::Tensor& prev, const torch::Tensor& table,
                             const torch::Tensor& copy);
+  // x through the byte blocks with their caches (an undefined cache: none), each block's rows
+  // also attending to their trace's image when it is attended per trace (`runs`).
+  torch::Tensor byte_blocks_forward(torch::Tensor x, std::vector<KV>& cache, bool use_cache,
+                                    const ByteMemory& mem, const TraceRuns* runs);
 };
 TORCH_MODULE(BGPT);
 

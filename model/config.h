@@ -43,6 +43,15 @@ struct ModelConfig {
   // image's byte embeddings (with positions of their own), once per trace, so a fetch can be a
   // lookup (`cpusim train --program-memory`).
   int program_memory = 0;
+  // How the byte decoder's rows attend to that image: "rows", each row with a copy of its trace's
+  // keys and values (the first form; fine for 64 bytes), or "trace", the rows of one trace in one
+  // product with its one copy, the two attentions joined in one softmax (the same function up to
+  // rounding; at 1 KB ~12x cheaper in time and memory: `cpusim train --program-attention`).
+  std::string program_attention = "rows";
+  // The image's positions also get a learned linear map of their address's bits as +-1, so a
+  // lookup by a byte's value (an index read from the state) can match bits instead of learning
+  // each address alone (`cpusim train --address-bits`; with program memory).
+  bool address_bits = false;
   // Each byte's embedding (input and tied output, in both decoders and the copy path) also gets a
   // learned linear map of its 8 bits as +-1: the output's logits then include a sum of per-bit
   // scores, so bitwise results (XOR, AND, ...) and carries can be computed bit by bit instead of
@@ -90,6 +99,13 @@ void for_each_field(Config& c, F&& f) {
   f("program_memory", c.program_memory,
     FieldInfo{"program-memory-bytes",
               "image bytes the byte decoder attends to (--program-memory: the whole image)", true});
+  f("program_attention", c.program_attention,
+    FieldInfo{"program-attention",
+              "rows (a copy of the image's keys per row) or trace (one product per trace; the "
+              "same function, far cheaper for large images)",
+              true});
+  f("address_bits", c.address_bits,
+    FieldInfo{"address-bits", "the program image's positions also map their address bits", true});
   f("byte_bits", c.byte_bits,
     FieldInfo{"byte-bits",
               "each byte's embedding also maps its 8 bits (bitwise results and carries bit by bit)",

@@ -119,9 +119,10 @@ const std::vector<PaperField>& paper_export_fields() {
       {"patch_layers", false},  {"byte_layers", false},
       {"width", false},         {"heads", false},
       {"copy_path", true},      {"gelu", false},
-      {"copy_stride", false},                              // read by the copy path only
-      {"state_prefix", true},   {"prefix_memory", false},  // read with a state prefix only
-      {"program_memory", true}, {"byte_bits", true},
+      {"copy_stride", false},                                  // read by the copy path only
+      {"state_prefix", true},   {"prefix_memory", false},      // read with a state prefix only
+      {"program_memory", true}, {"program_attention", false},  // with program memory only
+      {"address_bits", false},  {"byte_bits", true},
       {"begin_patch", false},
   };
   return fields;

@@ -49,7 +49,7 @@ PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, ui
   });
   p.eval.data = dir + "/data.h5";
   if (preset == "quickstart" || paper) {
-    // paper-task: 200,000 training programs (the full 9,600 steps of 8 see ~77,000), 1,000 to
+    // paper-task: 200,000 training programs (the full 6,000 steps of 8 see 48,000), 1,000 to
     // score, as the paper's evaluation of 1 KB traces.
     p.gen.train = paper ? 200000 : 60000, p.gen.test = 1000;
     p.eval.limit = toy ? 300 : 1000;  // (toy: rollouts of up to 32 steps)

@@ -217,9 +217,10 @@ bool take_states(std::vector<std::vector<int64_t>>& state, std::vector<bool>& do
 }
 
 // After a rollout step: the batch keeps the rows of the traces still running, in order. Row i of
-// each of `rows` (and of the KV cache) is trace alive[i] before and after.
+// each of `rows` (and of the KV caches) is trace alive[i] before and after.
 void drop_done_rows(std::vector<int64_t>& alive, const std::vector<bool>& done,
-                    std::vector<KV>& cache, std::initializer_list<torch::Tensor*> rows) {
+                    std::initializer_list<std::vector<KV>*> caches,
+                    std::initializer_list<torch::Tensor*> rows) {
   std::vector<int64_t> keep, next;
   for (size_t i = 0; i < alive.size(); ++i)
     if (!done[size_t(alive[i])]) {
@@ -230,7 +231,8 @@ void drop_done_rows(std::vector<int64_t>& alive, const std::vector<bool>& done,
   const auto device = (*rows.begin())->device();
   const auto index = torch::tensor(keep, torch::kLong).to(device);
   auto take = [&](const torch::Tensor& t) { return t.defined() ? t.index_select(0, index) : t; };
-  for (auto& kv : cache) kv = {take(kv.k), take(kv.v)};
+  for (std::vector<KV>* cache : caches)
+    for (auto& kv : *cache) kv = {take(kv.k), take(kv.v)};
   for (torch::Tensor* t : rows) *t = take(*t);
   alive = std::move(next);
 }
@@ -273,6 +275,7 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(
   if (P > 0)
     ctx = context_rows(B, P, impl_->device,
                        [&](int64_t b, int64_t k) { return int64_t(prefixes[b][size_t(ib + k)]); });
+  // Row i's program is mem.program's row i (both drop the traces that are done).
   ByteMemory mem{ctx, m->program_kv(seq), {}};
   if (!mem.program.empty()) mem.row_trace = torch::arange(B, dev_long);
   int64_t pos = T0;
@@ -303,7 +306,8 @@ std::vector<std::vector<uint8_t>> Simulator::rollout(
         return state[size_t(alive[size_t(i)])][size_t(k)];
       });
     if (take_states(state, done, out)) break;
-    drop_done_rows(alive, done, cache, {&feat, &prev, &last, &drafts, &seq, &ctx, &mem.row_trace});
+    drop_done_rows(alive, done, {&cache, &mem.program}, {&feat, &prev, &last, &drafts, &seq, &ctx});
+    if (!mem.program.empty()) mem.row_trace = torch::arange(int64_t(alive.size()), dev_long);
   }
 finish:
   if (bf16) compat::autocast_bf16(impl_->device, false);

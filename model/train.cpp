@@ -163,6 +163,7 @@ Rank::Rank(const TrainConfig& t)
       dist(dist_env(), dev, std::chrono::seconds(t.dist_timeout)),
       lock(dist.leader() ? t.out_dir : std::string(), "run folder") {
   set_cpu_threads(t.threads, bf16, dev);
+  keep_freed_memory();  // a step's activations come and go at every step
   if (dist.active() && t.batch % dist.world())
     throw Error("--batch " + std::to_string(t.batch) +
                 " is the global batch: it must be a multiple of WORLD_SIZE " +

@@ -43,6 +43,8 @@ CONFIG_FIELDS = {
     "state_prefix": "bytes of the previous state read before the feature",
     "prefix_memory": "the prefix as attention memory instead of tokens",
     "program_memory": "image bytes read as attention memory (program_kv)",
+    "program_attention": "rows or trace: the same function (this reference gives each row a copy)",
+    "address_bits": "address_maps of the image positions' bits added to program_pos (program_kv)",
     "byte_bits": "bit maps added to the byte, patch and copy embeddings",
     "begin_patch": "pad or bin (patch_features)",
 }
@@ -194,7 +196,12 @@ class BGPT(torch.nn.Module):
             return None
         B = inputs.size(0)
         image = inputs[:, 1:1 + Pm // S].reshape(B, Pm)
-        h = F.embedding(image, self.byte_table) + self.w["program_pos.weight"].unsqueeze(0)
+        pos = self.w["program_pos.weight"]
+        if self.c.get("address_bits", False):
+            A = max(1, (Pm - 1).bit_length())
+            bits = (torch.arange(Pm).unsqueeze(1) >> torch.arange(A)) & 1
+            pos = pos + (bits.float() * 2 - 1) @ self.w["address_maps"]
+        h = F.embedding(image, self.byte_table) + pos.unsqueeze(0)
         return [self.memory(f"byte_blocks.{l}.", h) for l in range(self.c["byte_layers"])]
 
     def byte_logits(self, feat, target, prev, context=None, program=None, row_trace=None):

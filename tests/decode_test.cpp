@@ -22,6 +22,8 @@ struct Variant {
   int program = 0;  // program_memory bytes
   bool bits = false;
   std::string gelu = "tanh";
+  std::string program_attention = "rows";
+  bool address_bits = false;
 };
 
 // Every option the byte decoder has, each on in at least one variant and most together in one.
@@ -32,7 +34,9 @@ std::vector<Variant> variants() {
           {"prefix-memory", true, 16, true},
           {"program", false, 0, false, 32},
           {"everything", true, 16, true, 32, true, "erf"},
-          {"tokens-program-bits", true, 16, false, 32, true}};
+          {"tokens-program-bits", true, 16, false, 32, true},
+          {"program-per-trace", false, 0, false, 32, false, "tanh", "trace"},
+          {"everything-per-trace", true, 16, true, 32, true, "erf", "trace", true}};
 }
 
 TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
@@ -46,6 +50,8 @@ TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
     c.program_memory = v.program;
     c.byte_bits = v.bits;
     c.gelu = v.gelu;
+    c.program_attention = v.program_attention;
+    c.address_bits = v.address_bits;
     BGPT m(c);
     const int64_t N = 9, S = 16;
     auto feat = torch::randn({N, 64});
@@ -55,7 +61,8 @@ TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
     if (v.program) {  // two traces' images, the rows shared between them
       auto inputs = torch::randint(0, 256, {2, 4, S}, torch::kLong);
       mem.program = m->program_kv(inputs);
-      mem.row_trace = torch::arange(N, torch::kLong).remainder(2);
+      // runs of one trace's rows and single rows (per-trace attention groups the runs)
+      mem.row_trace = torch::tensor({0, 0, 0, 1, 0, 1, 1, 1, 0}, torch::kLong);
     }
     const auto g = m->byte_generate(feat, prev, mem);  // (N, S) the reference
     auto wrong_at = [&](int64_t k) {

@@ -140,6 +140,98 @@ TEST(Model, PrefixTokensThroughTheCacheEqualConcatenation) {
   EXPECT_TRUE(torch::allclose(h, whole.narrow(1, 16, 16), 1e-5, 1e-5));
 }
 
+TEST(Model, ProgramAttendedPerTraceEqualsPerRow) {
+  // program_attention "trace" (each trace's rows in one product with its one copy of the image's
+  // keys and values, joined with the rows' own attention in one softmax) computes the function
+  // "rows" does (the image at the front of every row's cache), for any grouping of rows into
+  // traces, teacher-forced and generated, values and gradients.
+  torch::manual_seed(17);
+  auto c = tiny(true);
+  c.state_prefix = 16, c.prefix_memory = true, c.program_memory = 48, c.byte_bits = true;
+  BGPT rows(c);
+  c.program_attention = "trace";
+  BGPT trace(c);
+  {
+    torch::NoGradGuard ng;
+    auto a = rows->named_parameters(), b = trace->named_parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& p : a) b[p.key()].copy_(p.value());
+  }
+  const int64_t S = 16;
+  auto inputs = torch::randint(0, 256, {3, 5, S}, torch::kLong);  // 3 traces' images
+  for (const auto& order : std::vector<std::vector<int64_t>>{
+           {0, 0, 0, 1, 1, 2, 2, 2, 2},  // runs of a trace's rows (training, teacher mode)
+           {2, 0, 1},                    // one row per trace, gathered (a rollout)
+           {0, 1, 2},                    // one row per trace, in order (a rollout's start)
+           {1, 0, 1, 1, 2, 0}}) {        // mixed
+    SCOPED_TRACE(::testing::PrintToString(order));
+    const int64_t N = int64_t(order.size());
+    auto feat = torch::randn({N, 64}), target = torch::randint(0, 256, {N, S}, torch::kLong);
+    auto prev = torch::randint(0, 256, {N, S}, torch::kLong);
+    model::ByteMemory mr{torch::randint(0, 256, {N, 16}, torch::kLong), rows->program_kv(inputs),
+                         torch::tensor(order, torch::kLong)};
+    model::ByteMemory mt{mr.context, trace->program_kv(inputs), mr.row_trace};
+    auto lr = rows->byte_logits(feat, target, prev, mr);
+    auto lt = trace->byte_logits(feat, target, prev, mt);
+    EXPECT_TRUE(torch::allclose(lr, lt, 1e-4, 1e-5));
+    (lr * lr).sum().backward();
+    (lt * lt).sum().backward();
+    for (const char* name : {"program_pos.weight", "byte_emb.weight", "byte_blocks.0.qkv.weight"})
+      EXPECT_TRUE(torch::allclose(rows->named_parameters()[name].grad(),
+                                  trace->named_parameters()[name].grad(), 1e-3, 1e-5))
+          << name;
+    rows->zero_grad(), trace->zero_grad();
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(
+        torch::equal(rows->byte_generate(feat, prev, mr), trace->byte_generate(feat, prev, mt)));
+  }
+  EXPECT_THROW(trace->byte_logits(
+                   torch::randn({1, 64}), torch::zeros({1, S}, torch::kLong),
+                   torch::zeros({1, S}, torch::kLong),
+                   model::ByteMemory{torch::zeros({1, 16}, torch::kLong), trace->program_kv(inputs),
+                                     torch::tensor({3}, torch::kLong)}),
+               Error);  // a row of no trace
+}
+
+TEST(Model, AddressBitsStartAtZeroAndAreLearned) {
+  // address_bits: the image positions' bit maps start at zero (the model starts as the one
+  // without them) and get gradients.
+  torch::manual_seed(3);
+  auto c = tiny(false);
+  c.program_memory = 48;
+  BGPT plain(c);
+  c.address_bits = true;
+  torch::manual_seed(3);
+  BGPT bits(c);
+  ASSERT_TRUE(bits->address_maps.defined());
+  EXPECT_EQ(bits->address_maps.size(0), 6);  // 48 positions: 6 bits
+  EXPECT_EQ(bits->address_signs.size(0), 48);
+  auto inputs = torch::randint(0, 256, {2, 4, 16}, torch::kLong);
+  auto a = plain->program_kv(inputs), b = bits->program_kv(inputs);
+  EXPECT_TRUE(torch::allclose(a[0].k, b[0].k));
+  auto feat = torch::randn({2, 64}), t = torch::randint(0, 256, {2, 16}, torch::kLong);
+  bits->byte_logits(feat, t, t, model::ByteMemory{{}, b, torch::tensor({0, 1}, torch::kLong)})
+      .sum()
+      .backward();
+  EXPECT_GT(bits->address_maps.grad().abs().sum().item<double>(), 0);
+}
+
+TEST(Model, ProgramAttentionFormsAreChecked) {
+  EXPECT_EQ(model::layer_config("small", {}).model.program_attention, "rows");  // the default
+  EXPECT_THROW(model::layer_config(
+                   "small", [](model::TrainConfig& t) { t.model.program_attention = "row"; }),
+               Error);
+  EXPECT_THROW(model::layer_config("small",
+                                   [](model::TrainConfig& t) {
+                                     t.model.program_attention = "trace";
+                                     t.cuda_graphs = true;
+                                   }),
+               Error);  // runs grouped on the host: not in a captured graph
+  auto c = tiny(false);
+  c.program_attention = "all";
+  EXPECT_THROW(BGPT{c}, Error);
+}
+
 TEST(Model, PreviousStateOfAPatch) {
   // toy-like layout: 2 image patches, states of 3 patches; a trace of the image and 3 states.
   const model::Layout l{2, 3};
@@ -482,6 +574,18 @@ TEST(Training, ProgramAndPrefixMemoryRecordedTrainedAndRolledOutWithTheCache) {
       [](model::TrainConfig& t) {
         t.state_prefix_from_data = t.program_memory_from_data = true;
         t.model.prefix_memory = true;
+      },
+      16, 32);
+}
+
+TEST(Training, ProgramPerTraceAndAddressBitsRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory(
+      "program-trace",
+      [](model::TrainConfig& t) {
+        t.state_prefix_from_data = t.program_memory_from_data = true;
+        t.model.prefix_memory = true;
+        t.model.program_attention = "trace";
+        t.model.address_bits = true;
       },
       16, 32);
 }
