@@ -75,7 +75,7 @@ namespace {
 // end, and over their traces' shared ones, in one softmax over both. A trace's consecutive rows
 // are one sequence of queries against its image; the scores go a few rows at a time (about 4 M
 // of them: at 1 KB and 8 heads, 32 rows of 16 bytes), which keeps each pass over them in the
-// caches and under the allocator's mmap threshold (as one tensor per trace, measured 25x slower,
+// caches and under the allocator's mmap threshold (as one tensor per trace: ~12x a training step,
 // mostly page faults). -> (N, H, Tq, K)
 torch::Tensor joint_attention(torch::Tensor q, const torch::Tensor& k, const torch::Tensor& v,
                               const SharedKV& shared) {
