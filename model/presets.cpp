@@ -46,7 +46,7 @@ void quickstart_toy(TrainConfig& t) {
 // of the image's keys per row cost 12x a step; per trace ~2x) and address bits on the image's
 // positions. Traces are ~15x the quickstart's, so batches of 8. The cosine follows the steps, so
 // a run made in pieces (--max-minutes, then --resume) is one run; 6,000 steps are ~4 hours on
-// 2 cores with bf16 instructions (2.35 s a step measured, two processes). Measured
+// 2 cores with bf16 instructions (2.1-2.3 s a step measured, two processes). Measured
 // (results/paper-task.md): without the program memory the fetch was not learned in 2,400
 // steps; with it, the loss fell from 0.43 to 0.04 between steps 1,300 and 1,530.
 void paper_task(TrainConfig& t) {
