@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
+#include <vector>
 
 #include "common/io.h"
 #include "isa/isa.h"
@@ -197,23 +199,48 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
     patch_bits = register_parameter("patch_bits", torch::zeros({S, 8, D}));
     if (c.copy_path) copy_bits = register_parameter("copy_bits", torch::zeros({8, D}));
   }
+  if (c.byte_waves) {
+    const auto v = torch::arange(kVocab - 1, torch::kDouble);              // 0 .. 255
+    std::vector<torch::Tensor> cols = {torch::cos(v * std::numbers::pi)};  // (-1)^v: period 2
+    for (int period = 4; period <= 512; period *= 2) {
+      const auto angle = v * (2 * std::numbers::pi / period);
+      cols.push_back(torch::cos(angle));
+      cols.push_back(torch::sin(angle));
+    }
+    auto f = torch::stack(cols, 1).to(torch::kFloat);  // (256, W)
+    wave_features = register_buffer("wave_features", torch::cat({f, torch::zeros({1, f.size(1)})}));
+    const int64_t W = f.size(1);
+    // Zero at the start, as byte_bits.
+    byte_waves = register_parameter("byte_waves", torch::zeros({W, D}));
+    patch_waves = register_parameter("patch_waves", torch::zeros({S, W, D}));
+    if (c.copy_path) copy_waves = register_parameter("copy_waves", torch::zeros({W, D}));
+  }
 }
 
 torch::Tensor BGPTImpl::byte_table() {
-  if (!byte_bits.defined()) return byte_emb->weight;
-  return byte_emb->weight + torch::matmul(bit_signs, byte_bits);  // (V, D)
+  auto t = byte_emb->weight;
+  if (byte_bits.defined()) t = t + torch::matmul(bit_signs, byte_bits);
+  if (byte_waves.defined()) t = t + torch::matmul(wave_features, byte_waves);
+  return t;  // (V, D)
 }
 
 torch::Tensor BGPTImpl::copy_table() {
-  if (!copy_bits.defined()) return copy_emb->weight;
-  return copy_emb->weight + torch::matmul(bit_signs, copy_bits);  // (V, D)
+  auto t = copy_emb->weight;
+  if (copy_bits.defined()) t = t + torch::matmul(bit_signs, copy_bits);
+  if (copy_waves.defined()) t = t + torch::matmul(wave_features, copy_waves);
+  return t;  // (V, D)
 }
 
 torch::Tensor BGPTImpl::patch_table() {
-  if (!patch_bits.defined()) return patch_emb->weight;
+  if (!patch_bits.defined() && !patch_waves.defined()) return patch_emb->weight;
   const int64_t S = config.patch_size, D = config.width;
-  auto bits = torch::matmul(bit_signs.unsqueeze(0), patch_bits);  // (S, V, D)
-  return patch_emb->weight + bits.reshape({S * kVocab, D});
+  torch::Tensor extra;  // (S, V, D)
+  if (patch_bits.defined()) extra = torch::matmul(bit_signs.unsqueeze(0), patch_bits);
+  if (patch_waves.defined()) {
+    auto w = torch::matmul(wave_features.unsqueeze(0), patch_waves);
+    extra = extra.defined() ? extra + w : w;
+  }
+  return patch_emb->weight + extra.reshape({S * kVocab, D});
 }
 
 torch::Tensor BGPTImpl::with_begin_patch(const torch::Tensor& patches) {

@@ -115,13 +115,17 @@ struct BGPTImpl : torch::nn::Module {
   // to patch_emb's rows per position; undefined without byte_bits.
   torch::Tensor byte_bits, copy_bits, patch_bits;
   torch::Tensor bit_signs;  // (V, 8): each byte value's bits as +-1 (0 for the padding value)
+  // byte_waves: (W, D) maps of a byte's waves added as byte_bits are; (S, W, D) for patch_emb.
+  torch::Tensor byte_waves, copy_waves, patch_waves;
+  // (V, W): (-1)^v, then cos and sin of 2 pi v / P for P = 4, 8, .., 512 (0 for the padding value).
+  torch::Tensor wave_features;
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};
   torch::Tensor byte_offsets;  // (S): i * V, to index patch_emb
 
  private:
-  // The embedding tables as used (with the bits' maps added when byte_bits): (V, D), (V, D), (S*V,
-  // D).
+  // The embedding tables as used (with the maps of bits and waves added when byte_bits and
+  // byte_waves): (V, D), (V, D), (S*V, D).
   torch::Tensor byte_table();
   torch::Tensor copy_table();
   torch::Tensor patch_table();

@@ -57,6 +57,12 @@ struct ModelConfig {
   // scores, so bitwise results (XOR, AND, ...) and carries can be computed bit by bit instead of
   // learned as 65,536-entry tables (`cpusim train --byte-bits`).
   bool byte_bits = false;
+  // Each byte's embedding (the same tables as byte_bits) also gets a learned linear map of waves
+  // of its value v: cos and sin of 2 pi v / P for the periods P = 4, 8, .., 512, and (-1)^v. A
+  // sum's or difference's wave is a rotation of its operands' (cos(a + b) = cos a cos b -
+  // sin a sin b), so each bit of a + b is a product of two operands' features instead of a chain
+  // of carries, and the period 512 tells a sum past 255 (`cpusim train --byte-waves`).
+  bool byte_waves = false;
   // The patch in front of every sequence: "pad" (16 x 256, cpusim's) or "bin" (the paper's: its
   // files' extension, "bin", then 256s). Models imported from the paper's checkpoints use "bin".
   std::string begin_patch = "pad";
@@ -109,6 +115,11 @@ void for_each_field(Config& c, F&& f) {
   f("byte_bits", c.byte_bits,
     FieldInfo{"byte-bits",
               "each byte's embedding also maps its 8 bits (bitwise results and carries bit by bit)",
+              true});
+  f("byte_waves", c.byte_waves,
+    FieldInfo{"byte-waves",
+              "each byte's embedding also maps sines and cosines of its value (sums and "
+              "differences as rotations)",
               true});
   f("begin_patch", c.begin_patch,
     FieldInfo{"begin-patch", "pad (16 x 256, cpusim's) or bin (the paper's)", true});

@@ -123,7 +123,7 @@ const std::vector<PaperField>& paper_export_fields() {
       {"state_prefix", true},   {"prefix_memory", false},      // read with a state prefix only
       {"program_memory", true}, {"program_attention", false},  // with program memory only
       {"address_bits", false},  {"byte_bits", true},
-      {"begin_patch", false},
+      {"byte_waves", true},     {"begin_patch", false},
   };
   return fields;
 }
@@ -136,8 +136,8 @@ void check_paper_architecture(const ModelConfig& c, const std::string& path) {
   if (other)
     throw Error(path +
                 ": --format paper needs the paper's architecture (no copy path, state prefix, "
-                "program memory "
-                "or byte bits); this model has " +
+                "program memory, "
+                "byte bits or byte waves); this model has " +
                 to_json(c).dump());
 }
 

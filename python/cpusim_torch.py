@@ -4,7 +4,7 @@ Loads a model exported with `cpusim model export MODEL.pt --format safetensors -
 (the weights, and the model's configuration in the header's metadata) and computes the same
 teacher-forced logits as cpusim's libtorch model, for the paper's architecture and for every
 option cpusim adds (copy path, previous state as prefix tokens or attention memory, program
-memory, byte bits, the paper's "bin" begin patch).
+memory, byte bits and waves, the paper's "bin" begin patch).
 
     from cpusim_torch import BGPT
     m = BGPT.load("m.safetensors")          # or BGPT.from_pretrained(DIR): export --format hf
@@ -46,6 +46,7 @@ CONFIG_FIELDS = {
     "program_attention": "rows or trace: the same function (this reference gives each row a copy)",
     "address_bits": "address_maps of the image positions' bits added to program_pos (program_kv)",
     "byte_bits": "bit maps added to the byte, patch and copy embeddings",
+    "byte_waves": "maps of each byte's waves (cos, sin of its value) added as the bit maps are",
     "begin_patch": "pad or bin (patch_features)",
 }
 
@@ -76,6 +77,15 @@ def load_safetensors(path):
     return tensors, header.get("__metadata__", {})
 
 
+def wave_features():
+    """(V, 17): (-1)^v, then cos and sin of 2 pi v / P for P = 4, 8, .., 512; 0 for padding."""
+    v = torch.arange(256, dtype=torch.float64)
+    cols = [torch.cos(v * math.pi)]
+    for period in (4, 8, 16, 32, 64, 128, 256, 512):
+        cols += [torch.cos(v * (2 * math.pi / period)), torch.sin(v * (2 * math.pi / period))]
+    return torch.cat([torch.stack(cols, 1).float(), torch.zeros(1, len(cols))])
+
+
 def bit_signs():
     """(V, 8): each byte value's bits as +-1, least significant first; 0 for the padding symbol."""
     v = torch.arange(256).unsqueeze(1)
@@ -86,7 +96,7 @@ def bit_signs():
 class BGPT(torch.nn.Module):
     """cpusim's bGPT as a torch.nn.Module: its tensors are the module's parameters (named as in
     cpusim, "." spelled "__" inside the ParameterDict), so it trains with any optimiser; the
-    derived tables (byte bits) are recomputed from them at each use."""
+    derived tables (byte bits and waves) are recomputed from them at each use."""
 
     def __init__(self, tensors, config):
         super().__init__()
@@ -99,26 +109,34 @@ class BGPT(torch.nn.Module):
         self.H = config["heads"]
         self.gelu = "tanh" if config.get("gelu", "tanh") == "tanh" else "none"
         self.register_buffer("signs", bit_signs(), persistent=False)
+        self.register_buffer("waves", wave_features(), persistent=False)
+
+    def _extra(self, t, bits, waves):
+        """t plus the maps of bits and waves the model has (the tensors named bits and waves)."""
+        if self.c.get("byte_bits", False):
+            t = t + self.signs @ self.w[bits]
+        if self.c.get("byte_waves", False):
+            t = t + self.waves @ self.w[waves]
+        return t
 
     @property
     def byte_table(self):
-        t = self.w["byte_emb.weight"]
-        return t + self.signs @ self.w["byte_bits"] if self.c.get("byte_bits", False) else t
+        return self._extra(self.w["byte_emb.weight"], "byte_bits", "byte_waves")
 
     @property
     def patch_table(self):
         t = self.w["patch_emb.weight"]
-        if not self.c.get("byte_bits", False):
-            return t
-        patch_bits = torch.matmul(self.signs.unsqueeze(0), self.w["patch_bits"])  # (S, V, D)
-        return t + patch_bits.reshape(S * V, self.D)
+        if self.c.get("byte_bits", False):
+            t = t + torch.matmul(self.signs.unsqueeze(0), self.w["patch_bits"]).reshape(S * V, self.D)
+        if self.c.get("byte_waves", False):
+            t = t + torch.matmul(self.waves.unsqueeze(0), self.w["patch_waves"]).reshape(S * V, self.D)
+        return t
 
     @property
     def copy_table(self):
         if not self.c.get("copy_path", False):
             return None
-        t = self.w["copy_emb.weight"]
-        return t + self.signs @ self.w["copy_bits"] if self.c.get("byte_bits", False) else t
+        return self._extra(self.w["copy_emb.weight"], "copy_bits", "copy_waves")
 
     @classmethod
     def load(cls, path):

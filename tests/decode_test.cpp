@@ -24,6 +24,7 @@ struct Variant {
   std::string gelu = "tanh";
   std::string program_attention = "rows";
   bool address_bits = false;
+  bool waves = false;  // byte_waves
 };
 
 // Every option the byte decoder has, each on in at least one variant and most together in one.
@@ -36,7 +37,9 @@ std::vector<Variant> variants() {
           {"everything", true, 16, true, 32, true, "erf"},
           {"tokens-program-bits", true, 16, false, 32, true},
           {"program-per-trace", false, 0, false, 32, false, "tanh", "trace"},
-          {"everything-per-trace", true, 16, true, 32, true, "erf", "trace", true}};
+          {"everything-per-trace", true, 16, true, 32, true, "erf", "trace", true},
+          {"waves", true, 16, true, 32, false, "erf", "trace", false, true},
+          {"everything-with-waves", true, 16, true, 32, true, "erf", "rows", true, true}};
 }
 
 TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
@@ -52,7 +55,11 @@ TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
     c.gelu = v.gelu;
     c.program_attention = v.program_attention;
     c.address_bits = v.address_bits;
+    c.byte_waves = v.waves;
     BGPT m(c);
+    // The maps start at zero: random ones, so that the waves change the decoded bytes.
+    for (auto* p : {&m->byte_waves, &m->copy_waves, &m->patch_waves})
+      if (p->defined()) p->normal_(0, 0.2);
     const int64_t N = 9, S = 16;
     auto feat = torch::randn({N, 64});
     auto prev = torch::randint(0, 256, {N, S}, torch::kLong);

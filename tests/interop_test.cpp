@@ -106,6 +106,14 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsForTheRecipe) {
   });
 }
 
+TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithByteWaves) {
+  check_reference("ref-waves", [](model::TrainConfig& t) {
+    t.state_prefix_from_data = t.program_memory_from_data = true;
+    t.model.prefix_memory = true;
+    t.model.byte_bits = t.model.byte_waves = true;
+  });
+}
+
 TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPrefixTokens) {
   check_reference("ref-prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; });
 }

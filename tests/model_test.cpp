@@ -8,6 +8,9 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <numbers>
+#include <set>
+#include <string>
 
 #include "common/io.h"
 #include "datagen/dataset.h"
@@ -528,7 +531,7 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
 // rollout's first state is the teacher-forced prediction from the true initial state.
 void check_byte_memory(const std::string& name,
                        const std::function<void(model::TrainConfig&)>& configure, int prefix,
-                       int program, bool byte_bits = false) {
+                       int program, bool byte_bits = false, bool byte_waves = false) {
   const std::string d = test::temp_dir(name);
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
@@ -541,6 +544,7 @@ void check_byte_memory(const std::string& name,
             prefix);  // the data's state size, recorded in the checkpoint
   EXPECT_EQ(sim.config().program_memory, program);  // its image size
   EXPECT_EQ(sim.config().byte_bits, byte_bits);
+  EXPECT_EQ(sim.config().byte_waves, byte_waves);
   const TestTraces tt(data);
   const auto& traces = tt.traces;
   const auto& prefixes = tt.prefixes;
@@ -599,6 +603,17 @@ TEST(Training, ByteBitsRecordedTrainedAndRolledOutWithTheCache) {
         t.model.byte_bits = true;
       },
       16, 32, true);
+}
+
+TEST(Training, ByteWavesRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory(
+      "byte-waves",
+      [](model::TrainConfig& t) {
+        t.state_prefix_from_data = t.program_memory_from_data = true;
+        t.model.prefix_memory = true;
+        t.model.byte_bits = t.model.byte_waves = true;
+      },
+      16, 32, true, true);
 }
 
 // A toy machine (states of 3 patches) with the copy path reading the previous state: recorded,
@@ -675,6 +690,49 @@ TEST(Model, ByteBitsAreUsedByEveryByteTable) {
   const auto prev = torch::randint(0, 256, {2, 16}, torch::kLong);
   const auto f0 = m->patch_features(patches), l0 = m->byte_logits(feat, target, prev);
   for (auto* p : {&m->patch_bits, &m->byte_bits, &m->copy_bits}) {
+    const auto saved = p->clone();
+    p->add_(1.0);
+    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) &&
+                 torch::allclose(m->byte_logits(feat, target, prev), l0));
+    p->copy_(saved);
+  }
+  EXPECT_TRUE(torch::allclose(m->byte_logits(feat, target, prev), l0));
+}
+
+TEST(Model, ByteWavesAreUsedByEveryByteTable) {
+  auto c = tiny(true);
+  c.byte_waves = true;
+  torch::manual_seed(3);
+  BGPT m(c);
+  torch::NoGradGuard g;
+  // (-1)^v, then cos and sin of 2 pi v / P for P = 4 .. 512; nothing for the padding value.
+  const auto& f = m->wave_features;
+  ASSERT_EQ(f.size(0), 257);
+  ASSERT_EQ(f.size(1), 17);
+  for (int v : {0, 1, 6, 200, 255}) {
+    EXPECT_FLOAT_EQ(f[v][0].item<float>(), v % 2 ? -1.f : 1.f) << v;
+    for (int k = 0, period = 4; period <= 512; ++k, period *= 2) {
+      const double a = 2 * std::numbers::pi * v / period;
+      EXPECT_NEAR(f[v][1 + 2 * k].item<float>(), std::cos(a), 1e-6) << v << " " << period;
+      EXPECT_NEAR(f[v][2 + 2 * k].item<float>(), std::sin(a), 1e-6) << v << " " << period;
+    }
+  }
+  EXPECT_EQ(f[256].abs().sum().item<float>(), 0.f);
+  EXPECT_FALSE(m->byte_bits.defined());
+  // The maps start at zero (the model starts as the one without them) and are trained.
+  std::set<std::string> trained;
+  for (const auto& p : m->named_parameters()) trained.insert(p.key());
+  for (const char* name : {"byte_waves", "copy_waves", "patch_waves"})
+    EXPECT_TRUE(trained.count(name)) << name;
+  for (auto* p : {&m->patch_waves, &m->byte_waves, &m->copy_waves})
+    EXPECT_EQ(p->abs().sum().item<float>(), 0.f);
+  // The patch embedding, the byte decoder's inputs and copy path, and the tied output head all
+  // change when the maps do.
+  const auto patches = torch::randint(0, 256, {1, 3, 16}, torch::kLong);
+  const auto feat = torch::randn({2, 64}), target = torch::randint(0, 256, {2, 16}, torch::kLong);
+  const auto prev = torch::randint(0, 256, {2, 16}, torch::kLong);
+  const auto f0 = m->patch_features(patches), l0 = m->byte_logits(feat, target, prev);
+  for (auto* p : {&m->patch_waves, &m->byte_waves, &m->copy_waves}) {
     const auto saved = p->clone();
     p->add_(1.0);
     EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) &&
