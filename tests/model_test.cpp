@@ -11,6 +11,7 @@
 #include <numbers>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/io.h"
 #include "datagen/dataset.h"
@@ -673,6 +674,24 @@ TEST(Training, CopyStateOnToyRecordedTrainedAndConsistentAcrossModes) {
   EXPECT_GE(double(same), 0.995 * double(all)) << same << " of " << all;
 }
 
+// Each of `maps` (the maps added to the byte tables) changes the patch features or the byte
+// logits; put back, the logits are as before.
+void expect_each_map_used(BGPT& m, const std::vector<torch::Tensor*>& maps) {
+  torch::NoGradGuard g;
+  const auto patches = torch::randint(0, 256, {1, 3, 16}, torch::kLong);
+  const auto feat = torch::randn({2, 64}), target = torch::randint(0, 256, {2, 16}, torch::kLong);
+  const auto prev = torch::randint(0, 256, {2, 16}, torch::kLong);
+  const auto f0 = m->patch_features(patches), l0 = m->byte_logits(feat, target, prev);
+  for (torch::Tensor* p : maps) {
+    const auto saved = p->clone();
+    p->add_(1.0);
+    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) &&
+                 torch::allclose(m->byte_logits(feat, target, prev), l0));
+    p->copy_(saved);
+  }
+  EXPECT_TRUE(torch::allclose(m->byte_logits(feat, target, prev), l0));
+}
+
 TEST(Model, ByteBitsAreUsedByEveryByteTable) {
   auto c = tiny(true);
   c.byte_bits = true;
@@ -685,18 +704,7 @@ TEST(Model, ByteBitsAreUsedByEveryByteTable) {
   EXPECT_TRUE(torch::equal(m->bit_signs[256], torch::zeros({8})));
   // The patch embedding, the byte decoder's inputs and copy path, and the tied output head all
   // change when the bit maps do.
-  const auto patches = torch::randint(0, 256, {1, 3, 16}, torch::kLong);
-  const auto feat = torch::randn({2, 64}), target = torch::randint(0, 256, {2, 16}, torch::kLong);
-  const auto prev = torch::randint(0, 256, {2, 16}, torch::kLong);
-  const auto f0 = m->patch_features(patches), l0 = m->byte_logits(feat, target, prev);
-  for (auto* p : {&m->patch_bits, &m->byte_bits, &m->copy_bits}) {
-    const auto saved = p->clone();
-    p->add_(1.0);
-    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) &&
-                 torch::allclose(m->byte_logits(feat, target, prev), l0));
-    p->copy_(saved);
-  }
-  EXPECT_TRUE(torch::allclose(m->byte_logits(feat, target, prev), l0));
+  expect_each_map_used(m, {&m->patch_bits, &m->byte_bits, &m->copy_bits});
 }
 
 TEST(Model, ByteWavesAreUsedByEveryByteTable) {
@@ -728,18 +736,7 @@ TEST(Model, ByteWavesAreUsedByEveryByteTable) {
     EXPECT_EQ(p->abs().sum().item<float>(), 0.f);
   // The patch embedding, the byte decoder's inputs and copy path, and the tied output head all
   // change when the maps do.
-  const auto patches = torch::randint(0, 256, {1, 3, 16}, torch::kLong);
-  const auto feat = torch::randn({2, 64}), target = torch::randint(0, 256, {2, 16}, torch::kLong);
-  const auto prev = torch::randint(0, 256, {2, 16}, torch::kLong);
-  const auto f0 = m->patch_features(patches), l0 = m->byte_logits(feat, target, prev);
-  for (auto* p : {&m->patch_waves, &m->byte_waves, &m->copy_waves}) {
-    const auto saved = p->clone();
-    p->add_(1.0);
-    EXPECT_FALSE(torch::allclose(m->patch_features(patches), f0) &&
-                 torch::allclose(m->byte_logits(feat, target, prev), l0));
-    p->copy_(saved);
-  }
-  EXPECT_TRUE(torch::allclose(m->byte_logits(feat, target, prev), l0));
+  expect_each_map_used(m, {&m->patch_waves, &m->byte_waves, &m->copy_waves});
 }
 
 // A tiny model with the copy path and the train split of a small bgpt set, with batches made as
