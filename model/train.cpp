@@ -119,7 +119,8 @@ json checkpoint_meta(const TrainConfig& t, const TrainData& d, int64_t total_ste
 int64_t resume(const TrainConfig& t, const TrainData& d, const std::string& path, BGPT& m,
                torch::optim::AdamW& opt, const torch::Device& dev, double& best_eval_loss) {
   Checkpoint c = load_checkpoint(path, dev);
-  if (c.meta.at("preset") != t.preset || c.meta.at("model") != to_json(t.model))
+  // (Compared as read, so a checkpoint made before a model field existed has its default.)
+  if (c.meta.at("preset") != t.preset || to_json(c.model_config) != to_json(t.model))
     throw Error(path + ": made with preset " + c.meta.at("preset").get<std::string>() + " " +
                 c.meta.at("model").dump() + ", not " + t.preset +
                 "; resume with the same preset and options");
