@@ -217,29 +217,32 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   }
 }
 
+namespace {
+
+// `t` plus the maps of a byte's bits and waves that are defined (undefined `t`: their sum alone):
+// maps (8, D) / (W, D) give (V, D), per-position maps (S, 8, D) / (S, W, D) give (S, V, D).
+torch::Tensor plus_maps(torch::Tensor t, const torch::Tensor& bit_signs, const torch::Tensor& bits,
+                        const torch::Tensor& waves, const torch::Tensor& wave_maps) {
+  auto add = [&t](const torch::Tensor& x) { t = t.defined() ? t + x : x; };
+  if (bits.defined()) add(torch::matmul(bit_signs, bits));
+  if (wave_maps.defined()) add(torch::matmul(waves, wave_maps));
+  return t;
+}
+
+}  // namespace
+
 torch::Tensor BGPTImpl::byte_table() {
-  auto t = byte_emb->weight;
-  if (byte_bits.defined()) t = t + torch::matmul(bit_signs, byte_bits);
-  if (byte_waves.defined()) t = t + torch::matmul(wave_features, byte_waves);
-  return t;  // (V, D)
+  return plus_maps(byte_emb->weight, bit_signs, byte_bits, wave_features, byte_waves);  // (V, D)
 }
 
 torch::Tensor BGPTImpl::copy_table() {
-  auto t = copy_emb->weight;
-  if (copy_bits.defined()) t = t + torch::matmul(bit_signs, copy_bits);
-  if (copy_waves.defined()) t = t + torch::matmul(wave_features, copy_waves);
-  return t;  // (V, D)
+  return plus_maps(copy_emb->weight, bit_signs, copy_bits, wave_features, copy_waves);  // (V, D)
 }
 
 torch::Tensor BGPTImpl::patch_table() {
   if (!patch_bits.defined() && !patch_waves.defined()) return patch_emb->weight;
   const int64_t S = config.patch_size, D = config.width;
-  torch::Tensor extra;  // (S, V, D)
-  if (patch_bits.defined()) extra = torch::matmul(bit_signs.unsqueeze(0), patch_bits);
-  if (patch_waves.defined()) {
-    auto w = torch::matmul(wave_features.unsqueeze(0), patch_waves);
-    extra = extra.defined() ? extra + w : w;
-  }
+  const auto extra = plus_maps({}, bit_signs, patch_bits, wave_features, patch_waves);  // (S, V, D)
   return patch_emb->weight + extra.reshape({S * kVocab, D});
 }
 
