@@ -145,6 +145,22 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, KV* cache, const Shared
   return h + out(torch::gelu(fc(ln2(h)), gelu));  // (B, T, D)
 }
 
+namespace {
+
+// (n, W): for each index i < n, (-1)^i, then cos and sin of 2 pi i / P for P = 4, 8, .., 512.
+torch::Tensor waves_of(int64_t n) {
+  const auto v = torch::arange(n, torch::kDouble);
+  std::vector<torch::Tensor> cols = {torch::cos(v * std::numbers::pi)};  // period 2
+  for (int period = 4; period <= 512; period *= 2) {
+    const auto angle = v * (2 * std::numbers::pi / period);
+    cols.push_back(torch::cos(angle));
+    cols.push_back(torch::sin(angle));
+  }
+  return torch::stack(cols, 1).to(torch::kFloat);
+}
+
+}  // namespace
+
 BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
   const int S = c.patch_size, D = c.width;
   patch_emb = register_module("patch_emb", nn::Embedding(S * kVocab, D));
@@ -200,20 +216,28 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
     if (c.copy_path) copy_bits = register_parameter("copy_bits", torch::zeros({8, D}));
   }
   if (c.byte_waves) {
-    const auto v = torch::arange(kVocab - 1, torch::kDouble);              // 0 .. 255
-    std::vector<torch::Tensor> cols = {torch::cos(v * std::numbers::pi)};  // (-1)^v: period 2
-    for (int period = 4; period <= 512; period *= 2) {
-      const auto angle = v * (2 * std::numbers::pi / period);
-      cols.push_back(torch::cos(angle));
-      cols.push_back(torch::sin(angle));
-    }
-    auto f = torch::stack(cols, 1).to(torch::kFloat);  // (256, W)
+    auto f = waves_of(kVocab - 1);  // (256, W): the values 0 .. 255
     wave_features = register_buffer("wave_features", torch::cat({f, torch::zeros({1, f.size(1)})}));
     const int64_t W = f.size(1);
     // Zero at the start, as byte_bits.
     byte_waves = register_parameter("byte_waves", torch::zeros({W, D}));
     patch_waves = register_parameter("patch_waves", torch::zeros({S, W, D}));
     if (c.copy_path) copy_waves = register_parameter("copy_waves", torch::zeros({W, D}));
+  }
+  if (c.position_waves) {
+    if (c.state_prefix <= 0 && c.program_memory <= 0)
+      throw Error("position_waves: no positions to map (give a state prefix or program memory)");
+    // Zero at the start, as byte_bits.
+    if (c.state_prefix > 0) {
+      prefix_wave_features = register_buffer("prefix_wave_features", waves_of(c.state_prefix));
+      prefix_waves =
+          register_parameter("prefix_waves", torch::zeros({prefix_wave_features.size(1), D}));
+    }
+    if (c.program_memory > 0) {
+      program_wave_features = register_buffer("program_wave_features", waves_of(c.program_memory));
+      program_waves =
+          register_parameter("program_waves", torch::zeros({program_wave_features.size(1), D}));
+    }
   }
 }
 
@@ -304,6 +328,7 @@ std::vector<KV> BGPTImpl::program_kv(const torch::Tensor& inputs) {
   auto image = inputs.narrow(1, 1, Pm / config.patch_size).reshape({B, Pm});  // (B, Pm)
   auto pos = program_pos->weight;                                             // (Pm, D)
   if (address_maps.defined()) pos = pos + torch::matmul(address_signs, address_maps);
+  if (program_waves.defined()) pos = pos + torch::matmul(program_wave_features, program_waves);
   auto h = F::embedding(image, byte_table()) + pos.unsqueeze(0);  // (B, Pm, D)
   std::vector<KV> kv;
   for (size_t l = 0; l < byte_blocks->size(); ++l)
@@ -322,7 +347,9 @@ std::vector<KV> BGPTImpl::prefix_cache(const ByteMemory& mem) {
       cache[l] = KV{mem.program[l].k.index_select(0, mem.row_trace),
                     mem.program[l].v.index_select(0, mem.row_trace)};
   if (config.state_prefix <= 0) return cache;
-  auto h = F::embedding(mem.context, byte_table()) + prefix_pos->weight.unsqueeze(0);  // (N, P, D)
+  auto pos = prefix_pos->weight;  // (P, D)
+  if (prefix_waves.defined()) pos = pos + torch::matmul(prefix_wave_features, prefix_waves);
+  auto h = F::embedding(mem.context, byte_table()) + pos.unsqueeze(0);  // (N, P, D)
   for (size_t l = 0; l < byte_blocks->size(); ++l) {
     auto* b = byte_blocks[l]->as<BlockImpl>();
     if (!config.prefix_memory) {

@@ -119,6 +119,9 @@ struct BGPTImpl : torch::nn::Module {
   torch::Tensor byte_waves, copy_waves, patch_waves;
   // (V, W): (-1)^v, then cos and sin of 2 pi v / P for P = 4, 8, .., 512 (0 for the padding value).
   torch::Tensor wave_features;
+  // position_waves: (W, D) maps of the waves of each previous-state / image position's index,
+  // added to prefix_pos / program_pos; (P, W) / (Pm, W) those waves. Undefined without them.
+  torch::Tensor prefix_waves, program_waves, prefix_wave_features, program_wave_features;
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};
   torch::Tensor byte_offsets;  // (S): i * V, to index patch_emb

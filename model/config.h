@@ -63,6 +63,13 @@ struct ModelConfig {
   // sin a sin b), so each bit of a + b is a product of two operands' features instead of a chain
   // of carries, and the period 512 tells a sum past 255 (`cpusim train --byte-waves`).
   bool byte_waves = false;
+  // The previous state's positions (the state prefix) and the program image's also get a learned
+  // linear map of the same waves of their index: a query made from a byte's waves (a register
+  // number, an address read from the state) then scores a position with a sum of cosines of their
+  // difference, peaked where they agree up to a learned offset (a rotation), so a lookup by value
+  // is a match of features instead of a table learned position by position (`cpusim train
+  // --position-waves`; with --state-prefix or --program-memory).
+  bool position_waves = false;
   // The patch in front of every sequence: "pad" (16 x 256, cpusim's) or "bin" (the paper's: its
   // files' extension, "bin", then 256s). Models imported from the paper's checkpoints use "bin".
   std::string begin_patch = "pad";
@@ -120,6 +127,11 @@ void for_each_field(Config& c, F&& f) {
     FieldInfo{"byte-waves",
               "each byte's embedding also maps sines and cosines of its value (sums and "
               "differences as rotations)",
+              true});
+  f("position_waves", c.position_waves,
+    FieldInfo{"position-waves",
+              "the previous state's and the image's positions also map waves of their index (a "
+              "lookup by a byte's value as a match)",
               true});
   f("begin_patch", c.begin_patch,
     FieldInfo{"begin-patch", "pad (16 x 256, cpusim's) or bin (the paper's)", true});

@@ -47,6 +47,7 @@ CONFIG_FIELDS = {
     "address_bits": "address_maps of the image positions' bits added to program_pos (program_kv)",
     "byte_bits": "bit maps added to the byte, patch and copy embeddings",
     "byte_waves": "maps of each byte's waves (cos, sin of its value) added as the bit maps are",
+    "position_waves": "maps of the waves of each position's index added to prefix_pos and program_pos",
     "begin_patch": "pad or bin (patch_features)",
 }
 
@@ -77,13 +78,18 @@ def load_safetensors(path):
     return tensors, header.get("__metadata__", {})
 
 
-def wave_features():
-    """(V, 17): (-1)^v, then cos and sin of 2 pi v / P for P = 4, 8, .., 512; 0 for padding."""
-    v = torch.arange(256, dtype=torch.float64)
+def waves_of(n):
+    """(n, 17): for i < n, (-1)^i, then cos and sin of 2 pi i / P for P = 4, 8, .., 512."""
+    v = torch.arange(n, dtype=torch.float64)
     cols = [torch.cos(v * math.pi)]
     for period in (4, 8, 16, 32, 64, 128, 256, 512):
         cols += [torch.cos(v * (2 * math.pi / period)), torch.sin(v * (2 * math.pi / period))]
-    return torch.cat([torch.stack(cols, 1).float(), torch.zeros(1, len(cols))])
+    return torch.stack(cols, 1).float()
+
+
+def wave_features():
+    """(V, 17): each byte value's waves (waves_of); 0 for the padding symbol."""
+    return torch.cat([waves_of(256), torch.zeros(1, 17)])
 
 
 def bit_signs():
@@ -219,6 +225,8 @@ class BGPT(torch.nn.Module):
             A = max(1, (Pm - 1).bit_length())
             bits = (torch.arange(Pm).unsqueeze(1) >> torch.arange(A)) & 1
             pos = pos + (bits.float() * 2 - 1) @ self.w["address_maps"]
+        if self.c.get("position_waves", False):
+            pos = pos + waves_of(Pm) @ self.w["program_waves"]
         h = F.embedding(image, self.byte_table) + pos.unsqueeze(0)
         return [self.memory(f"byte_blocks.{l}.", h) for l in range(self.c["byte_layers"])]
 
@@ -231,7 +239,10 @@ class BGPT(torch.nn.Module):
         if program is not None:
             past = [(k.index_select(0, row_trace), v.index_select(0, row_trace)) for k, v in program]
         if self.c.get("state_prefix", 0) > 0:
-            h = F.embedding(context, self.byte_table) + self.w["prefix_pos.weight"].unsqueeze(0)
+            pos = self.w["prefix_pos.weight"]
+            if self.c.get("position_waves", False):
+                pos = pos + waves_of(pos.size(0)) @ self.w["prefix_waves"]
+            h = F.embedding(context, self.byte_table) + pos.unsqueeze(0)
             for l in range(L):
                 p = f"byte_blocks.{l}."
                 if self.c.get("prefix_memory", False):

@@ -25,6 +25,7 @@ struct Variant {
   std::string program_attention = "rows";
   bool address_bits = false;
   bool waves = false;  // byte_waves
+  bool position_waves = false;
 };
 
 // Every option the byte decoder has, each on in at least one variant and most together in one.
@@ -39,7 +40,9 @@ std::vector<Variant> variants() {
           {"program-per-trace", false, 0, false, 32, false, "tanh", "trace"},
           {"everything-per-trace", true, 16, true, 32, true, "erf", "trace", true},
           {"waves", true, 16, true, 32, false, "erf", "trace", false, true},
-          {"everything-with-waves", true, 16, true, 32, true, "erf", "rows", true, true}};
+          {"everything-with-waves", true, 16, true, 32, true, "erf", "rows", true, true},
+          {"position-waves", true, 16, true, 32, false, "erf", "trace", false, true, true},
+          {"position-waves-tokens", false, 16, false, 32, true, "tanh", "rows", true, false, true}};
 }
 
 TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
@@ -56,9 +59,11 @@ TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
     c.program_attention = v.program_attention;
     c.address_bits = v.address_bits;
     c.byte_waves = v.waves;
+    c.position_waves = v.position_waves;
     BGPT m(c);
     // The maps start at zero: random ones, so that the waves change the decoded bytes.
-    for (auto* p : {&m->byte_waves, &m->copy_waves, &m->patch_waves})
+    for (auto* p :
+         {&m->byte_waves, &m->copy_waves, &m->patch_waves, &m->prefix_waves, &m->program_waves})
       if (p->defined()) p->normal_(0, 0.2);
     const int64_t N = 9, S = 16;
     auto feat = torch::randn({N, 64});

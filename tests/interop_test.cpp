@@ -114,6 +114,14 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithByteWaves) {
   });
 }
 
+TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPositionWaves) {
+  check_reference("ref-position-waves", [](model::TrainConfig& t) {
+    t.state_prefix_from_data = t.program_memory_from_data = true;
+    t.model.prefix_memory = true;
+    t.model.byte_waves = t.model.position_waves = true;
+  });
+}
+
 TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPrefixTokens) {
   check_reference("ref-prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; });
 }

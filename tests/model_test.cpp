@@ -220,6 +220,60 @@ TEST(Model, AddressBitsStartAtZeroAndAreLearned) {
   EXPECT_GT(bits->address_maps.grad().abs().sum().item<double>(), 0);
 }
 
+TEST(Model, PositionWavesStartAtZeroAndAddressThePrefixAndTheImage) {
+  // position_waves: the previous state's and the image's positions map the waves of their index
+  // (the byte values' waves, of positions); the maps start at zero (the model starts as the one
+  // without them), get gradients, and change the byte decoder's logits.
+  torch::manual_seed(3);
+  auto c = tiny(true);
+  c.state_prefix = 16, c.prefix_memory = true, c.program_memory = 48;
+  BGPT plain(c);
+  c.position_waves = true;
+  torch::manual_seed(3);
+  BGPT waves(c);
+  ASSERT_TRUE(waves->prefix_waves.defined() && waves->program_waves.defined());
+  EXPECT_FALSE(waves->byte_waves.defined());  // the byte values' waves are their own option
+  ASSERT_EQ(waves->prefix_wave_features.sizes(), (std::vector<int64_t>{16, 17}));
+  ASSERT_EQ(waves->program_wave_features.sizes(), (std::vector<int64_t>{48, 17}));
+  for (int i : {0, 5, 15, 47}) {
+    const auto& f = i < 16 ? waves->prefix_wave_features : waves->program_wave_features;
+    EXPECT_FLOAT_EQ(f[i][0].item<float>(), i % 2 ? -1.f : 1.f) << i;
+    for (int k = 0, period = 4; period <= 512; ++k, period *= 2) {
+      const double a = 2 * std::numbers::pi * i / period;
+      EXPECT_NEAR(f[i][1 + 2 * k].item<float>(), std::cos(a), 1e-6) << i << " " << period;
+      EXPECT_NEAR(f[i][2 + 2 * k].item<float>(), std::sin(a), 1e-6) << i << " " << period;
+    }
+  }
+  const int64_t N = 3;
+  auto inputs = torch::randint(0, 256, {2, 4, 16}, torch::kLong);
+  auto feat = torch::randn({N, 64}), t = torch::randint(0, 256, {N, 16}, torch::kLong);
+  auto context = torch::randint(0, 256, {N, 16}, torch::kLong);
+  auto row_trace = torch::tensor({0, 1, 1}, torch::kLong);
+  auto logits = [&](BGPT& m) {
+    return m->byte_logits(feat, t, t, model::ByteMemory{context, m->program_kv(inputs), row_trace});
+  };
+  {
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(torch::allclose(logits(plain), logits(waves)));
+  }
+  logits(waves).pow(2).sum().backward();
+  for (auto* p : {&waves->prefix_waves, &waves->program_waves}) {
+    EXPECT_GT(p->grad().abs().sum().item<double>(), 0);
+    torch::NoGradGuard ng;
+    const auto before = logits(waves);
+    p->add_(0.5);
+    EXPECT_FALSE(torch::allclose(logits(waves), before));
+    p->sub_(0.5);
+  }
+  // Only where there are positions to map.
+  c.state_prefix = 0, c.prefix_memory = false, c.program_memory = 0;
+  EXPECT_THROW(BGPT{c}, Error);
+  c.program_memory = 48;
+  BGPT image_only(c);
+  EXPECT_FALSE(image_only->prefix_waves.defined());
+  EXPECT_TRUE(image_only->program_waves.defined());
+}
+
 TEST(Model, ProgramAttentionFormsAreChecked) {
   EXPECT_EQ(model::layer_config("small", {}).model.program_attention, "rows");  // the default
   EXPECT_THROW(model::layer_config(
@@ -532,7 +586,8 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
 // rollout's first state is the teacher-forced prediction from the true initial state.
 void check_byte_memory(const std::string& name,
                        const std::function<void(model::TrainConfig&)>& configure, int prefix,
-                       int program, bool byte_bits = false, bool byte_waves = false) {
+                       int program, bool byte_bits = false, bool byte_waves = false,
+                       bool position_waves = false) {
   const std::string d = test::temp_dir(name);
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
@@ -546,6 +601,7 @@ void check_byte_memory(const std::string& name,
   EXPECT_EQ(sim.config().program_memory, program);  // its image size
   EXPECT_EQ(sim.config().byte_bits, byte_bits);
   EXPECT_EQ(sim.config().byte_waves, byte_waves);
+  EXPECT_EQ(sim.config().position_waves, position_waves);
   const TestTraces tt(data);
   const auto& traces = tt.traces;
   const auto& prefixes = tt.prefixes;
@@ -615,6 +671,17 @@ TEST(Training, ByteWavesRecordedTrainedAndRolledOutWithTheCache) {
         t.model.byte_bits = t.model.byte_waves = true;
       },
       16, 32, true, true);
+}
+
+TEST(Training, PositionWavesRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory(
+      "position-waves",
+      [](model::TrainConfig& t) {
+        t.state_prefix_from_data = t.program_memory_from_data = true;
+        t.model.prefix_memory = true;
+        t.model.byte_waves = t.model.position_waves = true;
+      },
+      16, 32, false, true, true);
 }
 
 // A toy machine (states of 3 patches) with the copy path reading the previous state: recorded,
