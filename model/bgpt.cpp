@@ -224,6 +224,8 @@ BGPTImpl::BGPTImpl(const ModelConfig& c) : config(c) {
     patch_waves = register_parameter("patch_waves", torch::zeros({S, W, D}));
     if (c.copy_path) copy_waves = register_parameter("copy_waves", torch::zeros({W, D}));
   }
+  if (c.feature_every_byte)  // zero at the start: the model begins as the one without it
+    feature_maps = register_parameter("feature_maps", torch::zeros({D, D}));
   if (c.position_waves) {
     if (c.state_prefix <= 0 && c.program_memory <= 0)
       throw Error("position_waves: no positions to map (give a state prefix or program memory)");
@@ -305,10 +307,16 @@ torch::Tensor BGPTImpl::byte_head(const torch::Tensor& h, const torch::Tensor& t
 }
 
 torch::Tensor BGPTImpl::byte_input(const torch::Tensor& x, int64_t pos,
-                                   const torch::Tensor& prev_byte, const torch::Tensor& copy) {
+                                   const torch::Tensor& prev_byte, const torch::Tensor& copy,
+                                   const torch::Tensor& mapped) {
   auto y = x + byte_pos->weight[pos];  // (N, D)
   if (config.copy_path) y = y + F::embedding(prev_byte, copy);
+  if (mapped.defined()) y = y + mapped;
   return y;
+}
+
+torch::Tensor BGPTImpl::mapped_feature(const torch::Tensor& feat) {
+  return feature_maps.defined() ? torch::matmul(feat, feature_maps) : torch::Tensor();  // (N, D)
 }
 
 KV BlockImpl::memory(const torch::Tensor& m) {
@@ -368,10 +376,11 @@ torch::Tensor BGPTImpl::byte_inputs(const torch::Tensor& feat, const torch::Tens
                                     const torch::Tensor& prev, const torch::Tensor& table,
                                     const torch::Tensor& copy) {
   const int64_t S = config.patch_size;
-  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);  // (N, S-1, D)
-  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);            // (N, S, D)
-  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);       // (N, S, D)
-  if (config.copy_path) x = x + F::embedding(prev, copy);      // (N, S, D)
+  auto emb = F::embedding(target.narrow(1, 0, S - 1), table);             // (N, S-1, D)
+  auto x = torch::cat({feat.unsqueeze(1), emb}, 1);                       // (N, S, D)
+  x = x + byte_pos->weight.narrow(0, 0, S).unsqueeze(0);                  // (N, S, D)
+  if (config.copy_path) x = x + F::embedding(prev, copy);                 // (N, S, D)
+  if (feature_maps.defined()) x = x + mapped_feature(feat).unsqueeze(1);  // every position
   return x;
 }
 
@@ -410,12 +419,14 @@ torch::Tensor BGPTImpl::byte_generate(const torch::Tensor& feat, const torch::Te
   if (program_per_trace() && !mem.program.empty())
     runs = trace_runs(mem.row_trace, mem.program[0].k.size(0));
   const TraceRuns* r = runs.row_trace.defined() ? &runs : nullptr;
-  auto x = byte_input(feat, 0, prev.select(1, 0), copy);  // (N, D)
+  const auto mapped = mapped_feature(feat);                       // (N, D) or undefined
+  auto x = byte_input(feat, 0, prev.select(1, 0), copy, mapped);  // (N, D)
   for (int64_t i = 0; i < S; ++i) {
     auto h = byte_blocks_forward(x.unsqueeze(1), cache, true, mem, r);  // (N, 1, D)
     auto b = byte_head(h.squeeze(1), table).argmax(-1);                 // (N)
     out.select(1, i).copy_(b);
-    if (i + 1 < S) x = byte_input(F::embedding(b, table), i + 1, prev.select(1, i + 1), copy);
+    if (i + 1 < S)
+      x = byte_input(F::embedding(b, table), i + 1, prev.select(1, i + 1), copy, mapped);
   }
   return out;  // (N, S)
 }

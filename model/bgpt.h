@@ -122,6 +122,8 @@ struct BGPTImpl : torch::nn::Module {
   // position_waves: (W, D) maps of the waves of each previous-state / image position's index,
   // added to prefix_pos / program_pos; (P, W) / (Pm, W) those waves. Undefined without them.
   torch::Tensor prefix_waves, program_waves, prefix_wave_features, program_wave_features;
+  // feature_every_byte: (D, D) the map of the patch's feature added at every byte position.
+  torch::Tensor feature_maps;
   torch::nn::ModuleList patch_blocks{nullptr}, byte_blocks{nullptr};
   torch::nn::LayerNorm patch_ln{nullptr}, byte_ln{nullptr};
   torch::Tensor byte_offsets;  // (S): i * V, to index patch_emb
@@ -134,8 +136,13 @@ struct BGPTImpl : torch::nn::Module {
   torch::Tensor patch_table();
   torch::Tensor byte_head(const torch::Tensor& h,
                           const torch::Tensor& table);  // (.., D) -> (.., V), tied
+  // One byte position's input (N, D): `feat_or_emb` plus its position, the copy embedding of
+  // `prev_byte` (copy path) and `mapped` (feature_every_byte: the mapped feature, else undefined).
   torch::Tensor byte_input(const torch::Tensor& feat_or_emb, int64_t pos,
-                           const torch::Tensor& prev_byte, const torch::Tensor& copy);
+                           const torch::Tensor& prev_byte, const torch::Tensor& copy,
+                           const torch::Tensor& mapped);
+  // The patch features as every byte position gets them (feature_every_byte), else undefined.
+  torch::Tensor mapped_feature(const torch::Tensor& feat);
   // A whole patch's byte-decoder inputs (N, S, D): [feature, byte 0 .. byte S-2] of `target`,
   // each plus its position and (copy path) the copy embedding of `prev`'s byte.
   torch::Tensor byte_inputs(const torch::Tensor& feat, const torch::Tensor& target,

@@ -70,6 +70,11 @@ struct ModelConfig {
   // is a match of features instead of a table learned position by position (`cpusim train
   // --position-waves`; with --state-prefix or --program-memory).
   bool position_waves = false;
+  // Every position of the byte decoder also gets a learned linear map of the patch's feature
+  // (MEGABYTE's form), not only position 0 (the paper's), so what the patch decoder knows of the
+  // instruction (its operands) is at each byte from the first block on and a lookup it keys can
+  // happen in any block (`cpusim train --feature-every-byte`).
+  bool feature_every_byte = false;
   // The patch in front of every sequence: "pad" (16 x 256, cpusim's) or "bin" (the paper's: its
   // files' extension, "bin", then 256s). Models imported from the paper's checkpoints use "bin".
   std::string begin_patch = "pad";
@@ -133,6 +138,9 @@ void for_each_field(Config& c, F&& f) {
               "the previous state's and the image's positions also map waves of their index (a "
               "lookup by a byte's value as a match)",
               true});
+  f("feature_every_byte", c.feature_every_byte,
+    FieldInfo{"feature-every-byte",
+              "every byte position also maps the patch's feature (not only the first)", true});
   f("begin_patch", c.begin_patch,
     FieldInfo{"begin-patch", "pad (16 x 256, cpusim's) or bin (the paper's)", true});
 }

@@ -115,16 +115,25 @@ std::pair<Tensors, json> read_safetensors(const std::string& path,
 
 const std::vector<PaperField>& paper_export_fields() {
   static const std::vector<PaperField> fields = {
-      {"patch_size", false},     {"max_patches", false},
-      {"patch_layers", false},   {"byte_layers", false},
-      {"width", false},          {"heads", false},
-      {"copy_path", true},       {"gelu", false},
-      {"copy_stride", false},                                   // read by the copy path only
-      {"state_prefix", true},    {"prefix_memory", false},      // read with a state prefix only
-      {"program_memory", true},  {"program_attention", false},  // with program memory only
-      {"address_bits", false},   {"byte_bits", true},
-      {"byte_waves", true},      {"begin_patch", false},
+      {"patch_size", false},
+      {"max_patches", false},
+      {"patch_layers", false},
+      {"byte_layers", false},
+      {"width", false},
+      {"heads", false},
+      {"copy_path", true},
+      {"gelu", false},
+      {"copy_stride", false},  // read by the copy path only
+      {"state_prefix", true},
+      {"prefix_memory", false},  // read with a state prefix only
+      {"program_memory", true},
+      {"program_attention", false},  // with program memory only
+      {"address_bits", false},
+      {"byte_bits", true},
+      {"byte_waves", true},
+      {"begin_patch", false},
       {"position_waves", false},  // read with a state prefix or program memory only
+      {"feature_every_byte", true},
   };
   return fields;
 }

@@ -48,6 +48,7 @@ CONFIG_FIELDS = {
     "byte_bits": "bit maps added to the byte, patch and copy embeddings",
     "byte_waves": "maps of each byte's waves (cos, sin of its value) added as the bit maps are",
     "position_waves": "maps of the waves of each position's index added to prefix_pos and program_pos",
+    "feature_every_byte": "feat @ feature_maps added at every byte position (byte_logits)",
     "begin_patch": "pad or bin (patch_features)",
 }
 
@@ -255,6 +256,8 @@ class BGPT(torch.nn.Module):
         x = x + self.w["byte_pos.weight"][:S].unsqueeze(0)
         if self.c.get("copy_path", False):
             x = x + F.embedding(prev, self.copy_table)
+        if self.c.get("feature_every_byte", False):
+            x = x + (feat @ self.w["feature_maps"]).unsqueeze(1)
         for l in range(L):
             x, _ = self.block(f"byte_blocks.{l}.", x, past[l])
         return self._ln("byte_ln", x) @ self.byte_table.t()

@@ -26,6 +26,7 @@ struct Variant {
   bool address_bits = false;
   bool waves = false;  // byte_waves
   bool position_waves = false;
+  bool feature_every_byte = false;
 };
 
 // Every option the byte decoder has, each on in at least one variant and most together in one.
@@ -60,6 +61,7 @@ TEST(Decode, DraftGivesTheBytewiseBytesWhateverTheDraft) {
     c.address_bits = v.address_bits;
     c.byte_waves = v.waves;
     c.position_waves = v.position_waves;
+    c.feature_every_byte = v.feature_every_byte;
     BGPT m(c);
     // The maps start at zero: random ones, so that the waves change the decoded bytes.
     for (auto* p :

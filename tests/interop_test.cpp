@@ -122,6 +122,14 @@ TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPositionWaves) {
   });
 }
 
+TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithTheFeatureAtEveryByte) {
+  check_reference("ref-feature-every-byte", [](model::TrainConfig& t) {
+    t.state_prefix_from_data = t.program_memory_from_data = true;
+    t.model.prefix_memory = true;
+    t.model.feature_every_byte = true;
+  });
+}
+
 TEST(Interop, PythonReferenceGivesLibtorchsLogitsWithPrefixTokens) {
   check_reference("ref-prefix", [](model::TrainConfig& t) { t.state_prefix_from_data = true; });
 }

@@ -274,6 +274,45 @@ TEST(Model, PositionWavesStartAtZeroAndAddressThePrefixAndTheImage) {
   EXPECT_TRUE(image_only->program_waves.defined());
 }
 
+TEST(Model, FeatureEveryByteStartsAtZeroAndReachesEveryByte) {
+  // feature_every_byte: the map starts at zero (the model starts as the one without it), gets
+  // gradients, and puts the feature into every byte position's own input.
+  torch::manual_seed(3);
+  auto c = tiny(true);
+  BGPT plain(c);
+  c.feature_every_byte = true;
+  torch::manual_seed(3);
+  BGPT every(c);
+  ASSERT_EQ(every->feature_maps.sizes(), (std::vector<int64_t>{64, 64}));
+  EXPECT_FALSE(plain->feature_maps.defined());
+  auto feat = torch::randn({3, 64}), t = torch::randint(0, 256, {3, 16}, torch::kLong);
+  {
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(torch::allclose(plain->byte_logits(feat, t, t), every->byte_logits(feat, t, t)));
+  }
+  every->byte_logits(feat, t, t).pow(2).sum().backward();
+  EXPECT_GT(every->feature_maps.grad().abs().sum().item<double>(), 0);
+  torch::NoGradGuard ng;
+  // With the byte blocks' attention outputs zeroed, a position sees only its own input: then
+  // the bytes after the first depend on the feature with the map and not without it.
+  every->feature_maps.normal_(0, 0.5);
+  for (BGPT* m : {&plain, &every})
+    for (const auto& p : (*m)->byte_blocks->named_parameters())
+      if (p.key().find("proj.") != std::string::npos) p.value().zero_();
+  const auto feat2 = torch::randn({3, 64});
+  for (int k = 1; k < 16; ++k) {
+    EXPECT_TRUE(torch::allclose(plain->byte_logits(feat, t, t).select(1, k),
+                                plain->byte_logits(feat2, t, t).select(1, k)))
+        << k;
+    EXPECT_FALSE(torch::allclose(every->byte_logits(feat, t, t).select(1, k),
+                                 every->byte_logits(feat2, t, t).select(1, k)))
+        << k;
+  }
+  // Greedy decoding uses the same inputs as the teacher-forced logits.
+  const auto g = every->byte_generate(feat, t);
+  EXPECT_TRUE(torch::equal(every->byte_logits(feat, g, t).argmax(-1), g));
+}
+
 TEST(Model, ProgramAttentionFormsAreChecked) {
   EXPECT_EQ(model::layer_config("small", {}).model.program_attention, "rows");  // the default
   EXPECT_THROW(model::layer_config(
@@ -586,8 +625,7 @@ TEST(Training, CheckpointReloadGivesIdenticalOutputsAndCachedRolloutEqualsUncach
 // rollout's first state is the teacher-forced prediction from the true initial state.
 void check_byte_memory(const std::string& name,
                        const std::function<void(model::TrainConfig&)>& configure, int prefix,
-                       int program, bool byte_bits = false, bool byte_waves = false,
-                       bool position_waves = false) {
+                       int program) {
   const std::string d = test::temp_dir(name);
   const auto data = small_set(d, 40, 8, 8);
   auto t = train_config(data, d + "/run");
@@ -599,9 +637,14 @@ void check_byte_memory(const std::string& name,
   EXPECT_EQ(sim.config().state_prefix,
             prefix);  // the data's state size, recorded in the checkpoint
   EXPECT_EQ(sim.config().program_memory, program);  // its image size
-  EXPECT_EQ(sim.config().byte_bits, byte_bits);
-  EXPECT_EQ(sim.config().byte_waves, byte_waves);
-  EXPECT_EQ(sim.config().position_waves, position_waves);
+  // The options as trained (each off unless `configure` set it), read back from the checkpoint.
+  const model::ModelConfig& m = sim.config();
+  EXPECT_EQ(m.prefix_memory, t.model.prefix_memory);
+  EXPECT_EQ(m.address_bits, t.model.address_bits);
+  EXPECT_EQ(m.byte_bits, t.model.byte_bits);
+  EXPECT_EQ(m.byte_waves, t.model.byte_waves);
+  EXPECT_EQ(m.position_waves, t.model.position_waves);
+  EXPECT_EQ(m.feature_every_byte, t.model.feature_every_byte);
   const TestTraces tt(data);
   const auto& traces = tt.traces;
   const auto& prefixes = tt.prefixes;
@@ -659,7 +702,7 @@ TEST(Training, ByteBitsRecordedTrainedAndRolledOutWithTheCache) {
         t.model.prefix_memory = true;
         t.model.byte_bits = true;
       },
-      16, 32, true);
+      16, 32);
 }
 
 TEST(Training, ByteWavesRecordedTrainedAndRolledOutWithTheCache) {
@@ -670,7 +713,7 @@ TEST(Training, ByteWavesRecordedTrainedAndRolledOutWithTheCache) {
         t.model.prefix_memory = true;
         t.model.byte_bits = t.model.byte_waves = true;
       },
-      16, 32, true, true);
+      16, 32);
 }
 
 TEST(Training, PositionWavesRecordedTrainedAndRolledOutWithTheCache) {
@@ -681,7 +724,18 @@ TEST(Training, PositionWavesRecordedTrainedAndRolledOutWithTheCache) {
         t.model.prefix_memory = true;
         t.model.byte_waves = t.model.position_waves = true;
       },
-      16, 32, false, true, true);
+      16, 32);
+}
+
+TEST(Training, FeatureEveryByteRecordedTrainedAndRolledOutWithTheCache) {
+  check_byte_memory(
+      "feature-every-byte",
+      [](model::TrainConfig& t) {
+        t.state_prefix_from_data = t.program_memory_from_data = true;
+        t.model.prefix_memory = true;
+        t.model.byte_waves = t.model.position_waves = t.model.feature_every_byte = true;
+      },
+      16, 32);
 }
 
 // A toy machine (states of 3 patches) with the copy path reading the previous state: recorded,
