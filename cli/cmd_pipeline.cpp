@@ -14,7 +14,7 @@
 namespace cpusim::cli {
 
 int cmd_pipeline(const Args& args) {
-  std::string preset = "quickstart", dir, stages = "datagen,train,eval", device = "cpu",
+  std::string preset = "quickstart", dir, stages = "datagen,train,eval", device = "auto",
               isa = "bgpt";
   double minutes = 0, old_minutes = 0;
   uint64_t seed = 1;
@@ -40,7 +40,8 @@ int cmd_pipeline(const Args& args) {
       "end this piece of training after N steps (continue with --resume)")(
       "resume", po::bool_switch(&resume),
       "continue the run in DIR: keep its set, resume training from its checkpoint, then evaluate")(
-      "device", po::value(&device)->default_value("cpu"), "cpu or cuda")(
+      "device", po::value(&device)->default_value("auto"),
+      "auto (CUDA where this libtorch sees a device, else the CPU), cpu or cuda")(
       "procs", po::value(&procs)->default_value(0),
       "processes on this machine for training and evaluation (train and eval --procs; 0: the "
       "preset's: quickstart 2 on a CPU with 2 or more cores, else 1)")(

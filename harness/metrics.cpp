@@ -33,6 +33,8 @@ void do_nothing(const isa::Config& c, std::span<const uint8_t> image, const uint
 
 Scorer::Scorer(const isa::Config& c, Mode mode, int worst_k)
     : c_(c), mode_(mode), worst_k_(worst_k), fields_(isa::state_fields(c)) {
+  if (isa::profile_info(c.profile).data_in_state)
+    memory_ = isa::Field{"data memory", uint16_t(isa::kHeaderBytes), uint16_t(c.memory_size)};
   for (const auto& f : fields_) per_field_.push_back({f.name, Pair{}});
 }
 
@@ -78,6 +80,15 @@ void Scorer::add(uint64_t index, std::span<const uint8_t> trace,
     for (size_t fi = 0; fi < fields_.size(); ++fi)
       per_field_[fi].second += Pair{isa::score_field(fields_[fi], truth, prev, pred, avail),
                                     isa::score_field(fields_[fi], truth, prev, base.data(), sb)};
+    if (memory_.size) {  // the data memory's bytes alone, scored as a state of their own
+      const size_t at = memory_.offset, n = memory_.size;
+      const auto part = [&](const uint8_t* p, size_t have) {
+        return isa::score_state(truth + at, prev + at, p + at, have > at ? have - at : 0, n);
+      };
+      const Pair m{part(pred, avail), part(base.data(), sb)};
+      per_op_memory_[op] += m;
+      data_memory_ += m;
+    }
   }
   exact_traces_ += diverged < 0;
   if (mode_ == Mode::rollout) {

@@ -60,6 +60,13 @@ class Scorer {
   const std::map<std::string, Pair>& per_form() const { return per_form_; }   // "ADD r,r"
   const std::map<std::string, Pair>& per_length() const { return per_len_; }  // "17-32"
   const std::vector<std::pair<std::string, Pair>>& per_field() const { return per_field_; }
+  // Machines whose state holds a data memory (toy): the memory's bytes alone, scored as a state
+  // of their own (byte accuracy over its bytes, exact when all are right, changed bytes those a
+  // store wrote), per opcode executed. Empty for machines without one (bgpt).
+  const std::map<std::string, Pair>& per_opcode_memory() const { return per_op_memory_; }
+  bool has_data_memory() const { return memory_.size > 0; }
+  // The data memory over all states, as per_opcode_memory; zero counts without one.
+  const Pair& data_memory() const { return data_memory_; }
   // Rollout: traces by the first state that differs ("none" for exact traces), bucketed.
   const std::map<std::string, uint64_t>& divergence() const { return divergence_; }
   // By state index k (the k-th state after the first): how errors grow along a trace.
@@ -71,9 +78,11 @@ class Scorer {
   Mode mode_;
   int worst_k_;
   std::vector<isa::Field> fields_;
+  isa::Field memory_{"data memory", 0, 0};  // where the data memory is (size 0: none)
+  Pair data_memory_;
   uint64_t traces_ = 0, exact_traces_ = 0;
   Pair total_;
-  std::map<std::string, Pair> per_op_, per_form_, per_len_;
+  std::map<std::string, Pair> per_op_, per_form_, per_len_, per_op_memory_;
   std::vector<std::pair<std::string, Pair>> per_field_;
   std::map<std::string, uint64_t> divergence_;
   std::map<uint64_t, Pair> per_step_;

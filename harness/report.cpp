@@ -43,6 +43,8 @@ std::string row(const std::string& name, const Pair& p) {
          percent(p.baseline.changed_byte_accuracy()) + " |\n";
 }
 
+const char* kMemoryTitle = "Data memory per opcode (the memory's bytes alone)";
+
 const char* kHeader =
     "| | states | byte acc. | baseline | exact states | baseline | changed-byte acc. | baseline |\n"
     "|---|---|---|---|---|---|---|---|\n";
@@ -78,6 +80,12 @@ json report_json(const Scorer& s, const json& meta) {
   j["per_form"] = forms;
   j["per_length"] = lens;
   j["per_field"] = fields;
+  if (s.has_data_memory()) {
+    j["data_memory"] = pair_json(s.data_memory());
+    json mem = json::object();
+    for (const auto& [k, p] : s.per_opcode_memory()) mem[k] = pair_json(p);
+    j["per_opcode_memory"] = mem;
+  }
   json steps = json::object();
   for (const auto& [k, p] : s.per_step()) steps[std::to_string(k)] = pair_json(p);
   j["per_step"] = steps;
@@ -108,6 +116,7 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
         "everything else)" +
         (s.mode() == Mode::rollout ? ", chained on its own states." : ".") + "\n\n";
   md += "## Headline\n\n" + std::string(kHeader) + row("all states", t);
+  if (s.has_data_memory()) md += row("data memory (its bytes alone)", s.data_memory());
   md += "\n" + std::to_string(s.traces()) + " traces, " + std::to_string(s.exact_traces()) +
         " predicted without a single wrong byte.\n\n";
   // Per opcode, worst first (by exact states, then changed bytes).
@@ -125,6 +134,13 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
   for (const auto& [k, p] : s.per_form()) md += row(k, p);
   md += "\n## Per field (a field is right when all its bytes are)\n\n" + std::string(kHeader);
   for (const auto& [k, p] : s.per_field()) md += row(k, p);
+  if (s.has_data_memory()) {
+    md += "\n## " + std::string(kMemoryTitle) +
+          "\n\nExact: the whole data memory right; changed bytes: the bytes the instruction "
+          "wrote (a store's).\n\n" +
+          kHeader;
+    for (const auto& [k, p] : s.per_opcode_memory()) md += row(k, p);
+  }
   md += "\n## Per program length (instructions executed)\n\n" + std::string(kHeader);
   std::vector<std::pair<std::string, Pair>> lens(s.per_length().begin(), s.per_length().end());
   std::sort(lens.begin(), lens.end(),
@@ -249,6 +265,7 @@ nlohmann::json headline_json(const EvalResult& r) {
   head.erase("per_form");
   head.erase("per_length");
   head.erase("per_field");
+  head.erase("per_opcode_memory");
   return head;
 }
 

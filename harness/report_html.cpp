@@ -218,6 +218,9 @@ std::string report_html(const Scorer& s, const json& meta, const std::string& tr
   h += table("per_form", "Per operand form", s.per_form());
   std::map<std::string, Pair> fields(s.per_field().begin(), s.per_field().end());
   h += table("per_field", "Per field (a field is right when all its bytes are)", fields);
+  if (s.has_data_memory())
+    h += table("per_opcode_memory", "Data memory per opcode (the memory's bytes alone)",
+               s.per_opcode_memory());
   h += table("per_length", "Per program length (instructions executed)", s.per_length());
   h += worst_cases(s);
   h += curves(train_log);

@@ -32,6 +32,12 @@ torch::Device pick_device(const std::string& name, int cuda_index) {
   throw Error("--device " + name + ": expected cpu or cuda");
 }
 
+std::string resolve_device_name(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
+  if (name == "cpu" || name == "cuda") return name;
+  throw Error("--device " + name + ": expected auto, cpu or cuda");
+}
+
 static bool cpu_has_bf16() {
 #if defined(__x86_64__) && defined(__GNUC__)
   return __builtin_cpu_supports("avx512bf16");

@@ -10,6 +10,9 @@ namespace cpusim::model {
 
 // "cpu" or "cuda" (the GPU `cuda_index`: a data-parallel rank's LOCAL_RANK).
 torch::Device pick_device(const std::string& name, int cuda_index = 0);
+// A device name as a run records it: "auto" becomes "cuda" where this libtorch sees a CUDA
+// device and "cpu" elsewhere; "cpu" and "cuda" stay; another name throws cpusim::Error.
+std::string resolve_device_name(const std::string& name);
 // Whether --precision P means bf16 autocast on dev ("auto": on CUDA, and on CPUs with bf16
 // instructions, where bf16 matrix products run ~2x faster than fp32).
 bool use_bf16(const std::string& precision, const torch::Device& dev);

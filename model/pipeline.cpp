@@ -7,18 +7,22 @@
 
 #include "common/io.h"
 #include "harness/curves.h"
+#include "model/device.h"
 
 namespace cpusim::model {
 
 namespace fs = std::filesystem;
 
 PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed,
-                           double minutes, const std::string& device, const std::string& isa_name) {
+                           double minutes, const std::string& device_name,
+                           const std::string& isa_name) {
   // The recipe is `cpusim train --preset quickstart` (quickstart-toy on toy; model/presets.cpp);
   // here the data it is measured on and the stages around it. bgpt: the paper's CPU at a size
   // two CPU cores can learn, a 64-byte memory and programs of 1..16 instructions.
   PipelinePlan p;
   p.dir = dir;
+  // "auto" (the default): CUDA where this libtorch sees a device, else the CPU.
+  const std::string device = resolve_device_name(device_name);
   p.device = device;
   const bool toy = isa_name == "toy";
   if (!toy && isa_name != "bgpt") throw Error("--isa " + isa_name + ": expected bgpt or toy");

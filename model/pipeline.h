@@ -29,7 +29,8 @@ struct PipelinePlan {
 // "quickstart" (CPU: 20 minutes of training, or `minutes`) or "smoke" (seconds), for the paper's
 // CPU ("bgpt") or cpusim's "toy" machine (its memory-writing ISA: a state is 3 patches); or
 // "paper-task" (bgpt only: the paper's 1 KB memory and programs of 1..255 instructions, a run of
-// hours made in pieces of `minutes`); throws cpusim::Error for another name.
+// hours made in pieces of `minutes`); throws cpusim::Error for another name. `device`: "auto"
+// (CUDA where this libtorch sees a device, else the CPU), "cpu" or "cuda".
 PipelinePlan pipeline_plan(const std::string& preset, const std::string& dir, uint64_t seed,
                            double minutes, const std::string& device,
                            const std::string& isa = "bgpt");

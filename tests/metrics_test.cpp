@@ -129,5 +129,49 @@ TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {
   EXPECT_TRUE(has_flags);
 }
 
+TEST(Metrics, ToyDataMemoryAloneOverallAndPerOpcode) {
+  // LDI R0, 7 / ST [3], R0 / LD R1, [3] / HLT: the store writes M[3], the load reads it.
+  const isa::Config c = test::toy_config();
+  auto image = isa::assemble(c.profile, "LDI R0, 7\nST [3], R0\nLD R1, [3]\nHLT");
+  image.resize(isa::image_bytes(c), 0);
+  std::vector<uint8_t> t;
+  emu::run_trace(c, image, emu::zero_state(c), t);
+  const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
+  std::vector<uint8_t> pred(t.begin() + ib + sb, t.end());  // the true states after the first
+  // The state after the store predicted with M[3] = 6 (its register and PC right).
+  const size_t after_store = 3;  // state 1 is the first fetch, 2 follows LDI, 3 follows ST
+  ASSERT_EQ(t[ib + after_store * sb + isa::kHeaderBytes + 3], 7);
+  pred[(after_store - 1) * sb + isa::kHeaderBytes + 3] = 6;
+  harness::Scorer s(c, harness::Mode::teacher);
+  ASSERT_TRUE(s.has_data_memory());
+  s.add(0, t, pred);
+  const harness::Pair& mem = s.data_memory();
+  EXPECT_EQ(mem.model.states, 4u);
+  EXPECT_EQ(mem.model.bytes, 4u * c.memory_size);
+  EXPECT_EQ(mem.model.matched_bytes, 4u * c.memory_size - 1);
+  EXPECT_EQ(mem.model.exact_states, 3u);
+  EXPECT_EQ(mem.model.changed_bytes, 1u);  // only the store writes memory
+  EXPECT_EQ(mem.model.matched_changed, 0u);
+  EXPECT_EQ(mem.baseline.matched_changed, 0u);  // the do-nothing baseline copies the old 0
+  const auto& ops = s.per_opcode_memory();
+  EXPECT_EQ(ops.at("ST").model.changed_bytes, 1u);
+  EXPECT_EQ(ops.at("ST").model.exact_states, 0u);
+  EXPECT_EQ(ops.at("LD").model.exact_states, 1u);
+  EXPECT_EQ(ops.at("LD").model.changed_bytes, 0u);
+  EXPECT_EQ(ops.at("LDI").model.states, 1u);
+  // Every report shows it.
+  const auto j = harness::report_json(s, {});
+  EXPECT_EQ(j["data_memory"]["changed_bytes"], 1u);
+  EXPECT_EQ(j["per_opcode_memory"]["ST"]["states"], 1u);
+  const std::string md = harness::report_markdown(s, {});
+  EXPECT_NE(md.find("| data memory (its bytes alone) | 4 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Data memory per opcode"), std::string::npos);
+  EXPECT_NE(md.find("| ST | 1 |"), std::string::npos);
+  // bgpt's states have no data memory: no such slice.
+  harness::Scorer b(test::bgpt_config(64), harness::Mode::teacher);
+  EXPECT_FALSE(b.has_data_memory());
+  EXPECT_FALSE(harness::report_json(b, {}).contains("per_opcode_memory"));
+}
+
 }  // namespace
 }  // namespace cpusim

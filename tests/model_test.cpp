@@ -11,6 +11,7 @@
 #include <numbers>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/io.h"
@@ -18,8 +19,10 @@
 #include "datagen/generate.h"
 #include "model/api.h"
 #include "model/bgpt.h"
+#include "model/device.h"
 #include "model/graphs.h"
 #include "model/internal.h"
+#include "model/pipeline.h"
 #include "tests/model_util.h"
 #include "tests/test_util.h"
 
@@ -32,6 +35,21 @@ using test::small_set;
 using test::TestTraces;
 using test::tiny;
 using test::train_config;
+
+TEST(Device, AutoIsCudaWhereLibtorchSeesADeviceElseTheCpu) {
+  const bool cuda = torch::cuda::is_available();
+  EXPECT_EQ(model::resolve_device_name("auto"), cuda ? "cuda" : "cpu");
+  EXPECT_EQ(model::resolve_device_name("cpu"), "cpu");
+  EXPECT_EQ(model::resolve_device_name("cuda"), "cuda");
+  EXPECT_THROW(model::resolve_device_name("gpu"), Error);
+  // The pipeline's default: the paper's task trains where the device is, two processes of one
+  // core each on a CPU of two cores or more, one process on a GPU.
+  const auto plan = model::pipeline_plan("paper-task", "/nonexistent", 1, 0, "auto");
+  EXPECT_EQ(plan.device, cuda ? "cuda" : "cpu");
+  EXPECT_EQ(plan.train.device, plan.device);
+  if (!cuda) EXPECT_EQ(plan.train.procs, std::thread::hardware_concurrency() >= 2 ? 2 : 1);
+  EXPECT_EQ(model::pipeline_plan("smoke", "/nonexistent", 1, 0, "cpu").device, "cpu");
+}
 
 TEST(Model, PaperPresetHasThePapersParameterCount) {
   // Counted by hand from the architecture (D = 768, V = 257 byte values, S = 16 bytes a patch,

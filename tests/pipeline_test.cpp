@@ -24,7 +24,7 @@ nlohmann::json read_json(const std::string& path) {
 TEST(Pipeline, SmokeRunWritesReportsAndAgreesWithVerify) {
   const std::string d = test::temp_dir("pipeline");
   const std::string bin = test::cpusim_bin();
-  auto r = test::shell(bin + " pipeline --preset smoke -o " + d + "/p");
+  auto r = test::shell(bin + " pipeline --preset smoke --device cpu -o " + d + "/p");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* f :
        {"data.h5", "model.pt", "run/log.jsonl", "run/checkpoint.pt", "run/config.json",
