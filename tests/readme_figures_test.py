@@ -44,6 +44,8 @@ CHECKS = [
     ("| rollout | **", interleaved(old.format("rollout"))),
     ("the same recipe made 2,960 steps",
      model("results/quickstart-bf16/report-teacher.json") + model("results/quickstart-bf16/report-rollout.json")),
+    ("the README's main command in a fresh clone took 25 min",
+     model("results/quickstart-xeon/report-teacher.json") + model("results/quickstart-xeon/report-rollout.json")),
     ("teacher-forced 95.77% of bytes",
      model(toy.format("teacher"), FIELDS[:2]) + baseline(toy.format("teacher"), FIELDS[:2])
      + model(toy.format("rollout"), FIELDS[:2]) + baseline(toy.format("rollout"), FIELDS[:2])),
