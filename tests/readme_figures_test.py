@@ -36,6 +36,7 @@ def interleaved(path):  # model, baseline, model, baseline, ...
 avx2 = "results/quickstart-avx2/report-{}.json"
 old = "results/quickstart/report-{}.json"
 toy = "results/quickstart-toy/report-{}.json"
+toy_xeon = "results/quickstart-toy-xeon/report-{}.json"
 # (the README line's start, the figures it must show in order, up to its end)
 CHECKS = [
     ("| A (bcdc421) |", model(avx2.format("teacher")) + model(avx2.format("rollout"))),
@@ -46,6 +47,11 @@ CHECKS = [
      model("results/quickstart-bf16/report-teacher.json") + model("results/quickstart-bf16/report-rollout.json")),
     ("the README's main command in a fresh clone took 25 min",
      model("results/quickstart-xeon/report-teacher.json") + model("results/quickstart-xeon/report-rollout.json")),
+    ("On the developers' Xeon (2026-12-08, 609 steps",
+     model(toy_xeon.format("teacher"), FIELDS[:2]) + model(toy_xeon.format("rollout"), FIELDS[:2])
+     + pct(report(toy_xeon.format("teacher"))["data_memory"], ["byte_accuracy"])
+     + pct(report(toy_xeon.format("rollout"))["data_memory"], ["byte_accuracy"])
+     + pct(report(toy_xeon.format("rollout"))["data_memory"]["baseline"], ["byte_accuracy"])),
     ("teacher-forced 95.77% of bytes",
      model(toy.format("teacher"), FIELDS[:2]) + baseline(toy.format("teacher"), FIELDS[:2])
      + model(toy.format("rollout"), FIELDS[:2]) + baseline(toy.format("rollout"), FIELDS[:2])),
