@@ -43,8 +43,6 @@ std::string row(const std::string& name, const Pair& p) {
          percent(p.baseline.changed_byte_accuracy()) + " |\n";
 }
 
-const char* kMemoryTitle = "Data memory per opcode (the memory's bytes alone)";
-
 const char* kHeader =
     "| | states | byte acc. | baseline | exact states | baseline | changed-byte acc. | baseline |\n"
     "|---|---|---|---|---|---|---|---|\n";
@@ -135,10 +133,10 @@ std::string report_markdown(const Scorer& s, const json& meta, const std::string
   md += "\n## Per field (a field is right when all its bytes are)\n\n" + std::string(kHeader);
   for (const auto& [k, p] : s.per_field()) md += row(k, p);
   if (s.has_data_memory()) {
-    md += "\n## " + std::string(kMemoryTitle) +
-          "\n\nExact: the whole data memory right; changed bytes: the bytes the instruction "
-          "wrote (a store's).\n\n" +
-          kHeader;
+    md +=
+        "\n## Data memory per opcode (the memory's bytes alone)\n\nExact: the whole data memory "
+        "right; changed bytes: the bytes the instruction wrote (a store's).\n\n" +
+        std::string(kHeader);
     for (const auto& [k, p] : s.per_opcode_memory()) md += row(k, p);
   }
   md += "\n## Per program length (instructions executed)\n\n" + std::string(kHeader);

@@ -112,12 +112,18 @@ TEST(Metrics, MissingStatesCountAsWrongAndRolloutDivergence) {
             std::string::npos);
 }
 
-TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {
-  const isa::Config c = test::toy_config();
-  auto image = isa::assemble(c.profile, "LDI R0, 7\nST [3], R0\nCMPI R0, 7\nHLT");
+// The trace of toy `program` from the zero state: image, then every state.
+std::vector<uint8_t> toy_trace(const isa::Config& c, const std::string& program) {
+  auto image = isa::assemble(c.profile, program);
   image.resize(isa::image_bytes(c), 0);
   std::vector<uint8_t> t;
   emu::run_trace(c, image, emu::zero_state(c), t);
+  return t;
+}
+
+TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {
+  const isa::Config c = test::toy_config();
+  const auto t = toy_trace(c, "LDI R0, 7\nST [3], R0\nCMPI R0, 7\nHLT");
   harness::Scorer s(c, harness::Mode::teacher);
   s.add(0, t, std::span(t).subspan(isa::image_bytes(c) + isa::state_bytes(c)));
   bool has_m3 = false, has_flags = false;
@@ -132,10 +138,7 @@ TEST(Metrics, ToyFieldsIncludeEveryDataByteAndFlags) {
 TEST(Metrics, ToyDataMemoryAloneOverallAndPerOpcode) {
   // LDI R0, 7 / ST [3], R0 / LD R1, [3] / HLT: the store writes M[3], the load reads it.
   const isa::Config c = test::toy_config();
-  auto image = isa::assemble(c.profile, "LDI R0, 7\nST [3], R0\nLD R1, [3]\nHLT");
-  image.resize(isa::image_bytes(c), 0);
-  std::vector<uint8_t> t;
-  emu::run_trace(c, image, emu::zero_state(c), t);
+  const auto t = toy_trace(c, "LDI R0, 7\nST [3], R0\nLD R1, [3]\nHLT");
   const size_t ib = isa::image_bytes(c), sb = isa::state_bytes(c);
   std::vector<uint8_t> pred(t.begin() + ib + sb, t.end());  // the true states after the first
   // The state after the store predicted with M[3] = 6 (its register and PC right).
