@@ -282,7 +282,10 @@ TEST(Reliability, TwoProcessesWritingOneOutputNeverMixTheirFiles) {
 
 // Blocks of 1-4 KB zeroed at random offsets of a set (damaged metadata or data): every reader
 // refuses it in one line or reads it, and none hangs (HDF5's metadata checksums, Fletcher32 on
-// the data, and the reader's own checks).
+// the data, the reader's own checks, and the parse in a child with a deadline: some damage to
+// the global heap sends libhdf5 into an endless loop reading a string attribute, as the first
+// block below does to this set with Debian's libhdf5 1.10). The deadline is 5 s here, well
+// inside the outer `timeout`, so a hang is refused rather than racing the timeout.
 TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
   const std::string d = test::temp_dir("zeroed");
   const std::string b = bin();
@@ -294,8 +297,9 @@ TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
   const auto size = fs::file_size(d + "/in.h5");
   std::mt19937_64 rng(std::random_device{}());
   for (int k = 0; k < 12; ++k) {
-    const uint64_t len = std::uniform_int_distribution<uint64_t>(1024, 4096)(rng);
-    const uint64_t at = std::uniform_int_distribution<uint64_t>(0, size - len)(rng);
+    uint64_t len = std::uniform_int_distribution<uint64_t>(1024, 4096)(rng);
+    uint64_t at = std::uniform_int_distribution<uint64_t>(0, size - len)(rng);
+    if (k == 0 && size > 2181 + 3237) len = 3237, at = 2181;  // libhdf5 loops on this one
     SCOPED_TRACE("zeroed " + std::to_string(len) + " bytes at " + std::to_string(at));
     fs::copy_file(d + "/in.h5", d + "/z.h5", fs::copy_options::overwrite_existing);
     {
@@ -308,7 +312,7 @@ TEST(Reliability, SetsWithZeroedBlocksAreRefusedPromptly) {
          {b + " dataset info " + d + "/z.h5", b + " verify -q " + d + "/z.h5",
           b + " train --data " + d +
               "/z.h5 --preset tiny --steps 2 --eval-every 0 --overwrite -q -o " + d + "/run"}) {
-      const auto r = test::shell("timeout 60 " + cmd);
+      const auto r = test::shell("CPUSIM_PARSE_TIMEOUT=5 timeout 60 " + cmd);
       EXPECT_TRUE(r.status == 0 || r.status == 1 || r.status == 2)
           << cmd << " -> " << r.status << "\n"
           << r.output;
