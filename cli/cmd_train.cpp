@@ -100,6 +100,9 @@ void declare(Given& g, std::string& preset, po::options_description& model_opts,
   g.add(train_opts, "weight-decay", &T::weight_decay, "AdamW weight decay");
   g.add(train_opts, "clip", &T::clip, "gradient norm clip (0: none)");
   g.add(train_opts, "loss-on", &T::loss_on, "states (after the first) or all (the paper)");
+  g.add(train_opts, "hard-states", &T::hard_states,
+        "train on this fraction of each batch's states, those with the highest loss (a forward "
+        "pass without gradients chooses them; 1: every state)");
   g.add(train_opts, "eval-every", &T::eval_every, "steps between held-out evaluations");
   g.add(train_opts, "eval-traces", &T::eval_traces, "test traces for held-out figures");
   g.add(train_opts, "checkpoint-every", &T::checkpoint_every, "steps between checkpoints");

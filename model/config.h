@@ -170,6 +170,9 @@ struct TrainConfig {
   bool overwrite = false;  // replace a run already in out_dir (else one is refused without resume)
   std::string loss_on =
       "states";  // states: only the states after the first (and the end patch); all: every byte
+  // The fraction of each micro-batch's states (scored rows) whose loss the backward pass takes:
+  // those with the highest loss, found by a forward pass without gradients (1: every state).
+  double hard_states = 1;
   int eval_every = 200;        // steps between held-out evaluations (0: only at the end)
   int eval_traces = 256;       // test traces used for held-out loss and accuracy
   int checkpoint_every = 500;  // steps between checkpoints (always at the end)

@@ -51,9 +51,11 @@ struct ForwardBackward::Graphs {};
 #endif
 
 ForwardBackward::ForwardBackward(BGPT& m, const torch::Device& dev, bool bf16, int accum,
-                                 bool graphs)
-    : m_(m), dev_(dev), bf16_(bf16), accum_(accum) {
+                                 bool graphs, double hard_states)
+    : m_(m), dev_(dev), bf16_(bf16), accum_(accum), hard_(hard_states) {
+  if (!(hard_ > 0 && hard_ <= 1)) throw Error("hard_states: expected a fraction in (0, 1]");
   if (!graphs) return;
+  if (hard_ < 1) throw Error("--hard-states below 1 runs eagerly: it cannot take --cuda-graphs");
   if (!dev.is_cuda()) throw Error("--cuda-graphs needs --device cuda");
   if (!cuda_graphs_built())
     throw Error(
@@ -193,6 +195,13 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first,
     ++gs.eager;
   }
 #endif
+  if (hard_ < 1) {  // the hardest states' loss back, the whole batch's returned
+    torch::Tensor whole;
+    auto loss = hardest_loss(m_, b, dev_, bf16_, hard_, whole);
+    if (after_forward) after_forward();
+    ((scale != 1.0 ? loss * scale : loss) / accum_).backward();
+    return scale != 1.0 ? whole * scale : whole;
+  }
   auto loss = forward_loss(m_, b, dev_, bf16_);
   if (after_forward) after_forward();
   if (scale != 1.0) loss = loss * scale;

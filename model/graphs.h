@@ -40,16 +40,21 @@ void take_grads(const std::vector<torch::Tensor>& params, const std::vector<torc
 class ForwardBackward {
  public:
   // graphs: capture and replay CUDA graphs (needs a CUDA device and cuda_graphs_built()).
-  ForwardBackward(BGPT& m, const torch::Device& dev, bool bf16, int accum, bool graphs);
+  // hard_states < 1 (--hard-states): the backward pass of each micro-batch takes only that
+  // fraction of its states, those with the highest loss (hardest_loss, model/loss.h); run
+  // eagerly.
+  ForwardBackward(BGPT& m, const torch::Device& dev, bool bf16, int accum, bool graphs,
+                  double hard_states = 1);
   ~ForwardBackward();
   ForwardBackward(const ForwardBackward&) = delete;
   ForwardBackward& operator=(const ForwardBackward&) = delete;
 
   // Forward and backward of one micro-batch: the gradients of loss / accum go into the
   // parameters' gradients (the first micro-batch of a step after clear_grads(): they become
-  // them; later ones add to them). Returns the batch's mean loss, a 0-dim tensor on the device,
-  // not read back. after_forward, if set, is called between the eager forward and backward.
-  // `scale` != 1 (a data-parallel rank's share) runs eagerly: the loss and gradients are scaled.
+  // them; later ones add to them). Returns the batch's mean loss (of all its states, also with
+  // hard_states < 1), a 0-dim tensor on the device, not read back. after_forward, if set, is called
+  // between the eager forward and backward. `scale` != 1 (a data-parallel rank's share) runs
+  // eagerly: the loss and gradients are scaled.
   torch::Tensor run(const OnDevice& b, bool first,
                     const std::function<void()>& after_forward = nullptr, double scale = 1.0);
   // One line: "eager", or the graphs captured and replayed, or why graphs were given up.
@@ -61,6 +66,7 @@ class ForwardBackward {
   torch::Device dev_;
   bool bf16_;
   int accum_;
+  double hard_;
   std::unique_ptr<Graphs> graphs_;
 };
 

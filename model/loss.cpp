@@ -2,6 +2,9 @@
 // mean cross-entropy) and the held-out evaluation that uses the same logits.
 #include "model/loss.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "model/compat.h"
 #include "model/dist.h"
 
@@ -23,6 +26,47 @@ torch::Tensor forward_loss(BGPT& m, const OnDevice& b, const torch::Device& dev,
       b.loss_targets.defined() ? b.loss_targets : b.targets;  // -100: left out (ignore_index)
   return torch::nn::functional::cross_entropy(scored_logits(m, b, dev, bf16).view({-1, kVocab}),
                                               tgt.reshape({-1}));
+}
+
+torch::Tensor hardest_loss(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16,
+                           double keep, torch::Tensor& whole_loss, OnDevice* kept) {
+  namespace F = torch::nn::functional;
+  const auto& tgt = b.loss_targets.defined() ? b.loss_targets : b.targets;  // (N, S)
+  const int64_t N = tgt.size(0), S = tgt.size(1);
+  if (bf16) compat::autocast_bf16(dev, true);
+  const auto feats = select_rows(m->patch_features(b.inputs), b.rows);  // (N, D)
+  ByteMemory mem{b.context, m->program_kv(b.inputs), {}};
+  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");  // (N)
+  torch::Tensor rows;                                                               // (k)
+  {
+    torch::NoGradGuard ng;
+    const auto per_row =
+        F::cross_entropy(
+            m->byte_logits(feats, b.targets, b.prev, mem).to(torch::kFloat).view({-1, kVocab}),
+            tgt.reshape({-1}), F::CrossEntropyFuncOptions().reduction(torch::kNone))
+            .view({N, S})
+            .sum(1);  // (N), left-out bytes 0
+    whole_loss = per_row.sum() / (tgt != -100).sum().clamp_min(1);
+    const int64_t k = std::clamp<int64_t>(int64_t(std::ceil(keep * double(N))), 1, N);
+    rows = std::get<0>(torch::sort(std::get<1>(per_row.topk(k))));
+  }
+  // The weights' bf16 copies made without gradients are cached by autocast: dropped, so the
+  // pass below makes its own, with them.
+  if (bf16) at::autocast::clear_cache();
+  ByteMemory sub{b.context.defined() ? b.context.index_select(0, rows) : torch::Tensor(),
+                 mem.program,
+                 mem.row_trace.defined() ? mem.row_trace.index_select(0, rows) : torch::Tensor()};
+  const auto targets = b.targets.index_select(0, rows), prev = b.prev.index_select(0, rows);
+  auto logits = m->byte_logits(feats.index_select(0, rows), targets, prev, sub);  // (k, S, V)
+  if (bf16) compat::autocast_bf16(dev, false);
+  const auto kept_tgt = tgt.index_select(0, rows);
+  if (kept) {
+    *kept = b;
+    kept->rows = b.rows.index_select(0, rows), kept->targets = targets, kept->prev = prev;
+    kept->context = sub.context;
+    if (b.loss_targets.defined()) kept->loss_targets = kept_tgt;
+  }
+  return F::cross_entropy(logits.to(torch::kFloat).view({-1, kVocab}), kept_tgt.reshape({-1}));
 }
 
 EvalResult evaluate(BGPT& m, const Split& data, const Layout& l, bool loss_on_all, int batch,

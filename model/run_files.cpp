@@ -43,6 +43,7 @@ std::string config_json(const TrainConfig& t, int64_t parameters) {
       {"cuda_graphs", t.cuda_graphs},
       {"resume", t.resume},
       {"loss_on", t.loss_on},
+      {"hard_states", t.hard_states},
       {"eval_every", t.eval_every},
       {"eval_traces", t.eval_traces},
       {"checkpoint_every", t.checkpoint_every},
@@ -149,6 +150,13 @@ constexpr const char* kRunFiles[] = {"checkpoint.pt", "model.pt", "best.pt", "lo
 }  // namespace
 
 void check_run(const TrainConfig& t, bool leader) {
+  if (!(t.hard_states > 0 && t.hard_states <= 1)) {
+    char v[32];
+    std::snprintf(v, sizeof v, "%g", t.hard_states);
+    throw Error(std::string("--hard-states ") + v + ": expected a fraction in (0, 1]");
+  }
+  if (t.hard_states < 1 && t.cuda_graphs)
+    throw Error("--hard-states below 1 runs eagerly: it cannot take --cuda-graphs");
   if (t.loss_on != "states" && t.loss_on != "all")
     throw Error("--loss-on " + t.loss_on + ": expected states or all");
   if (t.schedule != "clock" && t.schedule != "steps")

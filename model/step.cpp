@@ -82,7 +82,7 @@ StepRunner::StepRunner(BGPT& m, const torch::Device& dev, bool bf16, const Train
       dev_(dev),
       t_(t),
       first_step_(first_step),
-      fb_(m, dev, bf16, t.accum, t.cuda_graphs),
+      fb_(m, dev, bf16, t.accum, t.cuda_graphs, t.hard_states),
       timer_(std::make_unique<Timer>(t.timing, dev)) {}
 
 StepRunner::~StepRunner() = default;

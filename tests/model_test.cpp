@@ -936,6 +936,87 @@ TEST(Training, PaddedBatchesGiveTheSameLossAndGradients) {
     EXPECT_TRUE(torch::equal(x, y));
 }
 
+TEST(Training, HardStatesTrainTheHighestLossStatesAndLogTheWholeBatchsLoss) {
+  // --hard-states 0.25: the backward pass takes the quarter of the states with the highest loss,
+  // and the step's loss is still the whole batch's; in fp32 and in bf16 autocast (where the
+  // weights' bf16 copies made by the selection's pass without gradients must not be the ones the
+  // backward pass differentiates).
+  TinyBatches t("hard", 7);
+  BGPT& m = t.m;
+  const model::OnDevice b = t.batch({0, 1, 2, 3, 4, 5});
+  const int64_t N = b.rows.size(0), S = b.targets.size(1), k = (N + 3) / 4;
+  ASSERT_GT(N, 8);
+  auto params = m->parameters();
+  for (const bool bf16 : {false, true}) {
+    SCOPED_TRACE(bf16 ? "bf16" : "fp32");
+    torch::Tensor per_row;
+    {
+      torch::NoGradGuard ng;
+      per_row = torch::nn::functional::cross_entropy(
+                    model::scored_logits(m, b, torch::kCPU, bf16).view({-1, model::kVocab}),
+                    b.targets.reshape({-1}),
+                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                    .view({N, S})
+                    .sum(1);
+    }
+    torch::Tensor whole;
+    model::OnDevice h;
+    model::clear_grads(params);
+    const auto loss = model::hardest_loss(m, b, torch::kCPU, bf16, 0.25, whole, &h);
+    loss.backward();
+    std::vector<torch::Tensor> got;
+    for (const auto& p : params) got.push_back(p.grad().clone());
+    ASSERT_EQ(h.rows.size(0), k);
+    const double tol = bf16 ? 1e-2 : 1e-5;
+    EXPECT_NEAR(whole.item<double>(), model::forward_loss(m, b, torch::kCPU, bf16).item<double>(),
+                tol * whole.item<double>());
+    // The kept rows are b's rows in b's order, and none left out has a higher loss than one kept.
+    std::vector<int64_t> kept;
+    const auto br = b.rows.accessor<int64_t, 1>();
+    for (int64_t i = 0, j = 0; i < N && j < k; ++i)
+      if (br[i] == h.rows[j].item<int64_t>()) kept.push_back(i), ++j;
+    ASSERT_EQ(int64_t(kept.size()), k);
+    double lowest_kept = 1e30, highest_left = -1;
+    for (int64_t i = 0, j = 0; i < N; ++i) {
+      const double l = per_row[i].item<double>();
+      if (j < k && kept[j] == i) {
+        EXPECT_TRUE(torch::equal(h.targets[j], b.targets[i]));
+        EXPECT_TRUE(torch::equal(h.prev[j], b.prev[i]));
+        lowest_kept = std::min(lowest_kept, l), ++j;
+      } else {
+        highest_left = std::max(highest_left, l);
+      }
+    }
+    EXPECT_GE(lowest_kept, highest_left * (1 - tol));
+    // The loss and gradients are forward_loss's of the kept rows: every parameter gets them
+    // (the byte decoder's too).
+    model::clear_grads(params);
+    const auto want_loss = model::forward_loss(m, h, torch::kCPU, bf16);
+    want_loss.backward();
+    EXPECT_NEAR(loss.item<double>(), want_loss.item<double>(), 1e-5 * want_loss.item<double>());
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(got[i], params[i].grad(), 1e-3, 1e-6)) << "parameter " << i;
+      EXPECT_GT(got[i].abs().sum().item<double>(), 0) << "parameter " << i;
+    }
+    // Through the trainer's forward and backward: the same gradients, the whole batch's loss.
+    model::clear_grads(params);
+    model::ForwardBackward fb(m, torch::kCPU, bf16, 1, false, 0.25);
+    EXPECT_NEAR(fb.run(b, true).item<double>(), whole.item<double>(), 1e-6 * whole.item<double>());
+    for (size_t i = 0; i < params.size(); ++i)
+      EXPECT_TRUE(torch::allclose(params[i].grad(), got[i], 1e-4, 1e-7)) << "parameter " << i;
+  }
+  for (double bad : {0.0, -0.5, 1.5})
+    EXPECT_THROW(model::ForwardBackward(m, torch::kCPU, false, 1, false, bad), Error) << bad;
+  auto bad = train_config(t.data, t.dir + "/bad");
+  bad.hard_states = 1.5;
+  try {
+    model::train(bad);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--hard-states 1.5: expected a fraction in (0, 1]");
+  }
+}
+
 TEST(Training, GraphStepArithmeticEqualsBackward) {
   // What a graph runs and how its outputs become the gradients, without the graph: two padded
   // micro-batches through loss_and_grads and take_grads give the gradients that two eager
