@@ -52,6 +52,11 @@ CHECKS = [
      + pct(report(toy_xeon.format("teacher"))["data_memory"], ["byte_accuracy"])
      + pct(report(toy_xeon.format("rollout"))["data_memory"], ["byte_accuracy"])
      + pct(report(toy_xeon.format("rollout"))["data_memory"]["baseline"], ["byte_accuracy"])),
+    ("two runs of 766 and 790 steps",
+     model("results/quickstart-toy-hard/seed1/report-teacher.json", FIELDS[:2])
+     + model("results/quickstart-toy-hard/seed2/report-teacher.json", FIELDS[:2])
+     + model("results/quickstart-toy-hard/seed1/report-rollout.json", FIELDS[:2])
+     + model("results/quickstart-toy-hard/seed2/report-rollout.json", FIELDS[:2])),
     ("teacher-forced 95.77% of bytes",
      model(toy.format("teacher"), FIELDS[:2]) + baseline(toy.format("teacher"), FIELDS[:2])
      + model(toy.format("rollout"), FIELDS[:2]) + baseline(toy.format("rollout"), FIELDS[:2])),
