@@ -270,6 +270,11 @@ TEST(Datagen, EmptySplitIsAllowed) {
 }
 
 TEST(Datagen, ImpossibleSizeIsRefused) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The refusal comes after the generator's bound of 1,000,000 candidates: ~2 s in the Release
+  // build, 13-25 minutes under AddressSanitizer on a 2-core machine (over CTest's timeout).
+  GTEST_SKIP() << "a million candidates: run in the Release build's tests";
+#endif
   const std::string dir = test::temp_dir("impossible");
   auto c = small(isa::Profile::bgpt, 1);
   c.gen.max_len = 1;  // one distinct program (HLT) exists
