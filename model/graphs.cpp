@@ -195,18 +195,14 @@ torch::Tensor ForwardBackward::run(const OnDevice& b, bool first,
     ++gs.eager;
   }
 #endif
-  if (hard_ < 1) {  // the hardest states' loss back, the whole batch's returned
-    torch::Tensor whole;
-    auto loss = hardest_loss(m_, b, dev_, bf16_, hard_, whole);
-    if (after_forward) after_forward();
-    ((scale != 1.0 ? loss * scale : loss) / accum_).backward();
-    return scale != 1.0 ? whole * scale : whole;
-  }
-  auto loss = forward_loss(m_, b, dev_, bf16_);
+  torch::Tensor
+      whole;  // hard_states < 1: the hardest states' loss goes back, the whole batch's out
+  auto loss =
+      hard_ < 1 ? hardest_loss(m_, b, dev_, bf16_, hard_, whole) : forward_loss(m_, b, dev_, bf16_);
   if (after_forward) after_forward();
-  if (scale != 1.0) loss = loss * scale;
+  if (scale != 1.0) loss = loss * scale, whole = whole.defined() ? whole * scale : whole;
   (loss / accum_).backward();
-  return loss.detach();
+  return whole.defined() ? whole : loss.detach();
 }
 
 std::string ForwardBackward::describe() const {

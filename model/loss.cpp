@@ -4,19 +4,30 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "model/compat.h"
 #include "model/dist.h"
 
 namespace cpusim::model {
 
+namespace {
+
+// What the byte decoder takes for a batch's scored rows: their patch features (N, D) and their
+// attention memories (the previous states, the program's keys and values, each row's trace).
+std::pair<torch::Tensor, ByteMemory> row_inputs(BGPT& m, const OnDevice& b) {
+  ByteMemory mem{b.context, m->program_kv(b.inputs), {}};
+  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");  // (N)
+  return {select_rows(m->patch_features(b.inputs), b.rows), mem};
+}
+
+}  // namespace
+
 // The teacher-forced logits of a batch's scored rows, (N, S, V) in fp32.
 torch::Tensor scored_logits(BGPT& m, const OnDevice& b, const torch::Device& dev, bool bf16) {
   if (bf16) compat::autocast_bf16(dev, true);
-  auto feats = m->patch_features(b.inputs);  // (B, T, D)
-  ByteMemory mem{b.context, m->program_kv(b.inputs), {}};
-  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");   // (N)
-  auto logits = m->byte_logits(select_rows(feats, b.rows), b.targets, b.prev, mem);  // (N, S, V)
+  const auto [feats, mem] = row_inputs(m, b);
+  auto logits = m->byte_logits(feats, b.targets, b.prev, mem);  // (N, S, V)
   if (bf16) compat::autocast_bf16(dev, false);
   return logits.to(torch::kFloat);
 }
@@ -34,10 +45,8 @@ torch::Tensor hardest_loss(BGPT& m, const OnDevice& b, const torch::Device& dev,
   const auto& tgt = b.loss_targets.defined() ? b.loss_targets : b.targets;  // (N, S)
   const int64_t N = tgt.size(0), S = tgt.size(1);
   if (bf16) compat::autocast_bf16(dev, true);
-  const auto feats = select_rows(m->patch_features(b.inputs), b.rows);  // (N, D)
-  ByteMemory mem{b.context, m->program_kv(b.inputs), {}};
-  if (!mem.program.empty()) mem.row_trace = b.rows.div(b.inputs.size(1), "floor");  // (N)
-  torch::Tensor rows;                                                               // (k)
+  const auto [feats, mem] = row_inputs(m, b);
+  torch::Tensor rows;  // (k)
   {
     torch::NoGradGuard ng;
     const auto per_row =
